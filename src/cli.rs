@@ -1,0 +1,163 @@
+//! Command-line definitions (clap) and nothing else: values are validated in [`crate::config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Check, archive and verify the web pages a document cites.
+#[derive(Debug, Parser)]
+#[command(name = "linkkeep", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The list of cited URLs.
+    #[arg(long, global = true, value_name = "PATH", default_value = "links.json")]
+    pub links: PathBuf,
+
+    /// The archive directory.
+    #[arg(long, global = true, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+
+    /// Print nothing but errors and the report.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log what happens to each link (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never show a progress bar.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// When to colour the human report (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that every link answers: concurrent GET requests, nothing stored.
+    Check(CheckArgs),
+}
+
+/// Flags of `linkkeep check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags shared by every command that talks to the network.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Requests in flight overall.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+
+    /// Requests in flight to one host (host and port).
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_PER_HOST)]
+    pub per_host: usize,
+
+    /// Seconds allowed for connecting and receiving the response headers, and the longest
+    /// stall while reading a body.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_TIMEOUT.as_secs_f64())]
+    pub timeout: f64,
+
+    /// Seconds a whole download may take.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_MAX_TIME.as_secs_f64())]
+    pub max_time: f64,
+
+    /// Retries for timeouts, connection errors, 408, 429 and 5xx.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_RETRIES)]
+    pub retries: u32,
+
+    /// Seconds before the first retry; doubled for each further retry.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_RETRY_WAIT.as_secs_f64())]
+    pub retry_wait: f64,
+
+    /// The longest `Retry-After` honoured, in seconds; a longer one fails the link at once.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_MAX_RETRY_AFTER.as_secs_f64())]
+    pub max_retry_after: f64,
+
+    /// Redirects followed before giving up.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_REDIRECTS)]
+    pub max_redirects: usize,
+
+    /// Largest body accepted, e.g. 500MB or 1GiB.
+    #[arg(long, value_name = "BYTES", default_value = "1GiB")]
+    pub max_size: String,
+
+    /// HTTP statuses counted as ok, e.g. `200..=299,403`.
+    #[arg(long, value_name = "CODES", default_value = "200..=299")]
+    pub accept: String,
+
+    /// The User-Agent header sent.
+    #[arg(long, value_name = "S")]
+    pub user_agent: Option<String>,
+
+    /// An extra request header, `'Name: value'` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "K: V")]
+    pub headers: Vec<String>,
+
+    /// Only check URLs matching this regex (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+
+    /// Skip URLs matching this regex; they are reported as `excluded` (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// Extra trusted root certificates (PEM).
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Vec<PathBuf>,
+
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Proxy for every request (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+}
+
+/// Flags choosing how a report is written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatChoice::Human)]
+    pub format: FormatChoice,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatChoice {
+    Human,
+    Json,
+    Markdown,
+    Junit,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

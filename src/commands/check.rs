@@ -1,0 +1,115 @@
+//! `linkkeep check`: is every cited link still there? Concurrent GETs that stop after the
+//! response headers; nothing is stored.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::{Exit, emit_report};
+use crate::cli::CheckArgs;
+use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
+use crate::fetch::{Fetched, Fetcher, build_client};
+use crate::links::{self, Link};
+use crate::outcome::LinkResult;
+use crate::progress::Progress;
+use crate::report::{Report, new_run_id};
+
+/// Runs `linkkeep check`.
+pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> anyhow::Result<Exit> {
+    let network = NetworkConfig::new(&args.network, env)?;
+    let output = OutputConfig::new(&args.output, env);
+    let links = links::load(&global.links_path)?;
+    let client = build_client(&network).context("cannot set up HTTP")?;
+    let fetcher = Arc::new(Fetcher::new(client, network));
+
+    let started = Utc::now();
+    let run_id = new_run_id(started);
+    let progress = Arc::new(Progress::new(
+        global.progress && global.verbose == 0,
+        links.links.len(),
+        "checking",
+    ));
+    let results = check_links(&fetcher, &links.links, &progress).await;
+    progress.finish();
+
+    let report = Report::new("check", run_id, started, Utc::now(), results);
+    emit_report(&report, &output, global)?;
+    Ok(if report.has_failures() {
+        Exit::Failures
+    } else {
+        Exit::Success
+    })
+}
+
+/// Checks every link concurrently (within the fetcher's limits) and returns the results in
+/// the order of `links`, whatever order they finish in.
+pub async fn check_links(fetcher: &Arc<Fetcher>, links: &[Link], progress: &Arc<Progress>) -> Vec<LinkResult> {
+    let mut tasks = JoinSet::new();
+    for (index, link) in links.iter().enumerate() {
+        let fetcher = Arc::clone(fetcher);
+        let progress = Arc::clone(progress);
+        let link = link.clone();
+        let span = tracing::info_span!("link", id = %link.id);
+        tasks.spawn(
+            async move {
+                let result = check_link(&fetcher, &link).await;
+                progress.link_done(result.outcome.is_failure());
+                (index, result)
+            }
+            .instrument(span),
+        );
+    }
+    let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.expect("link tasks do not panic");
+        results[index] = Some(result);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every link has a result"))
+        .collect()
+}
+
+/// Checks one link: GET, follow redirects, stop after the final response's headers.
+pub async fn check_link(fetcher: &Fetcher, link: &Link) -> LinkResult {
+    if let Some(why) = fetcher.exclusion(&link.url) {
+        return LinkResult::excluded(&link.id, &link.url, why);
+    }
+    // Dropping the response unread is what "stop after the headers" means.
+    let fetched = fetcher
+        .fetch(&link.parsed, &HeaderMap::new(), |_response, _deadline| async { Ok(()) })
+        .await;
+    tracing::debug!(outcome = %fetched.outcome, attempts = fetched.attempts, "checked");
+    result_of(link, fetched)
+}
+
+/// The report entry for a fetch whose body was not read.
+fn result_of(link: &Link, fetched: Fetched<()>) -> LinkResult {
+    let header = |name| {
+        fetched
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    LinkResult {
+        id: link.id.clone(),
+        url: link.url.clone(),
+        outcome: fetched.outcome,
+        http_status: fetched.http_status.map(|s| s.as_u16()),
+        final_url: Some(fetched.final_url.to_string()),
+        attempts: fetched.attempts,
+        elapsed_ms: fetched.elapsed.as_millis() as u64,
+        content_type: header(CONTENT_TYPE),
+        size: header(CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        sha256: None,
+        change: None,
+        error: fetched.error,
+        redirects: fetched.redirects,
+    }
+}

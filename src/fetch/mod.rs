@@ -1,0 +1,395 @@
+//! The one fetch engine shared by every command that talks to the network: the shared client,
+//! politeness limits, retries with backoff and `Retry-After`, and redirects followed hop by hop.
+//!
+//! [`Fetcher::fetch`] never fails: whatever happens to a link ends up in a [`Fetched`] value.
+//! What to do with an accepted response's body is the caller's business (a closure), so that
+//! `check` can stop after the headers while `archive` streams the body to disk, both under
+//! the same permits, timeouts and retry rules.
+
+pub mod client;
+mod errors;
+pub mod politeness;
+pub mod retry;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
+use reqwest::{Client, Response, StatusCode};
+use tokio::time::Instant;
+use url::Url;
+
+pub use client::{ClientError, build_client};
+use politeness::Limits;
+
+use crate::config::NetworkConfig;
+use crate::outcome::{Outcome, RedirectHop};
+
+/// Why reading a body failed. Returned by the caller's body handler.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// No bytes arrived for longer than `--timeout`.
+    #[error("the body stalled for more than {} s", secs(*.0))]
+    Stalled(Duration),
+    /// The whole download took longer than `--max-time`.
+    #[error("the download took longer than --max-time {} s", secs(*.0))]
+    Deadline(Duration),
+    /// The body is larger than `--max-size`.
+    #[error("the body is larger than --max-size ({0} bytes)")]
+    TooLarge(u64),
+    /// The connection failed or the body was cut short.
+    #[error("{0}")]
+    Network(String),
+}
+
+impl BodyError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Self::Stalled(_) | Self::Deadline(_) => Outcome::Timeout,
+            Self::TooLarge(_) => Outcome::TooLarge,
+            Self::Network(_) => Outcome::NetworkError,
+        }
+    }
+}
+
+/// Seconds for messages: `30`, `0.5`.
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s}")
+    }
+}
+
+/// What became of one link.
+#[derive(Debug)]
+pub struct Fetched<T> {
+    /// How it fared.
+    pub outcome: Outcome,
+    /// The status of the final response, if one arrived.
+    pub http_status: Option<StatusCode>,
+    /// The last URL requested.
+    pub final_url: Url,
+    /// Every redirect followed.
+    pub redirects: Vec<RedirectHop>,
+    /// Requests made, retries included.
+    pub attempts: u32,
+    /// Time from the first request to the end.
+    pub elapsed: Duration,
+    /// The final response's headers, if one arrived.
+    pub headers: Option<HeaderMap>,
+    /// What the body handler returned, for an accepted response.
+    pub body: Option<T>,
+    /// A one-line explanation when `outcome` is not ok.
+    pub error: Option<String>,
+}
+
+/// A failed attempt, and whether it is worth another.
+struct Failure {
+    outcome: Outcome,
+    message: String,
+    status: Option<StatusCode>,
+    headers: Option<HeaderMap>,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn new(outcome: Outcome, message: String, retryable: bool) -> Self {
+        Self {
+            outcome,
+            message,
+            status: None,
+            headers: None,
+            retryable,
+            retry_after: None,
+        }
+    }
+}
+
+/// How one hop (one URL, possibly after retries) ended.
+enum Hop<T> {
+    Redirect {
+        status: StatusCode,
+        location: Option<String>,
+    },
+    Response {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Option<T>,
+    },
+    Failed(Failure),
+}
+
+/// Per-link bookkeeping across hops and retries.
+struct Tally {
+    attempts: u32,
+    first_request: Option<Instant>,
+}
+
+impl Tally {
+    /// A [`Fetched`] with this tally and no response; callers fill in what they have.
+    fn ending<T>(&self, outcome: Outcome, final_url: Url, redirects: Vec<RedirectHop>) -> Fetched<T> {
+        Fetched {
+            outcome,
+            http_status: None,
+            final_url,
+            redirects,
+            attempts: self.attempts,
+            elapsed: self.first_request.map(|t| t.elapsed()).unwrap_or_default(),
+            headers: None,
+            body: None,
+            error: None,
+        }
+    }
+}
+
+/// Fetches links politely through one shared client.
+#[derive(Debug)]
+pub struct Fetcher {
+    client: Client,
+    limits: Limits,
+    config: NetworkConfig,
+}
+
+impl Fetcher {
+    /// A fetcher using `client`, with the limits, timeouts and retry rules of `config`.
+    pub fn new(client: Client, config: NetworkConfig) -> Self {
+        Self {
+            client,
+            limits: Limits::new(config.concurrency, config.per_host),
+            config,
+        }
+    }
+
+    /// The configuration this fetcher runs with.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
+    }
+
+    /// Fetches `url` with GET, following redirects and retrying transient failures.
+    ///
+    /// `extra_headers` are added to every request (conditional headers, for instance; a 304 is
+    /// then accepted). For an accepted final response, `on_response` gets the response and the
+    /// download's deadline (`--max-time` after the request was sent) and reads as much of the
+    /// body as it wants while the politeness permit is still held; its errors are retried like
+    /// connection errors, except [`BodyError::TooLarge`].
+    pub async fn fetch<T, F, Fut>(&self, url: &Url, extra_headers: &HeaderMap, on_response: F) -> Fetched<T>
+    where
+        F: Fn(Response, Instant) -> Fut,
+        Fut: Future<Output = Result<T, BodyError>>,
+    {
+        let mut tally = Tally {
+            attempts: 0,
+            first_request: None,
+        };
+        let mut redirects = Vec::new();
+        let mut visited = HashSet::from([url.to_string()]);
+        let mut current = url.clone();
+        loop {
+            match self.fetch_hop(&current, extra_headers, &on_response, &mut tally).await {
+                Hop::Response { status, headers, body } => {
+                    let error = body.is_none().then(|| describe_status(status));
+                    let outcome = if body.is_some() {
+                        Outcome::Ok
+                    } else {
+                        Outcome::HttpError
+                    };
+                    return Fetched {
+                        http_status: Some(status),
+                        headers: Some(headers),
+                        body,
+                        error,
+                        ..tally.ending(outcome, current, redirects)
+                    };
+                }
+                Hop::Failed(f) => {
+                    return Fetched {
+                        http_status: f.status,
+                        headers: f.headers,
+                        error: Some(f.message),
+                        ..tally.ending(f.outcome, current, redirects)
+                    };
+                }
+                Hop::Redirect { status, location } => {
+                    let next = match self.follow(&current, status, location, &mut redirects, &mut visited) {
+                        Ok(next) => next,
+                        Err(message) => {
+                            return Fetched {
+                                http_status: Some(status),
+                                error: Some(message),
+                                ..tally.ending(Outcome::RedirectError, current, redirects)
+                            };
+                        }
+                    };
+                    current = next;
+                }
+            }
+        }
+    }
+
+    /// Records a redirect and decides where it leads, or why it cannot be followed.
+    fn follow(
+        &self,
+        current: &Url,
+        status: StatusCode,
+        location: Option<String>,
+        redirects: &mut Vec<RedirectHop>,
+        visited: &mut HashSet<String>,
+    ) -> Result<Url, String> {
+        let location = location.ok_or_else(|| format!("HTTP {} without a Location header", status.as_u16()))?;
+        redirects.push(RedirectHop {
+            status: status.as_u16(),
+            url: current.to_string(),
+            location: location.clone(),
+        });
+        let next = current
+            .join(&location)
+            .map_err(|e| format!("invalid Location {location:?}: {e}"))?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(format!("redirect to a non-http(s) URL: {next}"));
+        }
+        if !visited.insert(next.to_string()) {
+            return Err(format!("redirect loop: {current} leads back to {next}"));
+        }
+        if redirects.len() > self.config.max_redirects {
+            return Err(format!("too many redirects (more than {})", self.config.max_redirects));
+        }
+        Ok(next)
+    }
+
+    /// Requests one URL, retrying transient failures with backoff or as `Retry-After` asks.
+    async fn fetch_hop<T, F, Fut>(&self, url: &Url, extra: &HeaderMap, on_response: &F, tally: &mut Tally) -> Hop<T>
+    where
+        F: Fn(Response, Instant) -> Fut,
+        Fut: Future<Output = Result<T, BodyError>>,
+    {
+        let mut retry = 0;
+        loop {
+            tally.attempts += 1;
+            let mut failure = match self.attempt(url, extra, on_response, tally).await {
+                Hop::Failed(failure) => failure,
+                done => return done,
+            };
+            if !failure.retryable {
+                return Hop::Failed(failure);
+            }
+            if let Some(wait) = failure.retry_after.filter(|w| *w > self.config.max_retry_after) {
+                failure.message = format!(
+                    "{}; the server asked to retry after {} s, longer than --max-retry-after {} s",
+                    failure.message,
+                    secs(wait),
+                    secs(self.config.max_retry_after)
+                );
+                return Hop::Failed(failure);
+            }
+            if retry >= self.config.retries {
+                if tally.attempts > 1 {
+                    failure.message = format!("{} (after {} attempts)", failure.message, tally.attempts);
+                }
+                return Hop::Failed(failure);
+            }
+            let wait = failure
+                .retry_after
+                .unwrap_or_else(|| retry::backoff(self.config.retry_wait, retry));
+            tracing::info!(url = %url, "{}; retrying in {} s", failure.message, secs(wait));
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
+    /// One request, holding a politeness permit until the body handler is done.
+    async fn attempt<T, F, Fut>(&self, url: &Url, extra: &HeaderMap, on_response: &F, tally: &mut Tally) -> Hop<T>
+    where
+        F: Fn(Response, Instant) -> Fut,
+        Fut: Future<Output = Result<T, BodyError>>,
+    {
+        let _permit = self.limits.acquire(url).await;
+        let sent = Instant::now();
+        tally.first_request.get_or_insert(sent);
+        let deadline = sent + self.config.max_time;
+        let request = self.client.get(url.clone()).headers(extra.clone()).send();
+        let headers_within = self.config.timeout.min(self.config.max_time);
+        let response = match tokio::time::timeout(headers_within, request).await {
+            Err(_) => {
+                let message = format!("no response within {} s", secs(headers_within));
+                return Hop::Failed(Failure::new(Outcome::Timeout, message, true));
+            }
+            Ok(Err(e)) => {
+                let described = errors::describe(&e);
+                return Hop::Failed(Failure::new(described.outcome, described.message, described.retryable));
+            }
+            Ok(Ok(response)) => response,
+        };
+
+        let status = response.status();
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            return Hop::Redirect { status, location };
+        }
+        let conditional = extra.contains_key(IF_NONE_MATCH) || extra.contains_key(IF_MODIFIED_SINCE);
+        let accepted =
+            self.config.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
+        let headers = response.headers().clone();
+        if !accepted {
+            if retry::is_retryable_status(status) {
+                return Hop::Failed(Failure {
+                    outcome: Outcome::HttpError,
+                    message: describe_status(status),
+                    status: Some(status),
+                    retry_after: retry::retry_after(&headers, SystemTime::now()),
+                    headers: Some(headers),
+                    retryable: true,
+                });
+            }
+            return Hop::Response {
+                status,
+                headers,
+                body: None,
+            };
+        }
+        match on_response(response, deadline).await {
+            Ok(body) => Hop::Response {
+                status,
+                headers,
+                body: Some(body),
+            },
+            Err(e) => Hop::Failed(Failure {
+                outcome: e.outcome(),
+                message: e.to_string(),
+                status: Some(status),
+                headers: Some(headers),
+                retryable: !matches!(e, BodyError::TooLarge(_)),
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+/// `HTTP 404 Not Found`.
+fn describe_status(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
+        None => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+impl Fetcher {
+    /// Why `url` is skipped under `--include`/`--exclude`, or `None` when it is fetched.
+    pub fn exclusion(&self, url: &str) -> Option<String> {
+        let config = &self.config;
+        if !config.include.is_empty() && !config.include.iter().any(|re| re.is_match(url)) {
+            return Some("matches no --include pattern".into());
+        }
+        config
+            .exclude
+            .iter()
+            .find(|re| re.is_match(url))
+            .map(|re| format!("matches --exclude {}", re.as_str()))
+    }
+}

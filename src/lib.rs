@@ -1,0 +1,27 @@
+//! linkkeep keeps cited web references alive: it checks the URLs a document cites, and (as the
+//! crate grows) archives, verifies and replays them.
+//!
+//! The binary in `src/main.rs` only parses arguments and maps the result to an exit code; every
+//! command lives in this library so that tests and other tools can drive it directly.
+//!
+//! # Layout
+//! - [`cli`]: clap definitions, nothing else.
+//! - [`config`]: the validated configuration the rest of the crate runs on, and its defaults.
+//! - [`links`]: `links.json`: parsing, validation and derived ids.
+//! - [`fetch`]: the one fetch engine: shared client, politeness limits, retries, redirects.
+//! - [`outcome`]: per-link results shared by every command and report.
+//! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
+//! - [`progress`]: the terminal progress bar.
+//! - [`commands`]: one module per subcommand, the glue between the modules above.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod fetch;
+pub mod links;
+pub mod outcome;
+pub mod progress;
+pub mod report;
+
+/// The crate version, as reported in the JSON report and the default user agent.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,75 @@
+//! The Markdown report: a heading and a table, fit for a CI job summary or an issue body.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::outcome::Outcome;
+
+/// Renders the table.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let icon = if report.has_failures() { "❌" } else { "✅" };
+    let _ = writeln!(
+        out,
+        "### {icon} linkkeep {}: {}\n",
+        report.command,
+        report.summary_line()
+    );
+    let _ = writeln!(out, "| Result | HTTP | Link | Detail |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for r in &report.results {
+        let mark = match r.outcome {
+            Outcome::Ok => "✅",
+            Outcome::Excluded => "➖",
+            _ => "❌",
+        };
+        let status = r.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let detail = match (&r.error, r.redirects.len(), &r.final_url) {
+            (Some(error), _, _) => error.clone(),
+            (None, n, Some(final_url)) if n > 0 => format!("{n} redirect(s) to {final_url}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {mark} {} | {status} | [{}](<{}>) | {} |",
+            r.outcome,
+            cell(&r.id),
+            r.url.replace('>', "%3E"),
+            cell(&detail)
+        );
+    }
+    out
+}
+
+/// Escapes text for a table cell: pipes, brackets and line breaks would break the table.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '[' | ']' | '<' | '>' | '*' | '_' | '`' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Format;
+
+    #[test]
+    fn one_row_per_link_and_cells_escaped() {
+        let text = crate::report::tests::sample().render(Format::Markdown, false);
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 2 + 3, "{text}");
+        // Every row has the same number of unescaped separators.
+        for row in &rows {
+            assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
+        }
+        assert!(text.contains(r"broken \| \<link\> & co"), "{text}");
+    }
+}

@@ -1,0 +1,269 @@
+//! Run reports: the JSON wire format shared by every command, and its renderings.
+//!
+//! # Wire format (`--format json`, and `archive/runs/<run-id>.json`)
+//! ```json
+//! {"tool": "linkkeep", "version": "0.1.0", "command": "check", "run": "<run-id>",
+//!  "started_at": "…", "finished_at": "…",
+//!  "summary": {"total": 7, "ok": 5, "failed": 2, "excluded": 0, "new": 0, "changed": 0, "unchanged": 0},
+//!  "results": [ … one [`LinkResult`] per link, in links.json order … ]}
+//! ```
+//! Field by field: see [`Report`], [`Summary`] and [`LinkResult`].
+
+mod human;
+mod junit;
+mod markdown;
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Format;
+use crate::outcome::{Change, LinkResult, Outcome};
+
+/// One run's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always `linkkeep`.
+    pub tool: String,
+    /// The linkkeep version that ran.
+    pub version: String,
+    /// The subcommand: `check`, `archive`, ….
+    pub command: String,
+    /// The run id: UTC start time `YYYYMMDDTHHMMSSZ` and a short random suffix.
+    pub run: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub finished_at: String,
+    /// Counts over `results`.
+    pub summary: Summary,
+    /// One result per link, in links.json order.
+    pub results: Vec<LinkResult>,
+}
+
+/// Counts over a report's results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Every link in links.json.
+    pub total: usize,
+    /// Links whose outcome is `ok`.
+    pub ok: usize,
+    /// Links that failed (any outcome but `ok` and `excluded`).
+    pub failed: usize,
+    /// Links skipped by `--include`/`--exclude`.
+    pub excluded: usize,
+    /// First captures.
+    pub new: usize,
+    /// Captures that differ from the latest snapshot.
+    pub changed: usize,
+    /// Captures identical to the latest snapshot (or a 304).
+    pub unchanged: usize,
+}
+
+impl Summary {
+    /// Counts `results`.
+    pub fn of(results: &[LinkResult]) -> Self {
+        let mut s = Self {
+            total: results.len(),
+            ..Self::default()
+        };
+        for r in results {
+            match r.outcome {
+                Outcome::Ok => s.ok += 1,
+                Outcome::Excluded => s.excluded += 1,
+                _ => s.failed += 1,
+            }
+            match r.change {
+                Some(Change::New) => s.new += 1,
+                Some(Change::Changed) => s.changed += 1,
+                Some(Change::Unchanged) => s.unchanged += 1,
+                None => {}
+            }
+        }
+        s
+    }
+}
+
+/// RFC 3339 UTC with whole seconds, as every timestamp linkkeep writes.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A new run id: `YYYYMMDDTHHMMSSZ-xxxx`, sortable by time, unique in practice.
+pub fn new_run_id(started_at: DateTime<Utc>) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let suffix: String = (0..4)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{suffix}", started_at.format("%Y%m%dT%H%M%SZ"))
+}
+
+impl Report {
+    /// A report for `command`, with its summary counted from `results`.
+    pub fn new(
+        command: &str,
+        run: String,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        results: Vec<LinkResult>,
+    ) -> Self {
+        Self {
+            tool: "linkkeep".into(),
+            version: crate::VERSION.into(),
+            command: command.into(),
+            run,
+            started_at: timestamp(started_at),
+            finished_at: timestamp(finished_at),
+            summary: Summary::of(&results),
+            results,
+        }
+    }
+
+    /// Whether the run fails (exit code 1): a link failed.
+    pub fn has_failures(&self) -> bool {
+        self.summary.failed > 0
+    }
+
+    /// Seconds between start and finish, for summaries.
+    pub fn duration_secs(&self) -> f64 {
+        let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
+        match (parse(&self.started_at), parse(&self.finished_at)) {
+            (Some(a), Some(b)) => (b - a).num_milliseconds() as f64 / 1000.0,
+            _ => 0.0,
+        }
+    }
+
+    /// The one-line summary: `7 links: 5 ok, 2 failed, 0 excluded`.
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        let mut line = format!(
+            "{} {}: {} ok, {} failed, {} excluded",
+            s.total,
+            if s.total == 1 { "link" } else { "links" },
+            s.ok,
+            s.failed,
+            s.excluded
+        );
+        if s.new + s.changed + s.unchanged > 0 {
+            line.push_str(&format!(
+                "; {} new, {} changed, {} unchanged",
+                s.new, s.changed, s.unchanged
+            ));
+        }
+        line
+    }
+
+    /// The report in `format`. `color` applies to the human format only.
+    pub fn render(&self, format: Format, color: bool) -> String {
+        match format {
+            Format::Human => human::render(self, color),
+            Format::Json => {
+                let mut json = serde_json::to_string_pretty(self).expect("reports always serialize");
+                json.push('\n');
+                json
+            }
+            Format::Markdown => markdown::render(self),
+            Format::Junit => junit::render(self),
+        }
+    }
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, then a rename, so that a
+/// reader never sees half a report.
+pub fn write_file_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Shortens `text` to at most `max` characters, marking the cut with `…`.
+fn ellipsize(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Report {
+        let ok = LinkResult {
+            id: "ok-link".into(),
+            url: "http://a.example/doc.pdf".into(),
+            outcome: Outcome::Ok,
+            http_status: Some(200),
+            final_url: Some("http://a.example/doc.pdf".into()),
+            redirects: Vec::new(),
+            attempts: 1,
+            elapsed_ms: 12,
+            content_type: Some("application/pdf".into()),
+            size: Some(1234),
+            sha256: None,
+            change: None,
+            error: None,
+        };
+        let failed = LinkResult {
+            outcome: Outcome::NetworkError,
+            id: "broken | <link> & co".into(),
+            url: "http://b.example/x?a=1&b=2".into(),
+            http_status: None,
+            error: Some("tcp connect error: Connection refused (os error 111)".into()),
+            ..ok.clone()
+        };
+        let excluded = LinkResult::excluded("skipped", "http://c.example/", "matches --exclude c.example".into());
+        let at = DateTime::parse_from_rfc3339("2026-11-29T02:00:00Z").unwrap().to_utc();
+        Report::new(
+            "check",
+            "20261129T020000Z-abcd".into(),
+            at,
+            at,
+            vec![ok, failed, excluded],
+        )
+    }
+
+    #[test]
+    fn summary_counts_outcomes() {
+        let r = sample();
+        assert_eq!(
+            (r.summary.total, r.summary.ok, r.summary.failed, r.summary.excluded),
+            (3, 1, 1, 1)
+        );
+        assert!(r.has_failures());
+        assert_eq!(r.summary_line(), "3 links: 1 ok, 1 failed, 1 excluded");
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let r = sample();
+        let back: Report = serde_json::from_str(&r.render(Format::Json, false)).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let at = DateTime::parse_from_rfc3339("2026-11-29T02:03:04Z").unwrap().to_utc();
+        let id = new_run_id(at);
+        assert!(id.starts_with("20261129T020304Z-"), "{id}");
+        assert_eq!(id.len(), "20261129T020304Z-".len() + 4);
+    }
+}

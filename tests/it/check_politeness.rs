@@ -1,0 +1,39 @@
+//! Politeness: `--per-host` caps the requests in flight to one host, whatever `--concurrency`
+//! allows. Guards issue #2.
+
+use crate::support::counting::Counting;
+use crate::support::{Outcome, links_file, run_check};
+
+/// Checks twelve distinct URLs on `server` with `--per-host per_host --concurrency 64`.
+async fn check_twelve(server: &Counting, per_host: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let urls: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("doc-{i}"), format!("{}/doc/{i}", server.base)))
+        .collect();
+    let entries: Vec<(&str, String)> = urls.iter().map(|(id, u)| (id.as_str(), u.clone())).collect();
+    let links = links_file(dir.path(), &entries);
+
+    let (code, report, stderr) = run_check(&links, &["--per-host", per_host, "--concurrency", "64"]).await;
+
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert_eq!(report.results.len(), 12);
+    assert!(report.results.iter().all(|r| r.outcome == Outcome::Ok));
+    assert_eq!(server.total(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_host_limit_is_held() {
+    let server = Counting::start().await;
+    check_twelve(&server, "2").await;
+    let max = server.max_in_flight();
+    assert!((1..=2).contains(&max), "saw {max} requests in flight at once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn higher_per_host_limit_allows_more() {
+    // Proves the counter can see more than two, so the test above can fail.
+    let server = Counting::start().await;
+    check_twelve(&server, "6").await;
+    let max = server.max_in_flight();
+    assert!((3..=6).contains(&max), "saw {max} requests in flight at once");
+}

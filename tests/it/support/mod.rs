@@ -1,0 +1,125 @@
+//! Shared test helpers: links files, running the binary hermetically, the report's wire format,
+//! and the hand-built servers (raw TCP, concurrency counting, proxy, TLS).
+
+pub mod counting;
+pub mod http;
+pub mod proxy;
+pub mod raw;
+pub mod report;
+pub mod tls;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+pub use report::{LinkResult, Outcome, Report};
+
+/// The longest any single run of the binary may take before the test fails instead of hanging.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// Writes a version-1 `links.json` with the given `(id, url)` entries and returns its path.
+pub fn links_file(dir: &Path, links: &[(&str, String)]) -> PathBuf {
+    let entries: Vec<_> = links
+        .iter()
+        .map(|(id, url)| serde_json::json!({ "id": id, "url": url }))
+        .collect();
+    let doc = serde_json::json!({ "version": 1, "links": entries });
+    write_file(dir, "links.json", &serde_json::to_string_pretty(&doc).unwrap())
+}
+
+/// Writes `contents` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// The binary with an environment that cannot leak in from the machine running the tests:
+/// no proxies, no extra CA bundles, no colour preference, and `CI=true` so no progress bar.
+pub fn linkkeep() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("linkkeep").unwrap();
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CI", "true").timeout(RUN_LIMIT);
+    cmd
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` off the async runtime, so servers in this test process keep serving meanwhile.
+pub async fn run(mut cmd: assert_cmd::Command) -> Run {
+    let output: Output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let Some(code) = output.status.code() else {
+        panic!("linkkeep was killed (hung past {RUN_LIMIT:?}?)\nstderr:\n{stderr}");
+    };
+    Run { code, stdout, stderr }
+}
+
+/// `linkkeep --links <links> check --no-progress <args>`, run from the links file's directory.
+pub fn check_plain(links: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = linkkeep();
+    cmd.current_dir(links.parent().unwrap())
+        .arg("--links")
+        .arg(links)
+        .args(["check", "--no-progress"])
+        .args(args);
+    cmd
+}
+
+/// [`check_plain`] with `--format json`, ready for [`run_check_cmd`].
+pub fn check_cmd(links: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = check_plain(links, &["--format", "json"]);
+    cmd.args(args);
+    cmd
+}
+
+/// Runs `check` with a JSON report on stdout and returns (exit code, parsed report, stderr).
+pub async fn run_check(links: &Path, args: &[&str]) -> (i32, Report, String) {
+    run_check_cmd(check_cmd(links, args)).await
+}
+
+/// Like [`run_check`] for a command prepared with [`check_cmd`] (e.g. with extra env vars).
+pub async fn run_check_cmd(cmd: assert_cmd::Command) -> (i32, Report, String) {
+    let run = run(cmd).await;
+    let report = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a JSON report ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
+            run.code, run.stdout, run.stderr
+        )
+    });
+    (run.code, report, run.stderr)
+}
+
+/// Asserts the contract for a failed link: a one-line, non-empty `error`.
+pub fn assert_error_line(result: &LinkResult) {
+    let error = result
+        .error
+        .as_deref()
+        .unwrap_or_else(|| panic!("{}: outcome {:?} without error", result.id, result.outcome));
+    assert!(!error.trim().is_empty(), "{}: empty error", result.id);
+    assert!(!error.contains('\n'), "{}: multi-line error {error:?}", result.id);
+}

@@ -1,0 +1,83 @@
+//! The JSON report's wire format (SPEC.md, "Output"), declared here rather than imported from the
+//! crate so that the tests check what other tools actually read.
+
+use serde::Deserialize;
+
+/// The whole report printed by `--format json`.
+#[derive(Debug, Deserialize)]
+pub struct Report {
+    pub tool: String,
+    pub version: String,
+    pub command: String,
+    pub run: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub summary: Summary,
+    pub results: Vec<LinkResult>,
+}
+
+/// Counts over all links of the run.
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    pub total: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub excluded: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+}
+
+/// One link's result.
+#[derive(Debug, Deserialize)]
+pub struct LinkResult {
+    pub id: String,
+    pub url: String,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub redirects: Vec<Hop>,
+    pub attempts: u32,
+    pub elapsed_ms: u64,
+    pub content_type: Option<String>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub change: Option<String>,
+    pub error: Option<String>,
+}
+
+/// One redirect hop: the URL requested, its status, and the raw `Location` value.
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+pub struct Hop {
+    pub status: u16,
+    pub url: String,
+    pub location: String,
+}
+
+/// The closed set of outcomes; anything else fails to parse.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    HttpError,
+    Timeout,
+    NetworkError,
+    RedirectError,
+    TooLarge,
+    Excluded,
+}
+
+impl Report {
+    /// The result for `id`; panics with the ids present when it is missing.
+    pub fn get(&self, id: &str) -> &LinkResult {
+        self.results.iter().find(|r| r.id == id).unwrap_or_else(|| {
+            let ids: Vec<_> = self.results.iter().map(|r| &r.id).collect();
+            panic!("no result for {id:?}; ids: {ids:?}")
+        })
+    }
+
+    /// The result ids in report order.
+    pub fn ids(&self) -> Vec<&str> {
+        self.results.iter().map(|r| r.id.as_str()).collect()
+    }
+}
