@@ -48,6 +48,57 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check that every link answers: concurrent GET requests, nothing stored.
     Check(CheckArgs),
+    /// Download every link, store new content as snapshots and update the manifest.
+    Archive(ArchiveArgs),
+    /// Show every archived link: last outcome, when, snapshots, latest hash and title.
+    Status(StatusArgs),
+    /// Write a snapshot's bytes to stdout or a file.
+    Get(GetArgs),
+}
+
+/// Flags of `linkkeep archive`.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Exit 1 when a link's content changed since its latest snapshot.
+    #[arg(long)]
+    pub fail_on_change: bool,
+
+    /// Wait for another run holding the archive instead of exiting.
+    #[arg(long)]
+    pub wait_lock: bool,
+}
+
+/// Flags of `linkkeep status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags of `linkkeep get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The link's id, or its URL as written in links.json.
+    #[arg(value_name = "ID or URL")]
+    pub target: String,
+
+    /// Write the bytes to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Pick the capture nearest to TIME (RFC 3339, a date, or a 14-digit timestamp).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Print the snapshot's manifest entry as JSON instead of its bytes.
+    #[arg(long)]
+    pub info: bool,
 }
 
 /// Flags of `linkkeep check`.

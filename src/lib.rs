@@ -8,8 +8,13 @@
 //! - [`cli`]: clap definitions, nothing else.
 //! - [`config`]: the validated configuration the rest of the crate runs on, and its defaults.
 //! - [`links`]: `links.json`: parsing, validation and derived ids.
-//! - [`fetch`]: the one fetch engine: shared client, politeness limits, retries, redirects.
+//! - [`fetch`]: the one fetch engine: shared client, politeness limits, retries, redirects,
+//!   and streaming downloads with Content-Encoding removed.
 //! - [`outcome`]: per-link results shared by every command and report.
+//! - [`store`]: content-addressed objects, written atomically.
+//! - [`title`]: titles of captured HTML pages and PDFs.
+//! - [`manifest`]: the manifest of links and snapshots, saved atomically.
+//! - [`lock`]: the archive lock, one writing run at a time.
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
 //! - [`progress`]: the terminal progress bar.
 //! - [`commands`]: one module per subcommand, the glue between the modules above.
@@ -19,9 +24,13 @@ pub mod commands;
 pub mod config;
 pub mod fetch;
 pub mod links;
+pub mod lock;
+pub mod manifest;
 pub mod outcome;
 pub mod progress;
 pub mod report;
+pub mod store;
+pub mod title;
 
 /// The crate version, as reported in the JSON report and the default user agent.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -62,6 +62,17 @@ pub enum Change {
     Changed,
 }
 
+impl Change {
+    /// The name used in every report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Unchanged => "unchanged",
+            Self::Changed => "changed",
+        }
+    }
+}
+
 /// One redirect that was followed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectHop {

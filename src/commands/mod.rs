@@ -1,6 +1,9 @@
 //! One module per subcommand: the glue that loads inputs, runs the engine and writes reports.
 
+pub mod archive;
 pub mod check;
+pub mod get;
+pub mod status;
 
 use std::io::Write;
 
@@ -35,30 +38,49 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
     let global = GlobalConfig::new(&cli.global, env);
     match cli.command {
         Command::Check(args) => check::run(&global, &args, env).await,
+        Command::Archive(args) => archive::run(&global, &args, env).await,
+        Command::Status(args) => status::run(&global, &args, env),
+        Command::Get(args) => get::run(&global, &args, env),
     }
 }
 
 /// Writes a report where `output` says: to a file (atomically, plus a one-line summary on
 /// stderr) or to stdout. A closed stdout (`| head`) is not an error.
 pub fn emit_report(report: &Report, output: &OutputConfig, global: &GlobalConfig) -> anyhow::Result<()> {
+    emit(output, global, &report.command, &report.summary_line(), |color| {
+        report.render(output.format, color)
+    })
+}
+
+/// Writes text rendered by `render` (given whether colour is allowed) where `output` says,
+/// and the `summary` line on stderr when the report itself is not a human table on stdout.
+pub fn emit(
+    output: &OutputConfig,
+    global: &GlobalConfig,
+    command: &str,
+    summary: &str,
+    render: impl Fn(bool) -> String,
+) -> anyhow::Result<()> {
     let summary_to_stderr = output.path.is_some() || output.format != Format::Human;
     match &output.path {
         Some(path) => {
-            let text = report.render(output.format, false);
-            write_file_atomically(path, &text)
+            write_file_atomically(path, &render(false))
                 .with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
-        None => {
-            let text = report.render(output.format, global.color_stdout);
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("cannot write the report to standard output")?,
-            }
-        }
+        None => write_stdout(render(global.color_stdout).as_bytes())
+            .context("cannot write the report to standard output")?,
     }
     if summary_to_stderr && !global.quiet {
-        eprintln!("linkkeep {}: {}", report.command, report.summary_line());
+        eprintln!("linkkeep {command}: {summary}");
     }
     Ok(())
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

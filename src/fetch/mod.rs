@@ -7,6 +7,7 @@
 //! the same permits, timeouts and retry rules.
 
 pub mod client;
+pub mod download;
 mod errors;
 pub mod politeness;
 pub mod retry;

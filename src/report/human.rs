@@ -49,11 +49,30 @@ pub fn render(report: &Report, color: bool) -> String {
         .unwrap_or(0)
         .max("ID".len());
     let outcome_width = "redirect_error".len();
+    // Archive runs also say how each capture compares with the latest snapshot.
+    let change_width = if report.results.iter().any(|r| r.change.is_some()) {
+        "unchanged".len()
+    } else {
+        0
+    };
+    let widths = Widths {
+        outcome: outcome_width,
+        change: change_width,
+        id: id_width,
+    };
     let mut out = String::new();
-    let header = format!("{:<outcome_width$}  {:>4}  {:<id_width$}  URL", "RESULT", "HTTP", "ID");
+    let change_header = if change_width > 0 {
+        format!("{:<change_width$}  ", "CHANGE")
+    } else {
+        String::new()
+    };
+    let header = format!(
+        "{:<outcome_width$}  {:>4}  {change_header}{:<id_width$}  URL",
+        "RESULT", "HTTP", "ID"
+    );
     let _ = writeln!(out, "{}", p.paint(BOLD, header.trim_end()));
     for r in &report.results {
-        row(&mut out, &p, r, outcome_width, id_width);
+        row(&mut out, &p, r, &widths);
     }
     let mut summary = report.summary_line();
     let _ = write!(summary, " in {:.1} s", report.duration_secs());
@@ -62,17 +81,34 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
-fn row(out: &mut String, p: &Paint, r: &LinkResult, outcome_width: usize, id_width: usize) {
-    let outcome = format!("{:<outcome_width$}", r.outcome.as_str());
+struct Widths {
+    outcome: usize,
+    change: usize,
+    id: usize,
+}
+
+fn row(out: &mut String, p: &Paint, r: &LinkResult, w: &Widths) {
+    let outcome = format!("{:<width$}", r.outcome.as_str(), width = w.outcome);
     let status = r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
-    let id = format!("{:<id_width$}", ellipsize(&r.id, MAX_ID_WIDTH));
+    let change = if w.change > 0 {
+        let text = format!("{:<width$}", r.change.map_or("-", |c| c.as_str()), width = w.change);
+        let style = if r.change == Some(crate::outcome::Change::Changed) {
+            YELLOW
+        } else {
+            DIM
+        };
+        format!("{}  ", p.paint(style, &text))
+    } else {
+        String::new()
+    };
+    let id = format!("{:<width$}", ellipsize(&r.id, MAX_ID_WIDTH), width = w.id);
     let _ = writeln!(
         out,
-        "{}  {status:>4}  {id}  {}",
+        "{}  {status:>4}  {change}{id}  {}",
         p.paint(outcome_style(r.outcome), &outcome),
         r.url
     );
-    let indent = " ".repeat(outcome_width + 2 + 4 + 2);
+    let indent = " ".repeat(w.outcome + 2 + 4 + 2);
     if let Some(error) = &r.error {
         let _ = writeln!(
             out,

@@ -1,0 +1,230 @@
+//! `linkkeep get <ID or URL>`: a snapshot's bytes back, to stdout or a file, or its manifest
+//! entry with `--info`. The latest capture by default; `--at TIME` picks the one nearest TIME.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::{Exit, write_stdout};
+use crate::cli::GetArgs;
+use crate::config::{Environment, GlobalConfig};
+use crate::manifest::{LinkEntry, Manifest, Snapshot};
+use crate::store::{Store, hex};
+
+/// Runs `linkkeep get`.
+pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::Result<Exit> {
+    let at = args.at.as_deref().map(parse_time).transpose()?;
+    let manifest = Manifest::load(&global.archive_dir)?;
+    let Some((id, entry)) = find(&manifest, &args.target) else {
+        eprintln!(
+            "linkkeep get: no link {:?} in the archive {}",
+            args.target,
+            global.archive_dir.display()
+        );
+        return Ok(Exit::Failures);
+    };
+    let snapshot = match at {
+        Some(at) => nearest(&entry.snapshots, at),
+        None => entry.snapshots.last(),
+    };
+    let Some(snapshot) = snapshot else {
+        let why = entry
+            .last_check
+            .as_ref()
+            .and_then(|c| c.error.as_deref())
+            .map(|e| format!(" (last check: {e})"))
+            .unwrap_or_default();
+        eprintln!("linkkeep get: {id} has no snapshot yet{why}");
+        return Ok(Exit::Failures);
+    };
+    if args.info {
+        let mut info = serde_json::to_value(snapshot)?;
+        if let Some(map) = info.as_object_mut() {
+            map.insert("id".into(), id.into());
+            map.insert("url".into(), entry.url.clone().into());
+        }
+        write_stdout(format!("{}\n", serde_json::to_string_pretty(&info)?).as_bytes())?;
+        return Ok(Exit::Success);
+    }
+    let store = Store::new(&global.archive_dir);
+    let object = store
+        .object_path(&snapshot.sha256)
+        .with_context(|| format!("the manifest's sha256 for {id} is not a SHA-256: {:?}", snapshot.sha256))?;
+    match &args.output {
+        Some(path) => copy_to_file(&object, &env.current_dir.join(path), &snapshot.sha256)?,
+        None => copy_verified(&object, &mut StdoutSink, &snapshot.sha256)?,
+    }
+    Ok(Exit::Success)
+}
+
+/// The link named by `target`: an id, or a URL as written, as normalized, or as finally served.
+fn find<'m>(manifest: &'m Manifest, target: &str) -> Option<(&'m str, &'m LinkEntry)> {
+    if let Some((id, entry)) = manifest.links.get_key_value(target) {
+        return Some((id, entry));
+    }
+    let normalized = url::Url::parse(target).ok().map(|u| u.to_string());
+    let matches = |url: &str| url == target || normalized.as_deref() == Some(url);
+    let by_url = manifest
+        .links
+        .iter()
+        .find(|(_, e)| matches(&e.url) || url::Url::parse(&e.url).is_ok_and(|u| matches(u.as_str())));
+    by_url
+        .or_else(|| {
+            manifest
+                .links
+                .iter()
+                .find(|(_, e)| e.snapshots.iter().any(|s| matches(&s.final_url)))
+        })
+        .map(|(id, e)| (id.as_str(), e))
+}
+
+/// The snapshot whose time span `[first_seen, last_seen]` is nearest `at`; ties go to the later.
+pub fn nearest(snapshots: &[Snapshot], at: DateTime<Utc>) -> Option<&Snapshot> {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc());
+    snapshots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let first = parse(&s.first_seen)?;
+            let last = parse(&s.last_seen).unwrap_or(first);
+            let distance = if at < first {
+                first - at
+            } else if at > last {
+                at - last
+            } else {
+                chrono::TimeDelta::zero()
+            };
+            Some((distance, std::cmp::Reverse(i), s))
+        })
+        .min_by_key(|(distance, later, _)| (*distance, *later))
+        .map(|(_, _, s)| s)
+}
+
+/// Parses `--at`: RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or a Wayback-style
+/// timestamp of 4 to 14 digits (`20180205`, `20180205120000`).
+pub fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.to_utc());
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
+        return Ok(t.and_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    if (4..=14).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+        // Pad like the Wayback Machine: missing month and day are 01, missing time is 00.
+        let padding = "00000101000000";
+        let full = format!("{text}{}", &padding[text.len()..]);
+        if let Ok(t) = NaiveDateTime::parse_from_str(&full, "%Y%m%d%H%M%S") {
+            return Ok(t.and_utc());
+        }
+    }
+    bail!("invalid value for --at: {text:?} is not a time (use RFC 3339, YYYY-MM-DD or a 14-digit timestamp)")
+}
+
+struct StdoutSink;
+
+impl Write for StdoutSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        write_stdout(buf).map(|()| buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Copies an object to `out`, hashing on the way, and fails if it no longer matches its hash
+/// (the bytes already written are then known to be damaged; `verify` says more).
+fn copy_verified(object: &Path, out: &mut impl Write, sha256: &str) -> anyhow::Result<()> {
+    let mut file = std::fs::File::open(object).with_context(|| format!("cannot open {}", object.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", object.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).context("cannot write the snapshot")?;
+    }
+    out.flush().context("cannot write the snapshot")?;
+    let actual = hex(&hasher.finalize());
+    if actual != sha256 {
+        bail!(
+            "{} is damaged: its SHA-256 is {actual}, the manifest says {sha256}",
+            object.display()
+        );
+    }
+    Ok(())
+}
+
+/// Copies an object to `dest` through a temporary file, so that `dest` only ever appears whole
+/// and intact.
+fn copy_to_file(object: &Path, dest: &Path, sha256: &str) -> anyhow::Result<()> {
+    let dir = dest
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("snapshot");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        copy_verified(object, &mut file, sha256)?;
+        std::fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(first: &str, last: &str) -> Snapshot {
+        let mut s: Snapshot = serde_json::from_value(serde_json::json!({
+            "sha256": "a".repeat(64), "size": 1, "content_type": null, "first_seen": first,
+            "last_seen": last, "http_status": 200, "final_url": "http://a.example/", "etag": null,
+            "last_modified": null, "title": null, "object": "x", "run": "r"}))
+        .unwrap();
+        s.title = Some(first.to_owned());
+        s
+    }
+
+    #[test]
+    fn nearest_capture_by_time_span() {
+        let snaps = [
+            snap("2026-01-01T00:00:00Z", "2026-01-10T00:00:00Z"),
+            snap("2026-02-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+        ];
+        let pick = |t: &str| nearest(&snaps, parse_time(t).unwrap()).unwrap().first_seen.clone();
+        assert_eq!(pick("2026-01-05"), "2026-01-01T00:00:00Z");
+        assert_eq!(pick("2026-01-12"), "2026-01-01T00:00:00Z");
+        assert_eq!(pick("2026-01-30"), "2026-02-01T00:00:00Z");
+        assert_eq!(pick("20270101"), "2026-02-01T00:00:00Z");
+        assert_eq!(pick("2025"), "2026-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn times_in_every_accepted_form() {
+        let expected = "2018-02-05T12:30:00Z";
+        for text in [
+            "2018-02-05T12:30:00Z",
+            "2018-02-05T13:30:00+01:00",
+            "2018-02-05T12:30:00",
+            "20180205123000",
+        ] {
+            assert_eq!(crate::report::timestamp(parse_time(text).unwrap()), expected, "{text}");
+        }
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("20181345").is_err());
+    }
+}

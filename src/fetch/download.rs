@@ -1,0 +1,197 @@
+//! Streaming a response body to the object store: Content-Encoding removed, SHA-256 computed
+//! on the way, `--timeout` (stall), `--max-time` and `--max-size` enforced on the decoded
+//! stream, so a decompression bomb or an endless body fails with flat memory and leaves no
+//! temporary file behind.
+
+use std::io;
+
+use async_compression::tokio::bufread::{BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+use futures_util::TryStreamExt;
+use reqwest::Response;
+use reqwest::header::{CONTENT_ENCODING, CONTENT_LENGTH};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
+use tokio_util::io::StreamReader;
+
+use super::BodyError;
+use crate::store::{ObjectWriter, Store, StoredObject};
+
+/// The `Accept-Encoding` sent when archiving: every coding [`download`] can remove.
+pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+/// Bytes read from the decoder at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// The limits one download runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// The longest stall between two pieces of body (`--timeout`).
+    pub stall: std::time::Duration,
+    /// `--max-time`, for messages; the deadline itself comes with the response.
+    pub max_time: std::time::Duration,
+    /// `--max-size`, applied to the decoded payload.
+    pub max_size: u64,
+}
+
+/// A local failure while storing a body: the run cannot go on (exit 2), unlike a link failure.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot store a download in {}", dir.display())]
+pub struct StoreError {
+    /// The archive directory.
+    pub dir: std::path::PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Streams `response`'s payload into `store`. The outer `Result` is the link's fate (retried
+/// or reported); the inner one a local storage failure that must stop the run.
+pub async fn download(
+    response: Response,
+    deadline: Instant,
+    limits: BodyLimits,
+    store: &Store,
+) -> Result<Result<StoredObject, StoreError>, BodyError> {
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let coding = response
+        .headers()
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    // A declared length larger than the limit fails before a byte is read, unless the body is
+    // encoded: then the limit applies to the decoded size, which can only be counted.
+    if coding.is_empty() || coding == "identity" {
+        if let Some(length) = declared.filter(|&n| n > limits.max_size) {
+            tracing::debug!(length, "Content-Length beyond --max-size");
+            return Err(BodyError::TooLarge(limits.max_size));
+        }
+    }
+
+    let raw = StreamReader::new(response.bytes_stream().map_err(io::Error::other));
+    let mut reader = match decoder(&coding, raw, deadline, limits).await? {
+        Some(reader) => reader,
+        None => return Err(BodyError::Network(format!("unsupported Content-Encoding {coding:?}"))),
+    };
+    let mut writer = match store.create().await {
+        Ok(writer) => writer,
+        Err(source) => return Ok(Err(store_error(store, source))),
+    };
+    if let Err(e) = copy(&mut reader, &mut writer, deadline, limits, !coding.is_empty()).await {
+        return match e {
+            CopyError::Body(e) => Err(e),
+            CopyError::Store(source) => Ok(Err(store_error(store, source))),
+        };
+    }
+    Ok(writer.finish().await.map_err(|source| store_error(store, source)))
+}
+
+fn store_error(store: &Store, source: io::Error) -> StoreError {
+    StoreError {
+        dir: store.root().to_owned(),
+        source,
+    }
+}
+
+type Reader = Box<dyn AsyncRead + Unpin + Send>;
+
+/// The reader that removes `coding`, or `None` for a coding we cannot remove.
+async fn decoder<R>(
+    coding: &str,
+    mut raw: R,
+    deadline: Instant,
+    limits: BodyLimits,
+) -> Result<Option<Reader>, BodyError>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+{
+    Ok(Some(match coding {
+        "" | "identity" => Box::new(raw),
+        "gzip" | "x-gzip" => {
+            let mut gzip = GzipDecoder::new(raw);
+            gzip.multiple_members(true);
+            Box::new(gzip)
+        }
+        "br" => Box::new(BrotliDecoder::new(raw)),
+        "zstd" => Box::new(ZstdDecoder::new(raw)),
+        "deflate" => {
+            // HTTP's "deflate" is zlib-wrapped (RFC 9110), but some servers send raw deflate:
+            // look at the first two bytes for a zlib header.
+            let head = within(deadline, limits, raw.fill_buf())
+                .await?
+                .map_err(body_read_error)?;
+            let zlib =
+                head.len() >= 2 && head[0] & 0x0f == 8 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
+            if zlib {
+                Box::new(ZlibDecoder::new(raw))
+            } else {
+                Box::new(DeflateDecoder::new(raw))
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+enum CopyError {
+    Body(BodyError),
+    Store(io::Error),
+}
+
+/// Copies decoded bytes into `writer` under the limits.
+async fn copy(
+    reader: &mut Reader,
+    writer: &mut ObjectWriter,
+    deadline: Instant,
+    limits: BodyLimits,
+    decoding: bool,
+) -> Result<(), CopyError> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = within(deadline, limits, reader.read(&mut buf))
+            .await
+            .map_err(CopyError::Body)?
+            .map_err(|e| CopyError::Body(if decoding { decode_error(e) } else { body_read_error(e) }))?;
+        if n == 0 {
+            return Ok(());
+        }
+        if writer.size() + n as u64 > limits.max_size {
+            return Err(CopyError::Body(BodyError::TooLarge(limits.max_size)));
+        }
+        writer.write(&buf[..n]).await.map_err(CopyError::Store)?;
+    }
+}
+
+/// Runs one read with the stall timeout, cut short by the download's deadline.
+async fn within<F: Future>(deadline: Instant, limits: BodyLimits, read: F) -> Result<F::Output, BodyError> {
+    let stall_at = Instant::now() + limits.stall;
+    match tokio::time::timeout_at(stall_at.min(deadline), read).await {
+        Ok(output) => Ok(output),
+        Err(_) if Instant::now() >= deadline => Err(BodyError::Deadline(limits.max_time)),
+        Err(_) => Err(BodyError::Stalled(limits.stall)),
+    }
+}
+
+/// An error while receiving the body: the connection was reset or closed early.
+fn body_read_error(e: io::Error) -> BodyError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = inner.source();
+    }
+    BodyError::Network(format!("the body was cut short: {message}"))
+}
+
+/// An error from a decoder: either the transport failed underneath, or the encoded data is bad.
+fn decode_error(e: io::Error) -> BodyError {
+    if e.get_ref().is_some_and(|inner| inner.is::<reqwest::Error>()) {
+        body_read_error(e)
+    } else {
+        BodyError::Network(format!("cannot decode the body: {e}"))
+    }
+}

@@ -1,0 +1,369 @@
+//! The manifest (`archive/manifest.json`): every link's last check and its snapshots, loaded
+//! and saved atomically. Unknown fields at every level are kept on rewrite, so a newer linkkeep
+//! or a hand edit never loses data through an older one.
+//!
+//! # Wire format
+//! ```json
+//! {"schema_version": 1, "updated_at": "2026-11-29T02:00:00Z",
+//!  "links": {"<id>": {"url": "…", "last_check": {…}, "snapshots": [{…}, …]}}}
+//! ```
+//! Field by field: [`Manifest`], [`LinkEntry`], [`LastCheck`], [`Snapshot`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::outcome::{Change, Outcome};
+
+/// The schema this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The manifest's file name inside the archive.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The whole manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The schema version, [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the manifest was last written (RFC 3339 UTC).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// Every link ever archived, by id, in the order first seen.
+    #[serde(default)]
+    pub links: IndexMap<String, LinkEntry>,
+    /// Fields this build does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One link's history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkEntry {
+    /// The URL as written in links.json when last archived.
+    pub url: String,
+    /// The latest attempt, successful or not.
+    #[serde(default)]
+    pub last_check: Option<LastCheck>,
+    /// Distinct captures, oldest first.
+    #[serde(default)]
+    pub snapshots: Vec<Snapshot>,
+    /// Fields this build does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The latest attempt to fetch a link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastCheck {
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// How it fared.
+    pub outcome: Outcome,
+    /// The final response's status, if any.
+    pub http_status: Option<u16>,
+    /// The last URL requested, after redirects.
+    pub final_url: Option<String>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// The run that made this check.
+    pub run: String,
+    /// Fields this build does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One distinct capture of a link: a payload seen from `first_seen` to `last_seen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// SHA-256 of the payload (the body with Content-Encoding removed), lower-case hex.
+    pub sha256: String,
+    /// Payload size in bytes.
+    pub size: u64,
+    /// The response's `Content-Type`.
+    pub content_type: Option<String>,
+    /// The first time this payload was fetched (RFC 3339 UTC).
+    pub first_seen: String,
+    /// The last time this payload was fetched, or confirmed by a 304.
+    pub last_seen: String,
+    /// The status of the response that carried the payload.
+    pub http_status: u16,
+    /// The URL that served it, after redirects.
+    pub final_url: String,
+    /// The response's `ETag`, for conditional requests.
+    pub etag: Option<String>,
+    /// The response's `Last-Modified`, for conditional requests.
+    pub last_modified: Option<String>,
+    /// The HTML `<title>` or PDF document title, when found.
+    pub title: Option<String>,
+    /// The object's path relative to the archive, `objects/sha256/ab/cdef…`.
+    pub object: String,
+    /// The WARC file holding the capture, when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc: Option<String>,
+    /// The run that first captured it.
+    pub run: String,
+    /// Fields this build does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A successful fetch, to be recorded against a link's snapshots.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Capture {
+    /// A 304 to a conditional request: the latest snapshot is still current.
+    NotModified {
+        /// Validators the 304 may have refreshed.
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    /// A payload, stored as an object.
+    Payload(Box<Snapshot>),
+}
+
+/// Why the manifest cannot be used. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid manifest (line {line}, column {column}): {message}; it was left untouched", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{} has schema_version {found}, newer than this linkkeep understands ({SCHEMA_VERSION}); it was left untouched", path.display())]
+    NewerSchema { path: PathBuf, found: u32 },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Manifest {
+    /// An empty manifest for a new archive.
+    pub fn new() -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            ..Self::default()
+        }
+    }
+
+    /// Loads `archive/manifest.json`; a missing file is an empty manifest (a new archive).
+    pub fn load(archive: &Path) -> Result<Self, ManifestError> {
+        let path = archive.join(MANIFEST_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::new()),
+            Err(source) => return Err(ManifestError::Read { path, source }),
+        };
+        let manifest: Self = serde_json::from_slice(&bytes).map_err(|e| ManifestError::Parse {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+            path: path.clone(),
+        })?;
+        if manifest.schema_version > SCHEMA_VERSION {
+            return Err(ManifestError::NewerSchema {
+                path,
+                found: manifest.schema_version,
+            });
+        }
+        Ok(manifest)
+    }
+
+    /// Writes `archive/manifest.json` atomically: a temporary file beside it, fsync, rename,
+    /// fsync of the directory. A reader (or a crash) sees the old manifest or the new one.
+    pub fn save(&self, archive: &Path) -> Result<(), ManifestError> {
+        let path = archive.join(MANIFEST_FILE);
+        let tmp = archive.join(format!(".{MANIFEST_FILE}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            serde_json::to_writer_pretty(&mut file, self)?;
+            file.write_all(b"\n")?;
+            let file = file.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(archive)?.sync_all()
+        };
+        write().map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            ManifestError::Write {
+                path: path.clone(),
+                source,
+            }
+        })
+    }
+
+    /// The latest snapshot of link `id`, if any.
+    pub fn latest(&self, id: &str) -> Option<&Snapshot> {
+        self.links.get(id).and_then(|entry| entry.snapshots.last())
+    }
+
+    /// Records a fetch of link `id` (at `url`): its last check always, and its capture when
+    /// there is one. Returns how the capture compares with the latest snapshot: the same bytes
+    /// or a 304 move `last_seen` forward, different bytes add a snapshot.
+    pub fn record(&mut self, id: &str, url: &str, check: LastCheck, capture: Option<Capture>) -> Option<Change> {
+        let entry = self.links.entry(id.to_owned()).or_default();
+        entry.url = url.to_owned();
+        let at = check.at.clone();
+        entry.last_check = Some(check);
+        let capture = capture?;
+        match (capture, entry.snapshots.last_mut()) {
+            (Capture::NotModified { etag, last_modified }, Some(latest)) => {
+                latest.last_seen = at;
+                latest.etag = etag.or(latest.etag.take());
+                latest.last_modified = last_modified.or(latest.last_modified.take());
+                Some(Change::Unchanged)
+            }
+            // A 304 with nothing to compare against cannot happen: conditional headers are only
+            // sent when a snapshot exists. Record nothing rather than invent a capture.
+            (Capture::NotModified { .. }, None) => None,
+            (Capture::Payload(snapshot), Some(latest)) if latest.sha256 == snapshot.sha256 => {
+                latest.last_seen = at;
+                latest.etag = snapshot.etag;
+                latest.last_modified = snapshot.last_modified;
+                Some(Change::Unchanged)
+            }
+            (Capture::Payload(snapshot), latest) => {
+                let change = if latest.is_some() { Change::Changed } else { Change::New };
+                entry.snapshots.push(*snapshot);
+                Some(change)
+            }
+        }
+    }
+}
+
+/// serde_json appends " at line L column C"; the message prints the position itself.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(at: &str) -> LastCheck {
+        LastCheck {
+            at: at.into(),
+            outcome: Outcome::Ok,
+            http_status: Some(200),
+            final_url: Some("http://a.example/".into()),
+            error: None,
+            run: "r".into(),
+            extra: Map::new(),
+        }
+    }
+
+    fn snapshot(sha: char, at: &str) -> Snapshot {
+        let sha256 = sha.to_string().repeat(64);
+        Snapshot {
+            object: crate::store::object_rel_path(&sha256),
+            sha256,
+            size: 1,
+            content_type: None,
+            first_seen: at.into(),
+            last_seen: at.into(),
+            http_status: 200,
+            final_url: "http://a.example/".into(),
+            etag: None,
+            last_modified: None,
+            title: None,
+            warc: None,
+            run: "r".into(),
+            extra: Map::new(),
+        }
+    }
+
+    #[test]
+    fn snapshots_are_distinct_captures() {
+        let mut m = Manifest::new();
+        let url = "http://a.example/";
+        let new = m.record(
+            "a",
+            url,
+            check("t1"),
+            Some(Capture::Payload(Box::new(snapshot('a', "t1")))),
+        );
+        assert_eq!(new, Some(Change::New));
+        let same = m.record(
+            "a",
+            url,
+            check("t2"),
+            Some(Capture::Payload(Box::new(snapshot('a', "t2")))),
+        );
+        assert_eq!(same, Some(Change::Unchanged));
+        let not_modified = Capture::NotModified {
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+        };
+        assert_eq!(
+            m.record("a", url, check("t3"), Some(not_modified)),
+            Some(Change::Unchanged)
+        );
+        let changed = m.record(
+            "a",
+            url,
+            check("t4"),
+            Some(Capture::Payload(Box::new(snapshot('b', "t4")))),
+        );
+        assert_eq!(changed, Some(Change::Changed));
+        let snaps = &m.links["a"].snapshots;
+        assert_eq!(snaps.len(), 2);
+        assert_eq!(
+            (snaps[0].first_seen.as_str(), snaps[0].last_seen.as_str()),
+            ("t1", "t3")
+        );
+        assert_eq!(snaps[0].etag.as_deref(), Some("\"v1\""));
+        assert_eq!(snaps[1].first_seen, "t4");
+        // A failure updates the last check and nothing else.
+        let mut failed = check("t5");
+        failed.outcome = Outcome::NetworkError;
+        assert_eq!(m.record("a", url, failed, None), None);
+        assert_eq!(m.links["a"].snapshots.len(), 2);
+        assert_eq!(m.links["a"].last_check.as_ref().unwrap().outcome, Outcome::NetworkError);
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = r#"{"schema_version": 1, "owner": "lab", "links": {"a": {"url": "http://a.example/",
+            "tags": ["x"], "snapshots": [], "last_check": {"at": "t", "outcome": "ok", "http_status": 200,
+            "final_url": null, "error": null, "run": "r", "via": "cron"}}}}"#;
+        std::fs::write(dir.path().join(MANIFEST_FILE), text).unwrap();
+        let m = Manifest::load(dir.path()).unwrap();
+        m.save(dir.path()).unwrap();
+        let back: Value = serde_json::from_slice(&std::fs::read(dir.path().join(MANIFEST_FILE)).unwrap()).unwrap();
+        assert_eq!(back["owner"], "lab");
+        assert_eq!(back["links"]["a"]["tags"], serde_json::json!(["x"]));
+        assert_eq!(back["links"]["a"]["last_check"]["via"], "cron");
+    }
+
+    #[test]
+    fn a_corrupt_manifest_is_an_error_naming_the_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), "{\"schema_version\": 1,\n \"links\": [").unwrap();
+        let message = Manifest::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            message.contains("manifest.json is not a valid manifest (line 2"),
+            "{message}"
+        );
+        std::fs::write(dir.path().join(MANIFEST_FILE), r#"{"schema_version": 9, "links": {}}"#).unwrap();
+        assert!(matches!(
+            Manifest::load(dir.path()),
+            Err(ManifestError::NewerSchema { found: 9, .. })
+        ));
+    }
+}

@@ -1,0 +1,246 @@
+//! Content-addressed objects: `objects/sha256/<2 hex>/<62 hex>`, one read-only file per
+//! distinct payload. Bodies stream through SHA-256 into a temporary file inside the archive,
+//! which is fsynced and renamed into place, so an object either exists whole or not at all.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+/// Where objects live, relative to the archive root.
+pub const OBJECTS_DIR: &str = "objects/sha256";
+/// Where downloads in progress live, relative to the archive root; emptied at each run's start.
+pub const TMP_DIR: &str = "tmp";
+/// Write buffer for object files: large enough that the blocking pool sees few calls.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// A content-addressed object store rooted at an archive directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// An object now stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// SHA-256 of the payload, lower-case hex.
+    pub sha256: String,
+    /// Payload size in bytes.
+    pub size: u64,
+    /// The object's path relative to the archive root, `objects/sha256/ab/cdef…`.
+    pub object: String,
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Whether `text` looks like a SHA-256 in lower-case hex.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The path of an object relative to the archive root. Derived from the hash alone, so that
+/// no manifest entry or remote response can choose a local path.
+pub fn object_rel_path(sha256: &str) -> String {
+    format!("{OBJECTS_DIR}/{}/{}", &sha256[..2], &sha256[2..])
+}
+
+impl Store {
+    /// A store rooted at `root` (the archive directory).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The archive directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The absolute path of the object with this hash, or `None` if `sha256` is not a hash.
+    pub fn object_path(&self, sha256: &str) -> Option<PathBuf> {
+        is_sha256_hex(sha256).then(|| self.root.join(object_rel_path(sha256)))
+    }
+
+    /// Removes downloads left behind by a run that was killed. Call only while holding the
+    /// archive lock, or another run's download could vanish under it.
+    pub fn clean_tmp(&self) -> io::Result<usize> {
+        let dir = self.root.join(TMP_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            std::fs::remove_file(entry?.path())?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Starts a new object: a temporary file that becomes an object when finished, and is
+    /// removed if the writer is dropped first (a failed or cancelled download).
+    pub async fn create(&self) -> io::Result<ObjectWriter> {
+        let dir = self.root.join(TMP_DIR);
+        tokio::fs::create_dir_all(&dir).await?;
+        let path = dir.join(format!("{}-{:016x}.part", std::process::id(), fastrand::u64(..)));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
+        Ok(ObjectWriter {
+            file: tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+            hasher: Sha256::new(),
+            size: 0,
+            tmp: TempPath(Some(path)),
+            root: self.root.clone(),
+        })
+    }
+}
+
+/// Removes its file when dropped, unless disarmed.
+#[derive(Debug)]
+struct TempPath(Option<PathBuf>);
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// An object being written: bytes go through the hasher into a temporary file.
+#[derive(Debug)]
+pub struct ObjectWriter {
+    file: tokio::io::BufWriter<tokio::fs::File>,
+    hasher: Sha256,
+    size: u64,
+    tmp: TempPath,
+    root: PathBuf,
+}
+
+impl ObjectWriter {
+    /// Appends bytes to the payload.
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        self.file.write_all(bytes).await
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Makes the payload durable and moves it to its content address. If an object with the
+    /// same hash and size exists already, the new copy is discarded: identical payloads are
+    /// stored once.
+    pub async fn finish(mut self) -> io::Result<StoredObject> {
+        self.file.flush().await?;
+        let file = self.file.into_inner();
+        file.sync_all().await?;
+        let mut permissions = file.metadata().await?.permissions();
+        permissions.set_readonly(true);
+        file.set_permissions(permissions).await?;
+        drop(file);
+
+        let sha256 = hex(&self.hasher.finalize());
+        let object = object_rel_path(&sha256);
+        let path = self.root.join(&object);
+        let size = self.size;
+        let tmp = self.tmp.0.clone().expect("armed until renamed");
+        let renamed = tokio::task::spawn_blocking(move || -> io::Result<bool> {
+            if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == size) {
+                return Ok(false);
+            }
+            let dir = path.parent().expect("objects have a parent directory");
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&tmp, &path)?;
+            // The rename is durable only once its directory is.
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(true)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        if renamed {
+            self.tmp.0 = None;
+        }
+        Ok(StoredObject { sha256, size, object })
+    }
+}
+
+/// Hashes a file by streaming it; returns the hex SHA-256 and the size.
+pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn identical_payloads_are_stored_once_and_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut first = store.create().await.unwrap();
+        first.write(b"hello ").await.unwrap();
+        first.write(b"world").await.unwrap();
+        let a = first.finish().await.unwrap();
+        assert_eq!(
+            a.sha256,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        assert_eq!(a.object, format!("objects/sha256/b9/{}", &a.sha256[2..]));
+        let mut second = store.create().await.unwrap();
+        second.write(b"hello world").await.unwrap();
+        let b = second.finish().await.unwrap();
+        assert_eq!(a, b);
+        let path = store.object_path(&a.sha256).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
+        assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
+        assert_eq!(hash_file(&path).unwrap(), (a.sha256.clone(), 11));
+        // Nothing is left in tmp/.
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_writer_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut writer = store.create().await.unwrap();
+        writer.write(b"partial").await.unwrap();
+        drop(writer);
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+        assert!(!dir.path().join(OBJECTS_DIR).exists());
+    }
+
+    #[test]
+    fn object_paths_come_from_hashes_only() {
+        let store = Store::new("/archive");
+        assert_eq!(store.object_path("../../etc/passwd"), None);
+        assert_eq!(store.object_path(&"A".repeat(64)), None);
+        assert!(store.object_path(&"a".repeat(64)).is_some());
+    }
+}
