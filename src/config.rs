@@ -519,6 +519,45 @@ mod tests {
         assert_eq!(flag.https.unwrap().as_str(), "http://flag:2/");
     }
 
+    fn global(args: &[&str], env: &Environment) -> GlobalConfig {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["linkkeep"].iter().chain(args).chain(&["check"])).unwrap();
+        GlobalConfig::new(&cli.global, env)
+    }
+
+    #[test]
+    fn progress_only_on_a_terminal_outside_ci() {
+        let mut env = Environment {
+            stderr_is_terminal: true,
+            stdout_is_terminal: true,
+            ..Environment::default()
+        };
+        assert!(global(&[], &env).progress);
+        assert!(!global(&["--no-progress"], &env).progress);
+        assert!(!global(&["-q"], &env).progress);
+        env.vars.insert("CI".into(), "true".into());
+        assert!(!global(&[], &env).progress);
+        env.vars.clear();
+        env.stderr_is_terminal = false;
+        assert!(!global(&[], &env).progress);
+    }
+
+    #[test]
+    fn colour_follows_terminal_flag_and_no_color() {
+        let mut env = Environment {
+            stdout_is_terminal: true,
+            ..Environment::default()
+        };
+        assert!(global(&[], &env).color_stdout);
+        assert!(!global(&["--color", "never"], &env).color_stdout);
+        env.vars.insert("NO_COLOR".into(), "1".into());
+        assert!(!global(&[], &env).color_stdout);
+        assert!(global(&["--color", "always"], &env).color_stdout);
+        env.stdout_is_terminal = false;
+        env.vars.clear();
+        assert!(!global(&[], &env).color_stdout);
+    }
+
     #[test]
     fn headers_need_a_colon() {
         assert!(parse_header("X-Test: 1").is_ok());
