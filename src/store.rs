@@ -6,14 +6,49 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 /// Where objects live, relative to the archive root.
 pub const OBJECTS_DIR: &str = "objects/sha256";
 /// Where downloads in progress live, relative to the archive root; emptied at each run's start.
 pub const TMP_DIR: &str = "tmp";
-/// Write buffer for object files: large enough that the blocking pool sees few calls.
+/// Write buffer for object files.
 const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Where a downloaded payload goes: an object file, or only a hasher (`verify --live`).
+/// Writes are synchronous: they land in the page cache and return at once; the slow part,
+/// fsync, happens once in [`ObjectWriter::finish`] on the blocking pool.
+pub trait PayloadSink {
+    /// Appends bytes to the payload.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Bytes written so far.
+    fn size(&self) -> u64;
+}
+
+/// A sink that only hashes: for comparing a live payload with a snapshot.
+#[derive(Debug, Default)]
+pub struct HashSink {
+    hasher: Sha256,
+    size: u64,
+}
+
+impl HashSink {
+    /// The SHA-256 (hex) and size of what was written.
+    pub fn finish(self) -> (String, u64) {
+        (hex(&self.hasher.finalize()), self.size)
+    }
+}
+
+impl PayloadSink for HashSink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
 
 /// A content-addressed object store rooted at an archive directory.
 #[derive(Debug, Clone)]
@@ -87,17 +122,13 @@ impl Store {
 
     /// Starts a new object: a temporary file that becomes an object when finished, and is
     /// removed if the writer is dropped first (a failed or cancelled download).
-    pub async fn create(&self) -> io::Result<ObjectWriter> {
+    pub fn create(&self) -> io::Result<ObjectWriter> {
         let dir = self.root.join(TMP_DIR);
-        tokio::fs::create_dir_all(&dir).await?;
+        std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{}-{:016x}.part", std::process::id(), fastrand::u64(..)));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
         Ok(ObjectWriter {
-            file: tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+            file: io::BufWriter::with_capacity(WRITE_BUFFER, file),
             hasher: Sha256::new(),
             size: 0,
             tmp: TempPath(Some(path)),
@@ -121,44 +152,43 @@ impl Drop for TempPath {
 /// An object being written: bytes go through the hasher into a temporary file.
 #[derive(Debug)]
 pub struct ObjectWriter {
-    file: tokio::io::BufWriter<tokio::fs::File>,
+    file: io::BufWriter<std::fs::File>,
     hasher: Sha256,
     size: u64,
     tmp: TempPath,
     root: PathBuf,
 }
 
-impl ObjectWriter {
-    /// Appends bytes to the payload.
-    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+impl PayloadSink for ObjectWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use io::Write;
         self.hasher.update(bytes);
         self.size += bytes.len() as u64;
-        self.file.write_all(bytes).await
+        self.file.write_all(bytes)
     }
 
-    /// Bytes written so far.
-    pub fn size(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.size
     }
+}
 
+impl ObjectWriter {
     /// Makes the payload durable and moves it to its content address. If an object with the
     /// same hash and size exists already, the new copy is discarded: identical payloads are
     /// stored once.
     pub async fn finish(mut self) -> io::Result<StoredObject> {
-        self.file.flush().await?;
-        let file = self.file.into_inner();
-        file.sync_all().await?;
-        let mut permissions = file.metadata().await?.permissions();
-        permissions.set_readonly(true);
-        file.set_permissions(permissions).await?;
-        drop(file);
-
+        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
         let sha256 = hex(&self.hasher.finalize());
         let object = object_rel_path(&sha256);
         let path = self.root.join(&object);
         let size = self.size;
         let tmp = self.tmp.0.clone().expect("armed until renamed");
         let renamed = tokio::task::spawn_blocking(move || -> io::Result<bool> {
+            file.sync_all()?;
+            let mut permissions = file.metadata()?.permissions();
+            permissions.set_readonly(true);
+            file.set_permissions(permissions)?;
+            drop(file);
             if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == size) {
                 return Ok(false);
             }
@@ -204,17 +234,17 @@ mod tests {
     async fn identical_payloads_are_stored_once_and_read_only() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
-        let mut first = store.create().await.unwrap();
-        first.write(b"hello ").await.unwrap();
-        first.write(b"world").await.unwrap();
+        let mut first = store.create().unwrap();
+        first.write(b"hello ").unwrap();
+        first.write(b"world").unwrap();
         let a = first.finish().await.unwrap();
         assert_eq!(
             a.sha256,
             "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
         assert_eq!(a.object, format!("objects/sha256/b9/{}", &a.sha256[2..]));
-        let mut second = store.create().await.unwrap();
-        second.write(b"hello world").await.unwrap();
+        let mut second = store.create().unwrap();
+        second.write(b"hello world").unwrap();
         let b = second.finish().await.unwrap();
         assert_eq!(a, b);
         let path = store.object_path(&a.sha256).unwrap();
@@ -229,8 +259,8 @@ mod tests {
     async fn a_dropped_writer_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
-        let mut writer = store.create().await.unwrap();
-        writer.write(b"partial").await.unwrap();
+        let mut writer = store.create().unwrap();
+        writer.write(b"partial").unwrap();
         drop(writer);
         assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
         assert!(!dir.path().join(OBJECTS_DIR).exists());

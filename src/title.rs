@@ -172,7 +172,7 @@ fn html_title_element(document: &Html) -> Option<String> {
     document
         .select(&TITLE)
         // `<title>` inside `<svg>` is an SVG element naming the drawing, not the page.
-        .next()
+        .find(|element| &*element.value().name.ns == HTML_NS)
         .map(|element| element.text().collect())
 }
 

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::{Exit, emit_report};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
-use crate::fetch::download::{self, BodyLimits, StoreError};
+use crate::fetch::download::{self, BodyLimits};
 use crate::fetch::{Fetcher, build_client};
 use crate::links::{self, Link};
 use crate::lock::ArchiveLock;
@@ -187,6 +187,16 @@ impl Checkpoint {
     }
 }
 
+/// A local failure while storing a body: the run cannot go on (exit 2), unlike a link failure.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot store a download in {}", dir.display())]
+pub struct StoreError {
+    /// The archive directory.
+    pub dir: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// What archiving one link produced.
 struct Archived {
     /// The report entry (its `change` is filled in when recorded).
@@ -225,14 +235,24 @@ impl LinkJob {
         let store = &self.store;
         let fetched = self
             .fetcher
-            .fetch(&link.parsed, &self.request_headers(), |response, deadline| async move {
-                if response.status() == StatusCode::NOT_MODIFIED {
-                    return Ok(Ok(None));
-                }
-                download::download(response, deadline, limits, store)
-                    .await
-                    .map(|stored| stored.map(Some))
-            })
+            .fetch(
+                &link.parsed,
+                &request_headers(self.latest.as_ref()),
+                |response, deadline| async move {
+                    if response.status() == StatusCode::NOT_MODIFIED {
+                        return Ok(Ok(None));
+                    }
+                    let mut writer = match store.create() {
+                        Ok(writer) => writer,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    // A failed download drops the writer, which removes its temporary file.
+                    match download::download(response, deadline, limits, &mut writer).await? {
+                        Ok(()) => Ok(writer.finish().await.map(Some)),
+                        Err(e) => Ok(Err(e)),
+                    }
+                },
+            )
             .await;
         let at = timestamp(Utc::now());
         let header = |name| {
@@ -271,7 +291,12 @@ impl LinkJob {
         };
         let capture = match fetched.body {
             None => None,
-            Some(Err(e)) => return Err(e),
+            Some(Err(source)) => {
+                return Err(StoreError {
+                    dir: self.store.root().to_owned(),
+                    source,
+                });
+            }
             Some(Ok(None)) => {
                 // 304: the latest snapshot is still current.
                 let latest = self.latest.as_ref();
@@ -314,25 +339,6 @@ impl LinkJob {
         })
     }
 
-    /// Accept-Encoding for every coding we can remove, and conditional headers from the latest
-    /// snapshot so that an unchanged page costs a 304 instead of a download.
-    fn request_headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(download::ACCEPT_ENCODING));
-        if let Some(latest) = &self.latest {
-            let validators = [
-                (IF_NONE_MATCH, &latest.etag),
-                (IF_MODIFIED_SINCE, &latest.last_modified),
-            ];
-            for (name, value) in validators {
-                if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                    headers.insert(name, value);
-                }
-            }
-        }
-        headers
-    }
-
     /// The title of a payload, read only for content not already in the latest snapshot.
     async fn title(&self, object: &StoredObject, content_type: Option<&str>) -> Option<String> {
         if let Some(latest) = self.latest.as_ref().filter(|s| s.sha256 == object.sha256) {
@@ -350,4 +356,23 @@ impl LinkJob {
             Err(_) => None,
         }
     }
+}
+
+/// Accept-Encoding for every coding we can remove, and conditional headers from the latest
+/// snapshot, so that an unchanged page costs a 304 instead of a download.
+pub fn request_headers(latest: Option<&Snapshot>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(download::ACCEPT_ENCODING));
+    if let Some(latest) = latest {
+        let validators = [
+            (IF_NONE_MATCH, &latest.etag),
+            (IF_MODIFIED_SINCE, &latest.last_modified),
+        ];
+        for (name, value) in validators {
+            if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    headers
 }

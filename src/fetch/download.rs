@@ -1,7 +1,7 @@
-//! Streaming a response body to the object store: Content-Encoding removed, SHA-256 computed
-//! on the way, `--timeout` (stall), `--max-time` and `--max-size` enforced on the decoded
-//! stream, so a decompression bomb or an endless body fails with flat memory and leaves no
-//! temporary file behind.
+//! Streaming a response body into a payload sink (an object file, or only a hasher):
+//! Content-Encoding removed, `--timeout` (stall), `--max-time` and `--max-size` enforced on the
+//! decoded stream, so a decompression bomb or an endless body fails with flat memory. A sink
+//! dropped unfinished leaves nothing behind (see [`crate::store::ObjectWriter`]).
 
 use std::io;
 
@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_util::io::StreamReader;
 
 use super::BodyError;
-use crate::store::{ObjectWriter, Store, StoredObject};
+use crate::store::PayloadSink;
 
 /// The `Accept-Encoding` sent when archiving: every coding [`download`] can remove.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
@@ -32,24 +32,14 @@ pub struct BodyLimits {
     pub max_size: u64,
 }
 
-/// A local failure while storing a body: the run cannot go on (exit 2), unlike a link failure.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot store a download in {}", dir.display())]
-pub struct StoreError {
-    /// The archive directory.
-    pub dir: std::path::PathBuf,
-    #[source]
-    pub source: io::Error,
-}
-
-/// Streams `response`'s payload into `store`. The outer `Result` is the link's fate (retried
-/// or reported); the inner one a local storage failure that must stop the run.
-pub async fn download(
+/// Streams `response`'s payload into `sink`. The outer `Result` is the link's fate (retried
+/// or reported); the inner one a local failure to write, which must stop the run.
+pub async fn download<S: PayloadSink>(
     response: Response,
     deadline: Instant,
     limits: BodyLimits,
-    store: &Store,
-) -> Result<Result<StoredObject, StoreError>, BodyError> {
+    sink: &mut S,
+) -> Result<io::Result<()>, BodyError> {
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)
@@ -75,23 +65,10 @@ pub async fn download(
         Some(reader) => reader,
         None => return Err(BodyError::Network(format!("unsupported Content-Encoding {coding:?}"))),
     };
-    let mut writer = match store.create().await {
-        Ok(writer) => writer,
-        Err(source) => return Ok(Err(store_error(store, source))),
-    };
-    if let Err(e) = copy(&mut reader, &mut writer, deadline, limits, !coding.is_empty()).await {
-        return match e {
-            CopyError::Body(e) => Err(e),
-            CopyError::Store(source) => Ok(Err(store_error(store, source))),
-        };
-    }
-    Ok(writer.finish().await.map_err(|source| store_error(store, source)))
-}
-
-fn store_error(store: &Store, source: io::Error) -> StoreError {
-    StoreError {
-        dir: store.root().to_owned(),
-        source,
+    match copy(&mut reader, sink, deadline, limits, !coding.is_empty()).await {
+        Ok(()) => Ok(Ok(())),
+        Err(CopyError::Body(e)) => Err(e),
+        Err(CopyError::Sink(e)) => Ok(Err(e)),
     }
 }
 
@@ -136,13 +113,13 @@ where
 
 enum CopyError {
     Body(BodyError),
-    Store(io::Error),
+    Sink(io::Error),
 }
 
-/// Copies decoded bytes into `writer` under the limits.
-async fn copy(
+/// Copies decoded bytes into `sink` under the limits.
+async fn copy<S: PayloadSink>(
     reader: &mut Reader,
-    writer: &mut ObjectWriter,
+    sink: &mut S,
     deadline: Instant,
     limits: BodyLimits,
     decoding: bool,
@@ -156,10 +133,10 @@ async fn copy(
         if n == 0 {
             return Ok(());
         }
-        if writer.size() + n as u64 > limits.max_size {
+        if sink.size() + n as u64 > limits.max_size {
             return Err(CopyError::Body(BodyError::TooLarge(limits.max_size)));
         }
-        writer.write(&buf[..n]).await.map_err(CopyError::Store)?;
+        sink.write(&buf[..n]).map_err(CopyError::Sink)?;
     }
 }
 
