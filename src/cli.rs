@@ -54,6 +54,47 @@ pub enum Command {
     Status(StatusArgs),
     /// Write a snapshot's bytes to stdout or a file.
     Get(GetArgs),
+    /// Check that every snapshot's object exists and matches its hash; `--live` also compares
+    /// each link with what it serves now.
+    Verify(VerifyArgs),
+    /// Remove objects that no snapshot references.
+    Gc(GcArgs),
+    /// Browse the archive: a read-only, Wayback-style replay server.
+    Serve(ServeArgs),
+}
+
+/// Flags of `linkkeep verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Also re-fetch every link and compare it with its latest snapshot (nothing is written).
+    #[arg(long)]
+    pub live: bool,
+
+    /// With `--live`, exit 1 when a link's content changed since its latest snapshot.
+    #[arg(long, requires = "live")]
+    pub fail_on_change: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags of `linkkeep gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Flags of `linkkeep serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = crate::config::DEFAULT_SERVE_ADDR)]
+    pub addr: String,
 }
 
 /// Flags of `linkkeep archive`.

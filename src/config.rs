@@ -30,6 +30,8 @@ pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 /// The largest body accepted.
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
+/// Where `linkkeep serve` listens: loopback only, unless asked otherwise.
+pub const DEFAULT_SERVE_ADDR: &str = "127.0.0.1:8080";
 /// Where linkkeep's home page is, for the default user agent.
 pub const HOMEPAGE: &str = env!("CARGO_PKG_HOMEPAGE");
 

@@ -22,6 +22,10 @@ pub enum Outcome {
     TooLarge,
     /// Skipped by `--include`/`--exclude`; never counted as a failure.
     Excluded,
+    /// `verify`: a snapshot's object file is missing.
+    MissingObject,
+    /// `verify`: a snapshot's object file has the wrong size or hash.
+    CorruptObject,
 }
 
 impl Outcome {
@@ -35,6 +39,8 @@ impl Outcome {
             Self::RedirectError => "redirect_error",
             Self::TooLarge => "too_large",
             Self::Excluded => "excluded",
+            Self::MissingObject => "missing_object",
+            Self::CorruptObject => "corrupt_object",
         }
     }
 

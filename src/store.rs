@@ -208,6 +208,135 @@ impl ObjectWriter {
     }
 }
 
+/// What `verify` found for one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectState {
+    /// Present, with the expected size and hash.
+    Intact,
+    /// No file at its path.
+    Missing,
+    /// Present, but not the recorded bytes.
+    Corrupt {
+        /// What the file is now.
+        size: u64,
+        sha256: String,
+    },
+    /// Present but unreadable.
+    Unreadable(String),
+}
+
+/// An object file found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundObject {
+    /// The hash its path names.
+    pub sha256: String,
+    /// Its path relative to the archive root.
+    pub object: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl Store {
+    /// Checks that each `(sha256, size)` has an intact object, hashing files in parallel on
+    /// `threads` threads, each streaming its file. Blocking: call from a blocking context.
+    pub fn check_objects(&self, wanted: &[(String, u64)], threads: usize) -> Vec<ObjectState> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = threads.clamp(1, wanted.len().max(1));
+        let checked: Vec<Vec<(usize, ObjectState)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        // Work-stealing by index: big and small files balance across threads.
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((sha256, size)) = wanted.get(i) else { break };
+                            mine.push((i, self.check_object(sha256, *size)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("hashing threads do not panic"))
+                .collect()
+        });
+        let mut states = vec![ObjectState::Missing; wanted.len()];
+        for (i, state) in checked.into_iter().flatten() {
+            states[i] = state;
+        }
+        states
+    }
+
+    fn check_object(&self, sha256: &str, size: u64) -> ObjectState {
+        let Some(path) = self.object_path(sha256) else {
+            return ObjectState::Unreadable(format!("{sha256:?} is not a SHA-256"));
+        };
+        match std::fs::metadata(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return ObjectState::Missing,
+            Err(e) => return ObjectState::Unreadable(e.to_string()),
+            Ok(meta) if !meta.is_file() => return ObjectState::Unreadable("not a regular file".into()),
+            Ok(meta) if meta.len() != size => {
+                // No need to hash a file of the wrong size, but say what it hashes to anyway:
+                // it helps tell truncation from replacement.
+                let actual = hash_file(&path).map(|(h, _)| h).unwrap_or_default();
+                return ObjectState::Corrupt {
+                    size: meta.len(),
+                    sha256: actual,
+                };
+            }
+            Ok(_) => {}
+        }
+        match hash_file(&path) {
+            Ok((actual, _)) if actual == sha256 => ObjectState::Intact,
+            Ok((actual, actual_size)) => ObjectState::Corrupt {
+                size: actual_size,
+                sha256: actual,
+            },
+            Err(e) => ObjectState::Unreadable(e.to_string()),
+        }
+    }
+
+    /// Every file under `objects/sha256/`, and the paths there that are not objects (files
+    /// whose name is not a hash, or that sit in the wrong fan-out folder).
+    pub fn list_objects(&self) -> io::Result<(Vec<FoundObject>, Vec<PathBuf>)> {
+        let root = self.root.join(OBJECTS_DIR);
+        let mut found = Vec::new();
+        let mut strays = Vec::new();
+        let fans = match std::fs::read_dir(&root) {
+            Ok(fans) => fans,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((found, strays)),
+            Err(e) => return Err(e),
+        };
+        for fan in fans {
+            let fan = fan?;
+            let fan_name = fan.file_name().to_string_lossy().into_owned();
+            if !fan.file_type()?.is_dir() {
+                strays.push(fan.path());
+                continue;
+            }
+            for file in std::fs::read_dir(fan.path())? {
+                let file = file?;
+                let name = file.file_name().to_string_lossy().into_owned();
+                let sha256 = format!("{fan_name}{name}");
+                if file.file_type()?.is_file() && is_sha256_hex(&sha256) {
+                    found.push(FoundObject {
+                        object: object_rel_path(&sha256),
+                        size: file.metadata()?.len(),
+                        sha256,
+                    });
+                } else {
+                    strays.push(file.path());
+                }
+            }
+        }
+        found.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        strays.sort();
+        Ok((found, strays))
+    }
+}
+
 /// Hashes a file by streaming it; returns the hex SHA-256 and the size.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     use std::io::Read;

@@ -2,8 +2,11 @@
 
 pub mod archive;
 pub mod check;
+pub mod gc;
 pub mod get;
+pub mod serve;
 pub mod status;
+pub mod verify;
 
 use std::io::Write;
 
@@ -41,6 +44,9 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Archive(args) => archive::run(&global, &args, env).await,
         Command::Status(args) => status::run(&global, &args, env),
         Command::Get(args) => get::run(&global, &args, env),
+        Command::Verify(args) => verify::run(&global, &args, env).await,
+        Command::Gc(args) => gc::run(&global, &args).await,
+        Command::Serve(args) => serve::run(&global, &args).await,
     }
 }
 

@@ -74,6 +74,9 @@ pub fn render(report: &Report, color: bool) -> String {
     for r in &report.results {
         row(&mut out, &p, r, &widths);
     }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "{}", p.paint(YELLOW, &format!("warning: {warning}")));
+    }
     let mut summary = report.summary_line();
     let _ = write!(summary, " in {:.1} s", report.duration_secs());
     let style = if report.has_failures() { RED } else { GREEN };

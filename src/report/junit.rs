@@ -51,6 +51,10 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+    if !report.warnings.is_empty() {
+        let warnings: Vec<String> = report.warnings.iter().map(|w| xml(&format!("warning: {w}"))).collect();
+        let _ = writeln!(out, "    <system-err>{}</system-err>", warnings.join("\n"));
+    }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }

@@ -38,6 +38,9 @@ pub fn render(report: &Report) -> String {
             cell(&detail)
         );
     }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "\n> **Warning:** {}", cell(warning));
+    }
     out
 }
 

@@ -41,6 +41,9 @@ pub struct Report {
     pub summary: Summary,
     /// One result per link, in links.json order.
     pub results: Vec<LinkResult>,
+    /// Problems that fail no link, e.g. objects no snapshot references (`verify`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Counts over a report's results.
@@ -118,6 +121,7 @@ impl Report {
             finished_at: timestamp(finished_at),
             summary: Summary::of(&results),
             results,
+            warnings: Vec::new(),
         }
     }
 

@@ -1,0 +1,301 @@
+//! `linkkeep verify`: offline fixity (every snapshot's object exists, has its recorded size and
+//! hashes to its `sha256`), and with `--live` drift (each link re-fetched and compared with its
+//! latest snapshot). Writes nothing.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use reqwest::StatusCode;
+use tokio::task::JoinSet;
+
+use super::archive::request_headers;
+use super::{Exit, emit_report};
+use crate::cli::VerifyArgs;
+use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
+use crate::fetch::download::{self, BodyLimits};
+use crate::fetch::{Fetcher, build_client};
+use crate::links::{self, Link};
+use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
+use crate::outcome::{Change, LinkResult, Outcome};
+use crate::progress::Progress;
+use crate::report::{Report, new_run_id};
+use crate::store::{HashSink, ObjectState, Store};
+
+/// Runs `linkkeep verify`.
+pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) -> anyhow::Result<Exit> {
+    let output = OutputConfig::new(&args.output, env);
+    let network = args.live.then(|| NetworkConfig::new(&args.network, env)).transpose()?;
+    let archive = &global.archive_dir;
+    if !archive.join(MANIFEST_FILE).is_file() {
+        bail!(
+            "no manifest in {}: nothing to verify (run `linkkeep archive` first)",
+            archive.display()
+        );
+    }
+    let manifest = Manifest::load(archive)?;
+    // With --live, links.json says what to fetch; its links never archived count as `new`.
+    let links = if args.live {
+        links::load(&global.links_path)?.links
+    } else {
+        Vec::new()
+    };
+    let store = Store::new(archive);
+    let started = Utc::now();
+    let run_id = new_run_id(started);
+
+    let fixity = {
+        let (store, manifest) = (store.clone(), manifest.clone());
+        tokio::task::spawn_blocking(move || Fixity::check(&store, &manifest))
+            .await
+            .context("the hashing threads failed")??
+    };
+
+    let results = match network {
+        None => manifest
+            .links
+            .iter()
+            .map(|(id, entry)| fixity.result(id, &entry.url, &entry.snapshots))
+            .collect(),
+        Some(network) => {
+            let client = build_client(&network).context("cannot set up HTTP")?;
+            let fetcher = Arc::new(Fetcher::new(client, network));
+            let progress = Progress::new(global.progress && global.verbose == 0, links.len(), "verifying");
+            let live = compare_live(&fetcher, &links, &manifest, &progress).await;
+            progress.finish();
+            links
+                .iter()
+                .zip(live)
+                .map(|(link, live)| {
+                    let snapshots = manifest.links.get(&link.id).map(|e| e.snapshots.as_slice());
+                    fixity.merge(live, snapshots.unwrap_or_default())
+                })
+                .collect()
+        }
+    };
+
+    let mut report = Report::new("verify", run_id, started, Utc::now(), results);
+    report.warnings = fixity.warnings(archive);
+    emit_report(&report, &output, global)?;
+    let drifted = args.fail_on_change && report.summary.changed > 0;
+    Ok(if report.has_failures() || drifted {
+        Exit::Failures
+    } else {
+        Exit::Success
+    })
+}
+
+/// The state of every object the manifest refers to, and of the objects it does not.
+struct Fixity {
+    states: HashMap<String, ObjectState>,
+    orphans: Vec<(String, u64)>,
+    strays: Vec<std::path::PathBuf>,
+}
+
+impl Fixity {
+    fn check(store: &Store, manifest: &Manifest) -> anyhow::Result<Self> {
+        let mut wanted: Vec<(String, u64)> = manifest
+            .links
+            .values()
+            .flat_map(|e| e.snapshots.iter().map(|s| (s.sha256.clone(), s.size)))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let states = store.check_objects(&wanted, threads);
+        let (found, strays) = store
+            .list_objects()
+            .with_context(|| format!("cannot list the objects of {}", store.root().display()))?;
+        let referenced: std::collections::HashSet<&str> = wanted.iter().map(|(s, _)| s.as_str()).collect();
+        let orphans = found
+            .into_iter()
+            .filter(|o| !referenced.contains(o.sha256.as_str()))
+            .map(|o| (o.object, o.size))
+            .collect();
+        let states = wanted.into_iter().map(|(sha, _)| sha).zip(states).collect();
+        Ok(Self {
+            states,
+            orphans,
+            strays,
+        })
+    }
+
+    /// Every damaged snapshot of a link, as (outcome, description).
+    fn damage(&self, snapshots: &[Snapshot]) -> Option<(Outcome, String)> {
+        let mut outcome = None;
+        let mut problems = Vec::new();
+        for s in snapshots {
+            let (worse, what) = match self.states.get(&s.sha256) {
+                None | Some(ObjectState::Intact) => continue,
+                Some(ObjectState::Missing) => (Outcome::MissingObject, "is missing".to_owned()),
+                Some(ObjectState::Corrupt { size, sha256 }) => (
+                    Outcome::CorruptObject,
+                    format!(
+                        "is corrupt: {size} bytes hashing to {sha256}, expected {} bytes",
+                        s.size
+                    ),
+                ),
+                Some(ObjectState::Unreadable(e)) => (Outcome::CorruptObject, format!("is unreadable: {e}")),
+            };
+            // A corrupt object is worse news than a missing one: something is rewriting files.
+            if outcome != Some(Outcome::CorruptObject) {
+                outcome = Some(worse);
+            }
+            problems.push(format!("{} (captured {}) {what}", s.object, s.first_seen));
+        }
+        outcome.map(|o| (o, problems.join("; ")))
+    }
+
+    /// The offline result of a link: its latest snapshot, failed if any snapshot is damaged.
+    fn result(&self, id: &str, url: &str, snapshots: &[Snapshot]) -> LinkResult {
+        let latest = snapshots.last();
+        let result = LinkResult {
+            id: id.to_owned(),
+            url: url.to_owned(),
+            outcome: Outcome::Ok,
+            http_status: None,
+            final_url: latest.map(|s| s.final_url.clone()),
+            redirects: Vec::new(),
+            attempts: 0,
+            elapsed_ms: 0,
+            content_type: latest.and_then(|s| s.content_type.clone()),
+            size: latest.map(|s| s.size),
+            sha256: latest.map(|s| s.sha256.clone()),
+            change: None,
+            error: None,
+        };
+        self.merge(result, snapshots)
+    }
+
+    /// Marks a result failed when any of the link's snapshots is damaged, even if the link
+    /// itself answered fine: the archive no longer holds what it promises.
+    fn merge(&self, mut result: LinkResult, snapshots: &[Snapshot]) -> LinkResult {
+        if let Some((outcome, damage)) = self.damage(snapshots) {
+            result.error = Some(match result.error.take() {
+                Some(live) if result.outcome.is_failure() => format!("{live}; {damage}"),
+                _ => damage,
+            });
+            if !result.outcome.is_failure() {
+                result.outcome = outcome;
+            }
+        }
+        result
+    }
+
+    fn warnings(&self, archive: &Path) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.orphans.is_empty() {
+            let bytes: u64 = self.orphans.iter().map(|(_, size)| size).sum();
+            warnings.push(format!(
+                "{} object(s) ({bytes} bytes) are referenced by no snapshot; `linkkeep gc` removes them: {}",
+                self.orphans.len(),
+                self.orphans
+                    .iter()
+                    .map(|(o, _)| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for stray in &self.strays {
+            let shown = stray.strip_prefix(archive).unwrap_or(stray);
+            warnings.push(format!(
+                "{} is not an object (unexpected name or type)",
+                shown.display()
+            ));
+        }
+        warnings
+    }
+}
+
+/// Fetches every link and compares its payload with the latest snapshot, without storing it.
+async fn compare_live(
+    fetcher: &Arc<Fetcher>,
+    links: &[Link],
+    manifest: &Manifest,
+    progress: &Progress,
+) -> Vec<LinkResult> {
+    let mut tasks = JoinSet::new();
+    for (index, link) in links.iter().enumerate() {
+        let fetcher = Arc::clone(fetcher);
+        let link = link.clone();
+        let latest = manifest.latest(&link.id).cloned();
+        tasks.spawn(async move { (index, compare_link(&fetcher, &link, latest.as_ref()).await) });
+    }
+    let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.expect("link tasks do not panic");
+        progress.link_done(result.outcome.is_failure());
+        results[index] = Some(result);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every link has a result"))
+        .collect()
+}
+
+async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>) -> LinkResult {
+    if let Some(why) = fetcher.exclusion(&link.url) {
+        return LinkResult::excluded(&link.id, &link.url, why);
+    }
+    let config = fetcher.config();
+    let limits = BodyLimits {
+        stall: config.timeout,
+        max_time: config.max_time,
+        max_size: config.max_size,
+    };
+    let fetched = fetcher
+        .fetch(
+            &link.parsed,
+            &request_headers(latest),
+            |response, deadline| async move {
+                if response.status() == StatusCode::NOT_MODIFIED {
+                    return Ok(None);
+                }
+                let mut sink = HashSink::default();
+                // A hash sink cannot fail to write.
+                let _ = download::download(response, deadline, limits, &mut sink).await?;
+                Ok(Some(sink.finish()))
+            },
+        )
+        .await;
+    let content_type = fetched
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(reqwest::header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (sha256, size, change) = match &fetched.body {
+        None => (None, None, None),
+        // 304: the server says the latest snapshot is still what it serves.
+        Some(None) => (
+            latest.map(|s| s.sha256.clone()),
+            latest.map(|s| s.size),
+            Some(Change::Unchanged),
+        ),
+        Some(Some((sha256, size))) => {
+            let change = match latest {
+                None => Change::New,
+                Some(s) if &s.sha256 == sha256 => Change::Unchanged,
+                Some(_) => Change::Changed,
+            };
+            (Some(sha256.clone()), Some(*size), Some(change))
+        }
+    };
+    LinkResult {
+        id: link.id.clone(),
+        url: link.url.clone(),
+        outcome: fetched.outcome,
+        http_status: fetched.http_status.map(|s| s.as_u16()),
+        final_url: Some(fetched.final_url.to_string()),
+        redirects: fetched.redirects,
+        attempts: fetched.attempts,
+        elapsed_ms: fetched.elapsed.as_millis() as u64,
+        content_type,
+        size,
+        sha256,
+        change,
+        error: fetched.error,
+    }
+}
