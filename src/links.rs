@@ -222,13 +222,10 @@ fn check_unique(path: &Path, links: &[Link]) -> Result<(), LinksError> {
             id: (!link.id_derived).then(|| link.id.clone()),
             message,
         };
-        if !link.id_derived {
-            if let Some(first) = ids.insert(&link.id, i + 1) {
-                return Err(err(format!(
-                    "duplicate id \"{}\" (first used by entry {first})",
-                    link.id
-                )));
-            }
+        if !link.id_derived
+            && let Some(first) = ids.insert(&link.id, i + 1)
+        {
+            return Err(err(format!("duplicate id \"{}\" (first used by entry {first})", link.id)));
         }
         // Compare parsed URLs so that `HTTP://Example.org/` and `http://example.org/` collide.
         if let Some(first) = urls.insert(link.parsed.as_str(), i + 1) {
@@ -266,7 +263,7 @@ pub fn derive_id(url: &Url) -> String {
     let last = url
         .path_segments()
         .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .unwrap_or_default();
     let stem = match last.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() && ext.len() <= 5 => stem.to_owned(),

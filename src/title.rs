@@ -122,8 +122,10 @@ fn html_title(content_type: Option<&str>, head: &[u8]) -> Option<String> {
     tidy(first_title(&text)?.split_ascii_whitespace())
 }
 
-/// The encoding of an HTML head, chosen in the HTML standard's order, and the length of its BOM.
-fn html_encoding(content_type: Option<&str>, head: &[u8]) -> (&'static Encoding, usize) {
+/// The encoding of an HTML document from its Content-Type and first bytes, chosen in the HTML
+/// standard's order (BOM, header charset, `<meta>` prescan, then UTF-8 if valid, else
+/// windows-1252), and the length of its BOM.
+pub fn html_encoding(content_type: Option<&str>, head: &[u8]) -> (&'static Encoding, usize) {
     if let Some(found) = Encoding::for_bom(head) {
         return found;
     }

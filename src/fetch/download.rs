@@ -53,11 +53,11 @@ pub async fn download<S: PayloadSink>(
         .unwrap_or_default();
     // A declared length larger than the limit fails before a byte is read, unless the body is
     // encoded: then the limit applies to the decoded size, which can only be counted.
-    if coding.is_empty() || coding == "identity" {
-        if let Some(length) = declared.filter(|&n| n > limits.max_size) {
-            tracing::debug!(length, "Content-Length beyond --max-size");
-            return Err(BodyError::TooLarge(limits.max_size));
-        }
+    if (coding.is_empty() || coding == "identity")
+        && let Some(length) = declared.filter(|&n| n > limits.max_size)
+    {
+        tracing::debug!(length, "Content-Length beyond --max-size");
+        return Err(BodyError::TooLarge(limits.max_size));
     }
 
     let raw = StreamReader::new(response.bytes_stream().map_err(io::Error::other));

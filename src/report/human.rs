@@ -118,12 +118,12 @@ fn row(out: &mut String, p: &Paint, r: &LinkResult, w: &Widths) {
             "{indent}{}",
             p.paint(outcome_style(r.outcome), &format!("↳ {error}"))
         );
-    } else if !r.redirects.is_empty() {
-        if let Some(final_url) = &r.final_url {
-            let hops = r.redirects.len();
-            let text = format!("↳ {hops} redirect{} to {final_url}", if hops == 1 { "" } else { "s" });
-            let _ = writeln!(out, "{indent}{}", p.paint(DIM, &text));
-        }
+    } else if !r.redirects.is_empty()
+        && let Some(final_url) = &r.final_url
+    {
+        let hops = r.redirects.len();
+        let text = format!("↳ {hops} redirect{} to {final_url}", if hops == 1 { "" } else { "s" });
+        let _ = writeln!(out, "{indent}{}", p.paint(DIM, &text));
     }
 }
 
