@@ -39,6 +39,8 @@ async fn all_ok_exits_zero() {
         assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
         assert_eq!(r.error, None, "{r:?}");
         assert_eq!(r.attempts, 1, "{r:?}");
+        // `check` downloads nothing, so there is no hash and no change to report.
+        assert_eq!((r.sha256.as_deref(), r.change.as_deref()), (None, None), "{r:?}");
     }
     assert_eq!(report.get("a").http_status, Some(200));
     assert_eq!(report.get("b").http_status, Some(204));

@@ -4,6 +4,13 @@
 
 mod support;
 
+mod archive_changes;
+mod archive_crash;
+mod archive_errors;
+mod archive_limits;
+mod archive_lock;
+mod archive_manifest;
+mod archive_roundtrip;
 mod check_filters;
 mod check_flags;
 mod check_formats;
@@ -16,3 +23,7 @@ mod check_redirects;
 mod check_retries;
 mod check_status;
 mod check_tls;
+mod gc;
+mod status_get;
+mod verify_fixity;
+mod verify_live;

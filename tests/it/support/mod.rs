@@ -1,12 +1,15 @@
 //! Shared test helpers: links files, running the binary hermetically, the report's wire format,
 //! and the hand-built servers (raw TCP, concurrency counting, proxy, TLS).
 
+pub mod archive;
+pub mod bodies;
 pub mod counting;
 pub mod http;
 pub mod proxy;
 pub mod raw;
 pub mod report;
 pub mod tls;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -39,7 +39,10 @@ pub struct LinkResult {
     pub redirects: Vec<Hop>,
     pub attempts: u32,
     pub elapsed_ms: u64,
+    // Parsed to check the type; `check` may or may not fill them from the headers.
+    #[allow(dead_code)]
     pub content_type: Option<String>,
+    #[allow(dead_code)]
     pub size: Option<u64>,
     pub sha256: Option<String>,
     pub change: Option<String>,

@@ -1,0 +1,103 @@
+//! Runs that cannot do their job exit 2 and touch nothing: a corrupt or unreadable manifest, a
+//! read-only archive directory, an invalid links.json. Guards issue #3.
+
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::archive::{ReadOnlyDir, Scratch};
+use crate::support::write_file;
+
+/// A server answering 200 to anything, to tell whether a run fetched before failing.
+async fn any_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn corrupt_manifest_exits_2_and_is_left_untouched() {
+    let server = any_server().await;
+    let scratch = Scratch::new(&[("p", format!("{}/p", server.uri()))]);
+    std::fs::create_dir_all(&scratch.archive).unwrap();
+    let corrupt = b"{\"schema_version\": 1,\n \"links\": {\"p\": {\"url\": ";
+    let manifest = scratch.archive.join("manifest.json");
+    std::fs::write(&manifest, corrupt).unwrap();
+
+    let run = scratch.run(&["archive", "--retries", "0"]).await;
+
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("manifest.json"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(&manifest).unwrap(),
+        corrupt,
+        "the manifest's bytes changed"
+    );
+    assert_eq!(
+        requests(&server).await,
+        0,
+        "nothing is fetched for an archive that cannot be recorded"
+    );
+    assert!(!scratch.archive.join("objects").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_manifest_exits_2() {
+    let server = any_server().await;
+    let scratch = Scratch::new(&[("p", format!("{}/p", server.uri()))]);
+    std::fs::create_dir_all(scratch.archive.join("manifest.json")).unwrap();
+
+    let run = scratch.run(&["archive", "--retries", "0"]).await;
+
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("manifest.json"), "{}", run.stderr);
+    assert!(scratch.archive.join("manifest.json").is_dir());
+    assert_eq!(requests(&server).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_archive_directory_exits_2_with_a_clear_message() {
+    let server = any_server().await;
+    let scratch = Scratch::new(&[("p", format!("{}/p", server.uri()))]);
+    std::fs::create_dir_all(&scratch.archive).unwrap();
+    let Some(_guard) = ReadOnlyDir::new(&scratch.archive) else {
+        eprintln!(
+            "SKIPPED read_only_archive_directory_exits_2_with_a_clear_message: cannot make a read-only directory here"
+        );
+        return;
+    };
+
+    let run = scratch.run(&["archive", "--retries", "0"]).await;
+
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let archive = scratch.archive.display().to_string();
+    assert!(
+        run.stderr.contains(&archive) || run.stderr.contains(".lock"),
+        "the message names the directory or its lock: {}",
+        run.stderr
+    );
+    assert_eq!(requests(&server).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_links_json_exits_2_and_creates_no_archive() {
+    let server = any_server().await;
+    let scratch = Scratch::new(&[]);
+    write_file(
+        scratch.dir.path(),
+        "links.json",
+        "{\"version\": 1, \"links\": [\n  {\"url\": ",
+    );
+
+    let run = scratch.run(&["archive", "--retries", "0"]).await;
+
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("links.json"), "{}", run.stderr);
+    assert!(!scratch.archive.exists(), "an archive directory was created");
+    assert_eq!(requests(&server).await, 0);
+}

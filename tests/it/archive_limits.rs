@@ -1,0 +1,118 @@
+//! Bodies that must not become snapshots: a decompression bomb, an endless body and a declared
+//! length beyond `--max-size` (too_large), a truncated body and a reset (network_error), a slow
+//! drip (timeout); each leaves no object, no snapshot and nothing in tmp/. Also the charset of
+//! a windows-1252 title. Guards issue #3.
+
+use std::time::{Duration, Instant};
+
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::archive::{Scratch, gzip_repeated};
+use crate::support::bodies::{
+    drip_server, endless_server, huge_declared_server, reset_mid_body_server, truncated_server,
+};
+
+/// Archives `url` with `args` and asserts link `id` failed with `outcome`, leaving nothing behind.
+async fn assert_fails_cleanly(id: &str, url: String, args: &[&str], outcome: &str) -> Scratch {
+    let scratch = Scratch::new(&[(id, url)]);
+    let run = scratch.archive(args).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let result = run.result(id);
+    assert_eq!(result["outcome"], outcome, "{result:#}");
+    let error = result["error"].as_str().unwrap_or_default();
+    assert!(!error.is_empty() && !error.contains('\n'), "{result:#}");
+    assert_eq!(result["sha256"], serde_json::Value::Null, "{result:#}");
+    assert_eq!(result["change"], serde_json::Value::Null, "{result:#}");
+
+    let entry = &scratch.manifest()["links"][id];
+    assert_eq!(entry["last_check"]["outcome"], outcome, "{entry:#}");
+    assert_eq!(entry["snapshots"], serde_json::json!([]), "{entry:#}");
+    assert!(scratch.object_files().is_empty(), "{:?}", scratch.object_files());
+    scratch.assert_tmp_empty();
+    scratch
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decompression_bomb_is_too_large() {
+    let server = MockServer::start().await;
+    let zeros = vec![0u8; 1 << 20];
+    let bomb = gzip_repeated(&zeros, 50).await;
+    assert!(bomb.len() < 1_000_000, "the bomb is small on the wire: {}", bomb.len());
+    Mock::given(path("/bomb"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "gzip")
+                .set_body_raw(bomb, "application/octet-stream"),
+        )
+        .mount(&server)
+        .await;
+
+    let args = ["--max-size", "1MB", "--retries", "0", "--timeout", "5"];
+    assert_fails_cleanly("bomb", format!("{}/bomb", server.uri()), &args, "too_large").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_body_is_too_large() {
+    let url = endless_server().await;
+    let args = ["--max-size", "1MB", "--retries", "0", "--timeout", "5"];
+    assert_fails_cleanly("endless", url, &args, "too_large").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn declared_length_beyond_max_size_is_too_large_without_reading() {
+    // The server sends only 10 of its declared 50 MB and then stalls: reading the body would
+    // end in a timeout, so `too_large` proves the declared length was believed first.
+    let url = huge_declared_server().await;
+    let args = ["--max-size", "1MB", "--retries", "0", "--timeout", "0.5"];
+    assert_fails_cleanly("huge", url, &args, "too_large").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn truncated_body_is_a_network_error() {
+    let url = truncated_server().await;
+    let args = ["--retries", "0", "--timeout", "5"];
+    assert_fails_cleanly("truncated", url, &args, "network_error").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_mid_body_is_a_network_error() {
+    let url = reset_mid_body_server().await;
+    let args = ["--retries", "0", "--timeout", "5"];
+    assert_fails_cleanly("reset", url, &args, "network_error").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_drip_times_out_at_max_time() {
+    let url = drip_server().await;
+    let args = ["--max-time", "1", "--timeout", "0.5", "--retries", "0"];
+
+    let start = Instant::now();
+    let scratch = assert_fails_cleanly("drip", url, &args, "timeout").await;
+    let took = start.elapsed();
+
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let error = scratch.manifest()["links"]["drip"]["last_check"]["error"].clone();
+    assert!(error.as_str().unwrap().contains("max-time"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_1252_title_is_decoded() {
+    let server = MockServer::start().await;
+    let body = b"<html><head><title>Caf\xe9 \x96 r\xe9sum\xe9</title></head><body></body></html>".to_vec();
+    Mock::given(path("/cafe"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=windows-1252"))
+        .mount(&server)
+        .await;
+    let scratch = Scratch::new(&[("cafe", format!("{}/cafe", server.uri()))]);
+
+    let run = scratch.archive(&["--retries", "0"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(scratch.snapshots("cafe")[0]["title"], "Café – résumé");
+
+    let status = scratch.run(&["status", "--format", "json"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["links"][0]["id"], "cafe");
+    assert_eq!(status["links"][0]["latest"]["title"], "Café – résumé", "{status:#}");
+}

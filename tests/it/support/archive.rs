@@ -1,0 +1,315 @@
+//! Helpers for the `archive`, `status` and `get` tests (issue #3): a scratch directory with a
+//! links file and an archive, running the binary on it, and reading the manifest and the object
+//! store back the way a user (or `verify`) would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+use super::{linkkeep, links_file};
+
+/// The longest a spawned (not `assert_cmd`) run may take before the test gives up on it.
+const CHILD_LIMIT: Duration = Duration::from_secs(60);
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A finished run whose stdout may be binary (`get`).
+pub struct RawRun {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs `cmd` off the async runtime, keeping stdout as bytes.
+pub async fn run_raw(mut cmd: assert_cmd::Command) -> RawRun {
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let Some(code) = output.status.code() else {
+        panic!("linkkeep was killed (hung?)\nstderr:\n{stderr}");
+    };
+    RawRun {
+        code,
+        stdout: output.stdout,
+        stderr,
+    }
+}
+
+/// A temporary directory holding `links.json` and the archive `archive/`.
+pub struct Scratch {
+    pub dir: TempDir,
+    pub links: PathBuf,
+    pub archive: PathBuf,
+}
+
+/// A finished `archive` run with its JSON report parsed.
+pub struct ArchiveRun {
+    pub code: i32,
+    pub report: Value,
+    pub stderr: String,
+}
+
+impl ArchiveRun {
+    /// The report entry of link `id`.
+    pub fn result(&self, id: &str) -> &Value {
+        self.report["results"]
+            .as_array()
+            .and_then(|results| results.iter().find(|r| r["id"] == id))
+            .unwrap_or_else(|| panic!("no result for {id:?} in {:#}", self.report))
+    }
+}
+
+impl Scratch {
+    /// A scratch directory whose links.json lists `links` as `(id, url)`.
+    pub fn new(links: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let links = links_file(dir.path(), links);
+        let archive = dir.path().join("archive");
+        Scratch { dir, links, archive }
+    }
+
+    /// `linkkeep --links … --archive … --no-progress`, run from the scratch directory.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = linkkeep();
+        cmd.current_dir(self.dir.path())
+            .arg("--links")
+            .arg(&self.links)
+            .arg("--archive")
+            .arg(&self.archive)
+            .arg("--no-progress");
+        cmd
+    }
+
+    /// `archive --format json` with `args`.
+    pub fn archive_cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.cmd();
+        cmd.args(["archive", "--format", "json"]).args(args);
+        cmd
+    }
+
+    /// Runs `archive --format json` with `args` and parses the report on stdout.
+    pub async fn archive(&self, args: &[&str]) -> ArchiveRun {
+        let run = run_raw(self.archive_cmd(args)).await;
+        let report = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not a JSON report ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
+                run.code,
+                String::from_utf8_lossy(&run.stdout),
+                run.stderr
+            )
+        });
+        ArchiveRun {
+            code: run.code,
+            report,
+            stderr: run.stderr,
+        }
+    }
+
+    /// Runs `linkkeep … <args>` (e.g. `get`, `status`) and returns its raw output.
+    pub async fn run(&self, args: &[&str]) -> RawRun {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        run_raw(cmd).await
+    }
+
+    /// Starts `archive` with `args` as a child process (for killing it, or holding it).
+    pub fn spawn_archive(&self, args: &[&str]) -> Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_linkkeep"))
+            .current_dir(self.dir.path())
+            .env("CI", "true")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .arg("--links")
+            .arg(&self.links)
+            .arg("--archive")
+            .arg(&self.archive)
+            .args(["--no-progress", "-q", "archive"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The manifest, parsed; panics if it is missing or not JSON.
+    pub fn manifest(&self) -> Value {
+        let path = self.archive.join("manifest.json");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()))
+    }
+
+    /// The snapshots of link `id` in the manifest.
+    pub fn snapshots(&self, id: &str) -> Vec<Value> {
+        self.manifest()["links"][id]["snapshots"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no snapshots array for {id:?}"))
+            .clone()
+    }
+
+    /// Every file under `objects/`.
+    pub fn object_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        walk(&self.archive.join("objects"), &mut files);
+        files.sort();
+        files
+    }
+
+    /// Asserts that no download was left behind in `tmp/`.
+    pub fn assert_tmp_empty(&self) {
+        let tmp = self.archive.join("tmp");
+        let mut left = Vec::new();
+        walk(&tmp, &mut left);
+        assert!(left.is_empty(), "downloads left behind in tmp/: {left:?}");
+    }
+
+    /// Asserts the fixity promise on `manifest`: every snapshot's object sits at its content
+    /// address, exists, and hashes to its `sha256` with its `size`. Returns the snapshot count.
+    pub fn assert_objects_intact(&self, manifest: &Value) -> usize {
+        let mut count = 0;
+        let links = manifest["links"].as_object().expect("links is an object");
+        for (id, entry) in links {
+            for snapshot in entry["snapshots"].as_array().expect("snapshots is an array") {
+                let sha = snapshot["sha256"].as_str().unwrap();
+                let object = snapshot["object"].as_str().unwrap();
+                assert_eq!(object, format!("objects/sha256/{}/{}", &sha[..2], &sha[2..]), "{id}");
+                let bytes = std::fs::read(self.archive.join(object))
+                    .unwrap_or_else(|e| panic!("{id}: object {object} unreadable: {e}"));
+                assert_eq!(sha256_hex(&bytes), sha, "{id}: object {object} does not match its hash");
+                assert_eq!(snapshot["size"], bytes.len() as u64, "{id}: size of {object}");
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+/// Waits for `child` to exit (at most [`CHILD_LIMIT`]) and returns its exit code and stderr.
+pub async fn wait_child(mut child: Child) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > CHILD_LIMIT {
+                let _ = child.kill();
+                panic!("linkkeep did not finish within {CHILD_LIMIT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code().expect("exited normally"), stderr)
+    })
+    .await
+    .unwrap()
+}
+
+/// Polls `condition` every 10 ms for up to 20 s; panics with `what` if it never holds.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// gzip of `data` (one member), as a server would send it with `Content-Encoding: gzip`.
+pub async fn gzip(data: &[u8]) -> Vec<u8> {
+    gzip_repeated(data, 1).await
+}
+
+/// gzip of `data` repeated `times` (one member), without holding the decoded whole in memory.
+pub async fn gzip_repeated(data: &[u8], times: usize) -> Vec<u8> {
+    use async_compression::tokio::write::GzipEncoder;
+    use tokio::io::AsyncWriteExt;
+    let mut encoder = GzipEncoder::new(Vec::new());
+    for _ in 0..times {
+        encoder.write_all(data).await.unwrap();
+    }
+    encoder.shutdown().await.unwrap();
+    encoder.into_inner()
+}
+
+/// `size` pseudo-random bytes from `seed` (xorshift), reproducible and incompressible.
+pub fn random_bytes(seed: u64, size: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// Undoes `chattr +i` (or restores the mode) on a directory when dropped.
+pub struct ReadOnlyDir {
+    path: PathBuf,
+    immutable: bool,
+}
+
+impl ReadOnlyDir {
+    /// Makes `path` unwritable: `chattr +i` as root (whom permission bits do not stop), chmod
+    /// 0555 otherwise. Returns `None` when the directory is still writable afterwards.
+    pub fn new(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        let root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let guard = if root {
+            let status = std::process::Command::new("chattr").arg("+i").arg(path).status();
+            ReadOnlyDir {
+                path: path.to_owned(),
+                immutable: status.is_ok_and(|s| s.success()),
+            }
+        } else {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o555)).unwrap();
+            ReadOnlyDir {
+                path: path.to_owned(),
+                immutable: false,
+            }
+        };
+        let probe = path.join("probe");
+        if std::fs::write(&probe, b"x").is_ok() {
+            let _ = std::fs::remove_file(&probe);
+            return None;
+        }
+        Some(guard)
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.immutable {
+            let _ = std::process::Command::new("chattr").arg("-i").arg(&self.path).status();
+        }
+        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o755));
+    }
+}

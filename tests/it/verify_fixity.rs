@@ -1,0 +1,250 @@
+//! `linkkeep verify` offline fixity: an intact archive passes, a flipped byte, a truncated or
+//! deleted object (also in an older snapshot) fails its link, an orphan object only warns, JUnit
+//! carries the failure, and no manifest is exit 2. Guards issue #4.
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use crate::support::archive::{Scratch, random_bytes, sha256_hex};
+use crate::support::verify::{
+    Archived, ORPHAN_SHA, VerifyOutcome, VerifyReport, bodies, flip_byte, mount, truncate_half,
+};
+
+/// Asserts that `damaged` is the one failed link, with `outcome` and an error naming
+/// `object`, and that every other link is ok.
+fn assert_only_failure(report: &VerifyReport, damaged: &str, outcome: VerifyOutcome, object: &str) {
+    for result in &report.results {
+        if result.id == damaged {
+            assert_eq!(result.outcome, outcome, "{result:#?}");
+            let error = result
+                .error
+                .as_deref()
+                .unwrap_or_else(|| panic!("no error: {result:#?}"));
+            assert!(error.contains(object), "error does not name {object}: {error}");
+            assert!(!error.contains('\n'), "multi-line error: {error:?}");
+        } else {
+            assert_eq!(result.outcome, VerifyOutcome::Ok, "{result:#?}");
+            assert_eq!(result.error, None, "{result:#?}");
+        }
+    }
+    assert_eq!(report.summary.failed, 1, "{:?}", report.summary);
+    assert_eq!(
+        report.summary.ok,
+        report.results.len() as u64 - 1,
+        "{:?}",
+        report.summary
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_intact_archive_verifies_ok() {
+    let archived = Archived::build().await;
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 0, "{report:#?}\n{stderr}");
+    assert_eq!(report.command, "verify");
+    assert_eq!(report.ids(), ["page", "report-pdf", "data"]);
+    for (id, _, body, _) in bodies() {
+        let result = report.get(id);
+        assert_eq!(result.outcome, VerifyOutcome::Ok, "{result:#?}");
+        assert_eq!(result.error, None, "{result:#?}");
+        assert_eq!(result.sha256.as_deref(), Some(sha256_hex(&body).as_str()), "{id}");
+        assert_eq!(result.size, Some(body.len() as u64), "{id}");
+        // Offline: nothing was fetched, so there is no drift to report.
+        assert_eq!(result.change, None, "{id}");
+    }
+    assert_eq!(
+        (report.summary.total, report.summary.ok, report.summary.failed),
+        (3, 3, 0)
+    );
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+
+    let human = archived.verify_raw(&[]).await;
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(!text.contains("warning:"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flipped_byte_is_a_corrupt_object() {
+    let archived = Archived::build().await;
+    let snapshot = archived.latest("report-pdf");
+    flip_byte(&archived.object_path(&snapshot), 20_000);
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    let object = snapshot["object"].as_str().unwrap();
+    assert_only_failure(&report, "report-pdf", VerifyOutcome::CorruptObject, object);
+    // The result still describes the snapshot the manifest promises.
+    assert_eq!(
+        report.get("report-pdf").sha256.as_ref(),
+        snapshot["sha256"].as_str().map(str::to_owned).as_ref()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_truncated_object_is_a_corrupt_object() {
+    let archived = Archived::build().await;
+    let snapshot = archived.latest("page");
+    truncate_half(&archived.object_path(&snapshot));
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_only_failure(
+        &report,
+        "page",
+        VerifyOutcome::CorruptObject,
+        snapshot["object"].as_str().unwrap(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_object_is_a_missing_object() {
+    let archived = Archived::build().await;
+    let snapshot = archived.latest("data");
+    std::fs::remove_file(archived.object_path(&snapshot)).unwrap();
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_only_failure(
+        &report,
+        "data",
+        VerifyOutcome::MissingObject,
+        snapshot["object"].as_str().unwrap(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn damage_in_an_older_snapshot_is_caught() {
+    let archived = Archived::build().await;
+    // Second capture of `page` with new bytes: the link now has two snapshots.
+    archived.server.reset().await;
+    for (_, at, body, content_type) in bodies() {
+        let body = if at == "/page.html" {
+            random_bytes(77, 5_000)
+        } else {
+            body
+        };
+        mount(&archived.server, at, body, content_type).await;
+    }
+    archived.archive().await;
+    let snapshots = archived.scratch.snapshots("page");
+    assert_eq!(snapshots.len(), 2, "{snapshots:#?}");
+    let (older, latest) = (&snapshots[0], &snapshots[1]);
+    assert_ne!(older["sha256"], latest["sha256"]);
+
+    flip_byte(&archived.object_path(older), 3);
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_only_failure(
+        &report,
+        "page",
+        VerifyOutcome::CorruptObject,
+        older["object"].as_str().unwrap(),
+    );
+    let result = report.get("page");
+    assert_eq!(
+        result.sha256.as_deref(),
+        latest["sha256"].as_str(),
+        "the result shows the latest snapshot"
+    );
+    assert_eq!(result.size, latest["size"].as_u64());
+    let error = result.error.as_deref().unwrap();
+    assert!(
+        !error.contains(latest["object"].as_str().unwrap()),
+        "the intact latest object is blamed: {error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orphan_object_is_a_warning_not_a_failure() {
+    let archived = Archived::build().await;
+    let orphan = archived.plant_orphan();
+    let object = format!("objects/sha256/ab/{}", &ORPHAN_SHA[2..]);
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 0, "an orphan must not fail verify: {report:#?}\n{stderr}");
+    assert!(
+        report.results.iter().all(|r| r.outcome == VerifyOutcome::Ok),
+        "{report:#?}"
+    );
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains(&object), "{:?}", report.warnings);
+
+    let human = archived.verify_raw(&[]).await;
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let text = String::from_utf8(human.stdout).unwrap();
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("warning:"))
+        .unwrap_or_else(|| panic!("no warning line in human output:\n{text}"));
+    assert!(warning.contains(&object), "{warning}");
+    assert!(orphan.is_file(), "verify must not remove anything");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junit_report_carries_a_failure_for_the_corrupt_link() {
+    let archived = Archived::build().await;
+    let snapshot = archived.latest("data");
+    flip_byte(&archived.object_path(&snapshot), 0);
+    let out = archived.scratch.dir.path().join("verify.xml");
+
+    let run = archived
+        .verify_raw(&["--format", "junit", "-o", out.to_str().unwrap()])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "the report goes to -o, not stdout");
+    let xml = std::fs::read_to_string(&out).unwrap();
+
+    // (testcase name, failure message) for every testcase, read with a real XML parser.
+    let mut cases: Vec<(String, Option<String>)> = Vec::new();
+    let mut failures_attr = None;
+    let mut reader = Reader::from_str(&xml);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                let attr = |name: &[u8]| {
+                    e.try_get_attribute(name)
+                        .unwrap()
+                        .map(|a| a.unescape_value().unwrap().into_owned())
+                };
+                match e.name().as_ref() {
+                    b"testsuite" => failures_attr = attr(b"failures"),
+                    b"testcase" => cases.push((attr(b"name").unwrap(), None)),
+                    b"failure" => cases.last_mut().expect("failure outside a testcase").1 = attr(b"message"),
+                    _ => {}
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("invalid XML at {}: {e}\n{xml}", reader.buffer_position()),
+        }
+    }
+    let names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["page", "report-pdf", "data"], "{xml}");
+    assert_eq!(failures_attr.as_deref(), Some("1"), "{xml}");
+    for (name, failure) in &cases {
+        if name == "data" {
+            let message = failure
+                .as_deref()
+                .unwrap_or_else(|| panic!("no <failure> for data:\n{xml}"));
+            assert!(message.contains("corrupt_object"), "{message}");
+            assert!(message.contains(snapshot["object"].as_str().unwrap()), "{message}");
+        } else {
+            assert_eq!(failure, &None, "{name} failed:\n{xml}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_without_a_manifest_exits_2() {
+    let scratch = Scratch::new(&[("page", "http://127.0.0.1:9/page".to_owned())]);
+    let run = scratch.run(&["verify", "--format", "json"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("manifest"), "{}", run.stderr);
+    assert!(
+        !scratch.archive.exists(),
+        "verify created {}",
+        scratch.archive.display()
+    );
+}
