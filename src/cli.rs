@@ -61,6 +61,29 @@ pub enum Command {
     Gc(GcArgs),
     /// Browse the archive: a read-only, Wayback-style replay server.
     Serve(ServeArgs),
+    /// Find the URLs cited in text, Markdown, HTML and PDF documents; print links.json.
+    Extract(ExtractArgs),
+}
+
+/// Flags of `linkkeep extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Documents to read (`-` for standard input).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Resolve relative links in HTML against this URL (when the page has no `<base>`).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Merge the URLs into `--links` instead of printing them: new URLs are appended, existing
+    /// entries keep their ids and fields.
+    #[arg(long)]
+    pub write: bool,
+
+    /// With `--write`, remove entries whose URLs the documents no longer cite.
+    #[arg(long, requires = "write")]
+    pub prune: bool,
 }
 
 /// Flags of `linkkeep verify`.

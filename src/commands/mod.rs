@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod check;
+pub mod extract;
 pub mod gc;
 pub mod get;
 pub mod serve;
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(&global, &args, env).await,
         Command::Gc(args) => gc::run(&global, &args).await,
         Command::Serve(args) => serve::run(&global, &args).await,
+        Command::Extract(args) => extract::run(&global, &args, env),
     }
 }
 
