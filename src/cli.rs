@@ -63,6 +63,20 @@ pub enum Command {
     Serve(ServeArgs),
     /// Find the URLs cited in text, Markdown, HTML and PDF documents; print links.json.
     Extract(ExtractArgs),
+    /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package).
+    Export(ExportArgs),
+}
+
+/// Flags of `linkkeep export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write a WACZ 1.1.1 package to FILE.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub wacz: PathBuf,
+
+    /// The package's title (default: the links.json source title, else "linkkeep archive").
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 /// Flags of `linkkeep extract`.

@@ -16,7 +16,10 @@
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically.
 //! - [`lock`]: the archive lock, one writing run at a time.
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
+//! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
+//! - [`serve`]: the read-only, Wayback-style replay server.
+//! - [`warc`]: WARC 1.1 writing and validation, SURT keys and the CDXJ index.
 //! - [`commands`]: one module per subcommand, the glue between the modules above.
 
 pub mod cli;
@@ -29,8 +32,11 @@ pub mod manifest;
 pub mod outcome;
 pub mod progress;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod title;
+pub mod wacz;
+pub mod warc;
 
 /// The crate version, as reported in the JSON report and the default user agent.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -100,9 +100,25 @@ pub struct Snapshot {
     pub title: Option<String>,
     /// The object's path relative to the archive, `objects/sha256/ab/cdef…`.
     pub object: String,
-    /// The WARC file holding the capture, when written.
+    /// The WARC file holding the capture (relative to the archive), when written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warc: Option<String>,
+    /// Where the capture's response record starts in `warc`: the offset of its gzip member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc_offset: Option<u64>,
+    /// The length of that gzip member, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc_length: Option<u64>,
+    /// The response record's `WARC-Record-ID`, which later revisit records refer to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc_record_id: Option<String>,
+    /// The response record's `WARC-Date`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc_date: Option<String>,
+    /// The response record's `WARC-Payload-Digest`: of the body as received, before content
+    /// decoding, so it can differ from `sha256` for compressed responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc_payload_digest: Option<String>,
     /// The run that first captured it.
     pub run: String,
     /// Fields this build does not know.
@@ -282,6 +298,11 @@ mod tests {
             last_modified: None,
             title: None,
             warc: None,
+            warc_offset: None,
+            warc_length: None,
+            warc_record_id: None,
+            warc_date: None,
+            warc_payload_digest: None,
             run: "r".into(),
             extra: Map::new(),
         }

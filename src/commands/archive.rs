@@ -327,6 +327,11 @@ impl LinkJob {
                     title,
                     object: object.object,
                     warc: None,
+                    warc_offset: None,
+                    warc_length: None,
+                    warc_record_id: None,
+                    warc_date: None,
+                    warc_payload_digest: None,
                     run: self.run.clone(),
                     extra: Map::new(),
                 })))

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod check;
+pub mod export;
 pub mod extract;
 pub mod gc;
 pub mod get;
@@ -49,6 +50,7 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Gc(args) => gc::run(&global, &args).await,
         Command::Serve(args) => serve::run(&global, &args).await,
         Command::Extract(args) => extract::run(&global, &args, env),
+        Command::Export(args) => export::run(&global, &args, env).await,
     }
 }
 

@@ -1,0 +1,238 @@
+//! WACZ 1.1.1 export: the archive's WARC files, its CDXJ index, a page list and a data package
+//! describing them, in one zip that ReplayWeb.page, pywb and `wacz validate` open as it is.
+//!
+//! Layout inside the zip (every entry stored, not deflated, so WARC offsets stay seekable):
+//! ```text
+//! archive/<run-id>.warc.gz     the WARC files, as written by `archive`
+//! indexes/index.cdx            the CDXJ index (`archive/index.cdxj`)
+//! pages/pages.jsonl            one page per archived link
+//! datapackage.json             every entry above with its sha256 and size
+//! datapackage-digest.json      the sha256 of datapackage.json
+//! ```
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use zip::ZipWriter;
+use zip::write::SimpleFileOptions;
+
+use crate::store::hex;
+
+/// The WACZ version written.
+pub const WACZ_VERSION: &str = "1.1.1";
+
+/// One page of `pages/pages.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    /// A stable id: the link's id.
+    pub id: String,
+    /// The URL as captured (the WARC record's target URI).
+    pub url: String,
+    /// The capture time, RFC 3339.
+    pub ts: String,
+    /// The page title, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// What goes into a WACZ.
+#[derive(Debug, Clone)]
+pub struct WaczContents {
+    /// WARC files, each stored as `archive/<file name>`.
+    pub warcs: Vec<PathBuf>,
+    /// The CDXJ index file.
+    pub index: PathBuf,
+    /// The pages.
+    pub pages: Vec<Page>,
+    /// The package title.
+    pub title: String,
+    /// The `software` field.
+    pub software: String,
+    /// The `created` field, RFC 3339.
+    pub created: String,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WaczError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// An entry of `datapackage.json`'s `resources`.
+#[derive(Debug, Serialize)]
+struct Resource {
+    name: String,
+    path: String,
+    hash: String,
+    bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct DataPackage<'a> {
+    profile: &'static str,
+    wacz_version: &'static str,
+    title: &'a str,
+    software: &'a str,
+    created: &'a str,
+    resources: Vec<Resource>,
+}
+
+/// Writes `contents` as a WACZ at `dest`, through a temporary file beside it, so `dest` only
+/// ever appears complete.
+pub fn write_wacz(dest: &Path, contents: &WaczContents) -> Result<(), WaczError> {
+    let dir = dest
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("archive.wacz");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = write_zip(&tmp, contents).and_then(|()| {
+        std::fs::rename(&tmp, dest).map_err(|source| WaczError::Write {
+            path: dest.to_owned(),
+            source,
+        })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
+    let write_err = |source| WaczError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::create(path).map_err(write_err)?;
+    let mut zip = ZipWriter::new(BufWriter::new(file));
+    let mut resources = Vec::new();
+
+    for warc in &contents.warcs {
+        let file_name = warc.file_name().and_then(|n| n.to_str()).unwrap_or("archive.warc.gz");
+        let entry = format!("archive/{file_name}");
+        let source = File::open(warc).map_err(|source| WaczError::Read {
+            path: warc.clone(),
+            source,
+        })?;
+        let size = source.metadata().map(|m| m.len()).unwrap_or(0);
+        resources.push(add_entry(&mut zip, &entry, source, size, path, warc)?);
+    }
+    let index = File::open(&contents.index).map_err(|source| WaczError::Read {
+        path: contents.index.clone(),
+        source,
+    })?;
+    let size = index.metadata().map(|m| m.len()).unwrap_or(0);
+    resources.push(add_entry(
+        &mut zip,
+        "indexes/index.cdx",
+        index,
+        size,
+        path,
+        &contents.index,
+    )?);
+
+    let mut pages = serde_json::to_string(&serde_json::json!({
+        "format": "json-pages-1.0", "id": "pages", "title": "All Pages"
+    }))
+    .expect("static JSON serializes");
+    pages.push('\n');
+    for page in &contents.pages {
+        pages.push_str(&serde_json::to_string(page).expect("pages serialize"));
+        pages.push('\n');
+    }
+    let bytes = pages.into_bytes();
+    let len = bytes.len() as u64;
+    resources.push(add_entry(
+        &mut zip,
+        "pages/pages.jsonl",
+        &bytes[..],
+        len,
+        path,
+        Path::new("pages"),
+    )?);
+
+    let package = DataPackage {
+        profile: "data-package",
+        wacz_version: WACZ_VERSION,
+        title: &contents.title,
+        software: &contents.software,
+        created: &contents.created,
+        resources,
+    };
+    let package = serde_json::to_vec_pretty(&package).expect("the data package serializes");
+    let digest = serde_json::to_vec_pretty(&serde_json::json!({
+        "path": "datapackage.json",
+        "hash": format!("sha256:{}", hex(&Sha256::digest(&package))),
+    }))
+    .expect("static JSON serializes");
+    let options = stored(package.len() as u64);
+    zip.start_file("datapackage.json", options)
+        .map_err(|e| write_err(io::Error::other(e)))?;
+    zip.write_all(&package).map_err(write_err)?;
+    zip.start_file("datapackage-digest.json", stored(digest.len() as u64))
+        .map_err(|e| write_err(io::Error::other(e)))?;
+    zip.write_all(&digest).map_err(write_err)?;
+
+    let file = zip.finish().map_err(|e| write_err(io::Error::other(e)))?;
+    let file = file.into_inner().map_err(|e| write_err(e.into_error()))?;
+    file.sync_all().map_err(write_err)
+}
+
+/// Zip entry options: stored, and zip64 when the entry may pass 4 GiB.
+fn stored(size: u64) -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(size >= u64::from(u32::MAX))
+}
+
+/// Streams `source` into a new zip entry, hashing it on the way.
+fn add_entry<W: Write + io::Seek>(
+    zip: &mut ZipWriter<W>,
+    entry: &str,
+    mut source: impl Read,
+    size: u64,
+    zip_path: &Path,
+    source_path: &Path,
+) -> Result<Resource, WaczError> {
+    let write_err = |source| WaczError::Write {
+        path: zip_path.to_owned(),
+        source,
+    };
+    zip.start_file(entry, stored(size))
+        .map_err(|e| write_err(io::Error::other(e)))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 256 * 1024];
+    let mut bytes = 0u64;
+    loop {
+        let n = source.read(&mut buf).map_err(|source| WaczError::Read {
+            path: source_path.to_owned(),
+            source,
+        })?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        zip.write_all(&buf[..n]).map_err(write_err)?;
+        bytes += n as u64;
+    }
+    Ok(Resource {
+        name: entry.rsplit('/').next().unwrap_or(entry).to_lowercase(),
+        path: entry.to_owned(),
+        hash: format!("sha256:{}", hex(&hasher.finalize())),
+        bytes,
+    })
+}
