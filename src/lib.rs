@@ -20,11 +20,14 @@
 //! - [`progress`]: the terminal progress bar.
 //! - [`serve`]: the read-only, Wayback-style replay server.
 //! - [`warc`]: WARC 1.1 writing and validation, SURT keys and the CDXJ index.
+//! - [`extract`]: the URLs cited by text, Markdown, HTML and PDF documents, and merging them
+//!   into links.json.
 //! - [`commands`]: one module per subcommand, the glue between the modules above.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod extract;
 pub mod fetch;
 pub mod links;
 pub mod lock;

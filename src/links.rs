@@ -225,7 +225,10 @@ fn check_unique(path: &Path, links: &[Link]) -> Result<(), LinksError> {
         if !link.id_derived
             && let Some(first) = ids.insert(&link.id, i + 1)
         {
-            return Err(err(format!("duplicate id \"{}\" (first used by entry {first})", link.id)));
+            return Err(err(format!(
+                "duplicate id \"{}\" (first used by entry {first})",
+                link.id
+            )));
         }
         // Compare parsed URLs so that `HTTP://Example.org/` and `http://example.org/` collide.
         if let Some(first) = urls.insert(link.parsed.as_str(), i + 1) {

@@ -1,10 +1,135 @@
-//! `linkkeep extract`: being written (issue #6); this placeholder is replaced before landing.
+//! `linkkeep extract`: reads documents, prints the URLs they cite as links.json, or merges them
+//! into `--links` with `--write`.
+//!
+//! Exit codes: a document that cannot be read (missing, unreadable, a broken PDF), an invalid
+//! `--base-url` or an invalid existing links.json is exit 2 with nothing written; otherwise 0,
+//! even when a document cites nothing (an empty list and a note on stderr).
 
-use super::Exit;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use url::Url;
+
+use super::{Exit, write_stdout};
 use crate::cli::ExtractArgs;
 use crate::config::{Environment, GlobalConfig};
+use crate::extract::{self, Found, Kind, Options, merge};
+use crate::links::parse_url;
+use crate::report::write_file_atomically;
 
 /// Runs `linkkeep extract`.
-pub fn run(_global: &GlobalConfig, _args: &ExtractArgs, _env: &Environment) -> anyhow::Result<Exit> {
-    anyhow::bail!("extract is not available in this build yet")
+pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyhow::Result<Exit> {
+    let base_url = args.base_url.as_deref().map(base).transpose()?;
+    let options = Options { base_url };
+    let say = |message: String| {
+        if !global.quiet {
+            eprintln!("linkkeep extract: {message}");
+        }
+    };
+
+    let mut documents = Vec::new();
+    let mut all: Vec<Found> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    for file in &args.files {
+        let shown = file.display().to_string();
+        let (bytes, path) = if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            (bytes, None)
+        } else {
+            let path = env.current_dir.join(file);
+            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {shown}"))?;
+            (bytes, Some(path))
+        };
+        let kind = Kind::detect(path.as_deref().map(Path::new), &bytes);
+        let found = extract::extract(kind, &bytes, &options).with_context(|| format!("cannot extract from {shown}"))?;
+        for warning in &found.warnings {
+            say(format!("{shown}: {warning}"));
+        }
+        for relative in &found.unresolved {
+            say(format!(
+                "{shown}: skipped relative link {relative} (no <base href> or --base-url to resolve it against)"
+            ));
+        }
+        for (raw, reason) in &found.invalid {
+            say(format!("{shown}: skipped {raw:?}: {reason}"));
+        }
+        if found.links.is_empty() {
+            say(format!("{shown}: no http(s) URLs found"));
+        }
+        for (scheme, count) in found.skipped_schemes {
+            *skipped.entry(scheme).or_default() += count;
+        }
+        for link in found.links {
+            let key = parse_url(&link.url)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| link.url.clone());
+            if seen.insert(key) {
+                all.push(link);
+            }
+        }
+        documents.push(shown);
+    }
+    if !skipped.is_empty() {
+        let total: usize = skipped.values().sum();
+        let by_scheme: Vec<String> = skipped.iter().map(|(scheme, n)| format!("{scheme}: {n}")).collect();
+        say(format!("skipped {total} non-http(s) links ({})", by_scheme.join(", ")));
+    }
+
+    if !args.write {
+        let text = merge::to_text(&merge::fresh(&all, &documents));
+        write_stdout(text.as_bytes()).context("cannot write to standard output")?;
+        say(format!("{} links from {} document(s)", all.len(), documents.len()));
+        return Ok(Exit::Success);
+    }
+
+    let path = &global.links_path;
+    let shown = path.display();
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {shown}")),
+    };
+    let merged = merge::merge(path, existing.as_deref(), &all, &documents, args.prune)?;
+    if merged.changed {
+        write_file_atomically(path, &merge::to_text(&merged.document))
+            .with_context(|| format!("cannot write {shown}"))?;
+    }
+    let verb = if existing.is_none() {
+        "created"
+    } else if merged.changed {
+        "updated"
+    } else {
+        "unchanged"
+    };
+    say(format!(
+        "{shown} {verb}: {} new links appended, {} already listed",
+        merged.appended, merged.already_listed
+    ));
+    if !merged.stale.is_empty() {
+        let what = if merged.pruned {
+            "removed (--prune)"
+        } else {
+            "kept (--prune removes them)"
+        };
+        let mut message = format!("{} links are no longer cited, {what}:", merged.stale.len());
+        for (id, url) in &merged.stale {
+            message.push_str(&format!("\n  {id} {url}"));
+        }
+        say(message);
+    }
+    Ok(Exit::Success)
+}
+
+/// An absolute http(s) URL for `--base-url`.
+fn base(value: &str) -> anyhow::Result<Url> {
+    match parse_url(value) {
+        Ok(url) => Ok(url),
+        Err(reason) => bail!("invalid value for --base-url: {value:?} {reason}"),
+    }
 }

@@ -168,10 +168,10 @@ impl Catalogs {
             self.archive.links_file.as_deref().and_then(Stamp::of),
         );
         // Held only for these quick checks; the std Mutex is never held across an await.
-        if let Some(cached) = &*self.cached.lock().expect("not poisoned") {
-            if cached.stamps == stamps {
-                return Ok(Arc::clone(&cached.catalog));
-            }
+        if let Some(cached) = &*self.cached.lock().expect("not poisoned")
+            && cached.stamps == stamps
+        {
+            return Ok(Arc::clone(&cached.catalog));
         }
         let manifest = Manifest::load(&self.archive.root).map_err(|e| format!("{e:#}"))?;
         let links = match (&self.archive.links_file, stamps.1) {
@@ -215,7 +215,10 @@ mod tests {
         ] {
             assert_eq!(catalog.lookup(url).map(|(id, _)| id), Some("a"), "{url}");
         }
-        assert_eq!(catalog.lookup("http://example.org/a b?x=1").map(|(id, _)| id), Some("a"));
+        assert_eq!(
+            catalog.lookup("http://example.org/a b?x=1").map(|(id, _)| id),
+            Some("a")
+        );
         assert!(catalog.lookup("http://example.org/a%20b").is_none());
         assert_eq!(
             catalog.archived("http://example.org/moved"),

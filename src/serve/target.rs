@@ -73,7 +73,9 @@ pub fn capture_timestamp(snapshot: &Snapshot) -> Option<String> {
 
 /// When a capture was first seen, which is its Memento-Datetime.
 pub fn first_seen(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(&snapshot.first_seen).ok().map(|t| t.to_utc())
+    DateTime::parse_from_rfc3339(&snapshot.first_seen)
+        .ok()
+        .map(|t| t.to_utc())
 }
 
 /// An HTTP date (IMF-fixdate), as in `Memento-Datetime`.
@@ -125,7 +127,10 @@ mod tests {
             }
         );
         // Not a timestamp: too long, or a modifier without digits.
-        assert!(matches!(WebTarget::parse("202001010000001/http://a/"), WebTarget::TimeGate { .. }));
+        assert!(matches!(
+            WebTarget::parse("202001010000001/http://a/"),
+            WebTarget::TimeGate { .. }
+        ));
         assert!(matches!(WebTarget::parse("id_/http://a/"), WebTarget::TimeGate { .. }));
     }
 

@@ -46,6 +46,10 @@ async fn same_bytes_twice_is_unchanged_with_one_snapshot() {
     );
     let last_check = &scratch.manifest()["links"]["same"]["last_check"];
     assert_eq!(last_check["run"], second.report["run"]);
+    assert_eq!(
+        snapshots[0]["last_seen"], last_check["at"],
+        "the same bytes move last_seen to the check"
+    );
     // Without validators there is nothing to make conditional.
     assert_eq!(request_header(&server, 1, "if-none-match").await, None);
     assert_eq!(scratch.object_files().len(), 1);
@@ -87,6 +91,11 @@ async fn etag_gets_a_conditional_request_and_304_is_unchanged_then_new_bytes_are
     let snapshots = scratch.snapshots("doc");
     assert_eq!(snapshots.len(), 1, "{snapshots:#?}");
     assert!(snapshots[0]["last_seen"].as_str() >= snapshots[0]["first_seen"].as_str());
+    let confirmed_at = &scratch.manifest()["links"]["doc"]["last_check"]["at"];
+    assert_eq!(
+        &snapshots[0]["last_seen"], confirmed_at,
+        "the 304 moves last_seen to its check"
+    );
 
     server.reset().await;
     Mock::given(path("/doc"))

@@ -12,7 +12,7 @@ const LINKS: usize = 150;
 
 /// The body of `/doc/<n>`: every tenth document is the same, the rest distinct and up to ~200 KB.
 fn body(n: usize) -> Vec<u8> {
-    if n % 10 == 0 {
+    if n.is_multiple_of(10) {
         return b"shared payload".to_vec();
     }
     random_bytes(n as u64, 1000 + (n % 7) * 30_000)

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::archive::{Scratch, gzip_repeated};
+use crate::support::archive::{Scratch, gzip_repeated, sha256_hex};
 use crate::support::bodies::{
-    drip_server, endless_server, huge_declared_server, reset_mid_body_server, truncated_server,
+    drip_server, endless_server, huge_declared_server, reset_mid_body_server, truncated_once_server, truncated_server,
 };
 
 /// Archives `url` with `args` and asserts link `id` failed with `outcome`, leaving nothing behind.
@@ -48,14 +48,32 @@ async fn decompression_bomb_is_too_large() {
         .mount(&server)
         .await;
 
-    let args = ["--max-size", "1MB", "--retries", "0", "--timeout", "5"];
+    let args = [
+        "--max-size",
+        "1MB",
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--max-time",
+        "20",
+    ];
     assert_fails_cleanly("bomb", format!("{}/bomb", server.uri()), &args, "too_large").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_body_is_too_large() {
     let url = endless_server().await;
-    let args = ["--max-size", "1MB", "--retries", "0", "--timeout", "5"];
+    let args = [
+        "--max-size",
+        "1MB",
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--max-time",
+        "20",
+    ];
     assert_fails_cleanly("endless", url, &args, "too_large").await;
 }
 
@@ -73,6 +91,25 @@ async fn truncated_body_is_a_network_error() {
     let url = truncated_server().await;
     let args = ["--retries", "0", "--timeout", "5"];
     assert_fails_cleanly("truncated", url, &args, "network_error").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_after_a_truncated_body_stores_only_the_whole_payload() {
+    const BODY: &[u8] = b"the whole payload, every byte of it, as served the second time";
+    let url = truncated_once_server(BODY).await;
+    let scratch = Scratch::new(&[("flaky", url)]);
+
+    let run = scratch
+        .archive(&["--retries", "1", "--retry-wait", "0.01", "--timeout", "5"])
+        .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let result = run.result("flaky");
+    assert_eq!(result["attempts"], 2, "{result:#}");
+    assert_eq!(result["sha256"], sha256_hex(BODY), "{result:#}");
+    assert_eq!(scratch.object_files().len(), 1, "{:?}", scratch.object_files());
+    assert_eq!(scratch.assert_objects_intact(&scratch.manifest()), 1);
+    scratch.assert_tmp_empty();
 }
 
 #[tokio::test(flavor = "multi_thread")]

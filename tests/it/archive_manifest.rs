@@ -94,6 +94,16 @@ async fn manifest_objects_and_run_report_follow_the_spec() {
     assert_eq!(saved["results"], run.report["results"]);
     assert_eq!(saved["command"], "archive");
     scratch.assert_tmp_empty();
+    let mut written: Vec<String> = std::fs::read_dir(scratch.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["archive", "links.json"],
+        "nothing is written outside --archive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,6 @@
 //! Byte-exact round trips through `archive` and `get` (served bytes, object file, `get` stdout
-//! and `get -o`) for HTML, a binary PDF, a gzip-encoded page and a chunked body, plus dedupe of
-//! identical payloads. Guards issue #3.
+//! and `get -o`) for HTML, a binary PDF, gzip, br, zstd and deflate encoded pages and a chunked
+//! body, plus dedupe of identical payloads. Guards issue #3.
 
 use bytes::Bytes;
 use wiremock::matchers::{method, path};
@@ -107,6 +107,45 @@ async fn gzip_encoded_page_is_stored_decoded() {
 
     let scratch = assert_round_trip("gz", format!("{}/gz", server.uri()), &html).await;
     assert_ne!(scratch.snapshots("gz")[0]["sha256"], sha256_hex(&encoded));
+}
+
+/// `data` encoded with the HTTP content coding `coding`.
+async fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+    use async_compression::tokio::write::{BrotliEncoder, DeflateEncoder, ZlibEncoder, ZstdEncoder};
+    use tokio::io::{AsyncWrite, AsyncWriteExt};
+    async fn run<W: AsyncWrite + Unpin>(mut encoder: W, data: &[u8]) -> W {
+        encoder.write_all(data).await.unwrap();
+        encoder.shutdown().await.unwrap();
+        encoder
+    }
+    match coding {
+        "br" => run(BrotliEncoder::new(Vec::new()), data).await.into_inner(),
+        "zstd" => run(ZstdEncoder::new(Vec::new()), data).await.into_inner(),
+        // HTTP's deflate is zlib-wrapped; some servers send raw deflate, which browsers accept.
+        "deflate" => run(ZlibEncoder::new(Vec::new()), data).await.into_inner(),
+        "raw-deflate" => run(DeflateEncoder::new(Vec::new()), data).await.into_inner(),
+        other => panic!("unknown coding {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_accepted_coding_is_removed() {
+    let server = MockServer::start().await;
+    let text = b"<html><head><title>Codings</title></head><body>".repeat(100);
+    for coding in ["br", "zstd", "deflate", "raw-deflate"] {
+        let header = coding.trim_start_matches("raw-");
+        Mock::given(path(format!("/{coding}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-encoding", header)
+                    .set_body_raw(encode(coding, &text).await, "text/html"),
+            )
+            .mount(&server)
+            .await;
+    }
+    for coding in ["br", "zstd", "deflate", "raw-deflate"] {
+        assert_round_trip(coding, format!("{}/{coding}", server.uri()), &text).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -121,8 +121,8 @@ impl Scratch {
     }
 
     /// Starts `archive` with `args` as a child process (for killing it, or holding it).
-    pub fn spawn_archive(&self, args: &[&str]) -> Child {
-        std::process::Command::new(env!("CARGO_BIN_EXE_linkkeep"))
+    pub fn spawn_archive(&self, args: &[&str]) -> Running {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkkeep"))
             .current_dir(self.dir.path())
             .env("CI", "true")
             .env_remove("HTTP_PROXY")
@@ -139,7 +139,8 @@ impl Scratch {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap();
+        Running(Some(child))
     }
 
     /// The manifest, parsed; panics if it is missing or not JSON.
@@ -208,8 +209,34 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
+/// A spawned run, killed if the test ends (or fails) before waiting for it.
+pub struct Running(Option<Child>);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("not yet waited for")
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("not yet waited for")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Waits for `child` to exit (at most [`CHILD_LIMIT`]) and returns its exit code and stderr.
-pub async fn wait_child(mut child: Child) -> (i32, String) {
+pub async fn wait_child(mut running: Running) -> (i32, String) {
+    let mut child = running.0.take().expect("not yet waited for");
     tokio::task::spawn_blocking(move || {
         let start = Instant::now();
         while child.try_wait().unwrap().is_none() {

@@ -112,6 +112,25 @@ pub async fn truncated_server() -> String {
     .await
 }
 
+/// Cuts the first response short like [`truncated_server`], then serves `body` whole.
+pub async fn truncated_once_server(body: &'static [u8]) -> String {
+    let served = Arc::new(AtomicUsize::new(0));
+    raw_server("/flaky", move |mut stream| {
+        let first = served.fetch_add(1, Ordering::SeqCst) == 0;
+        async move {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let sent = if first { &body[..body.len() / 2] } else { body };
+            let _ = stream.write_all(sent).await;
+            let _ = stream.shutdown().await;
+        }
+    })
+    .await
+}
+
 /// Declares 100 000 bytes, sends 2 000, then resets the connection (RST, SO_LINGER 0).
 pub async fn reset_mid_body_server() -> String {
     raw_server("/reset", |mut stream| async move {

@@ -8,6 +8,7 @@ pub mod http;
 pub mod proxy;
 pub mod raw;
 pub mod report;
+pub mod serve;
 pub mod tls;
 pub mod verify;
 

@@ -1,0 +1,268 @@
+//! URLs in HTML: the `href`, `src` and `cite` attributes of links, embeds and citations, plus
+//! absolute URLs written in the page's text, in document order.
+//!
+//! Entities are decoded by the HTML parser, relative links are resolved against `<base href>`
+//! (itself resolved against `--base-url`) or else `--base-url`, and the note is the sentence of
+//! the enclosing block (paragraph, list item, table cell …) that holds the link.
+
+use std::collections::HashMap;
+
+use scraper::{ElementRef, Html, Node, Selector};
+use url::Url;
+
+use super::{Collector, Options, text};
+use crate::title::html_encoding;
+
+/// The attributes that hold cited URLs, by element.
+fn url_attributes(tag: &str) -> &'static [&'static str] {
+    match tag {
+        "a" | "area" | "link" => &["href"],
+        "img" | "iframe" | "source" | "embed" | "video" | "audio" | "track" => &["src"],
+        "blockquote" | "q" | "ins" | "del" => &["cite"],
+        "object" => &["data"],
+        _ => &[],
+    }
+}
+
+/// Elements whose text is a unit of prose, for notes.
+fn is_block(tag: &str) -> bool {
+    matches!(
+        tag,
+        "p" | "li"
+            | "dd"
+            | "dt"
+            | "td"
+            | "th"
+            | "caption"
+            | "figcaption"
+            | "blockquote"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "pre"
+            | "div"
+            | "section"
+            | "article"
+            | "aside"
+            | "header"
+            | "footer"
+            | "main"
+            | "nav"
+            | "body"
+    )
+}
+
+/// Elements whose text is not prose.
+fn is_opaque(tag: &str) -> bool {
+    matches!(tag, "script" | "style" | "noscript" | "template" | "textarea" | "title")
+}
+
+/// Finds the URLs of an HTML document (raw bytes, decoded by its BOM, `<meta charset>` or as
+/// UTF-8/windows-1252).
+pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) {
+    let (encoding, bom) = html_encoding(None, bytes);
+    let (decoded, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
+    let document = Html::parse_document(&decoded);
+    let base = document_base(&document, options, collector);
+    let mut block_texts = HashMap::new();
+
+    for node in document.root_element().descendants() {
+        match node.value() {
+            Node::Element(element) => {
+                let tag = element.name();
+                for attr in url_attributes(tag) {
+                    let Some(value) = element.attr(attr) else { continue };
+                    let element_ref = ElementRef::wrap(node).expect("an element node");
+                    let focus: String = if tag == "a" || tag == "q" {
+                        element_ref.text().collect()
+                    } else {
+                        element
+                            .attr("alt")
+                            .or(element.attr("title"))
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let note = match block_of(element_ref) {
+                        Some(block) => {
+                            let block_text = block_texts
+                                .entry(block.id())
+                                .or_insert_with(|| collapse(&block.text().collect::<String>()));
+                            sentence_around(block_text, &focus, value)
+                        }
+                        None => fallback_note(tag, element.attr("rel"), &focus),
+                    };
+                    collector.offer(value, note, base.as_ref());
+                }
+            }
+            Node::Text(content) => {
+                let parent = node.parent().and_then(ElementRef::wrap);
+                if parent.is_some_and(|p| is_opaque(p.value().name())) {
+                    continue;
+                }
+                let candidates = text::extract_prose(content);
+                if candidates.is_empty() {
+                    continue;
+                }
+                let block = parent.and_then(block_of);
+                for candidate in candidates {
+                    let note = match block {
+                        Some(block) => {
+                            let block_text = block_texts
+                                .entry(block.id())
+                                .or_insert_with(|| collapse(&block.text().collect::<String>()));
+                            sentence_around(block_text, &candidate.url, &candidate.url)
+                        }
+                        None => candidate.note,
+                    };
+                    collector.offer(&candidate.url, note, base.as_ref());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The base URL for relative links: the first `<base href>`, resolved against `--base-url`,
+/// else `--base-url`.
+fn document_base(document: &Html, options: &Options, collector: &mut Collector) -> Option<Url> {
+    let selector = Selector::parse("base[href]").expect("a valid selector");
+    let href = document
+        .select(&selector)
+        .next()
+        .and_then(|base| base.value().attr("href"))
+        .map(|href| href.trim_matches(|c: char| c.is_ascii_whitespace()));
+    match href {
+        Some(href) if !href.is_empty() => {
+            let resolved = match &options.base_url {
+                Some(base_url) => base_url.join(href),
+                None => Url::parse(href),
+            };
+            match resolved {
+                Ok(url) => Some(url),
+                Err(e) => {
+                    collector.warn(format!("ignoring <base href=\"{href}\">: {e}"));
+                    options.base_url.clone()
+                }
+            }
+        }
+        _ => options.base_url.clone(),
+    }
+}
+
+/// The nearest enclosing block element (the element itself when it is a block, as for
+/// `<blockquote cite>`).
+fn block_of(element: ElementRef<'_>) -> Option<ElementRef<'_>> {
+    std::iter::once(*element)
+        .chain(element.ancestors())
+        .filter_map(ElementRef::wrap)
+        .find(|e| is_block(e.value().name()))
+}
+
+/// The sentence of `block` that holds `focus` (the link's text, or the URL itself), clipped.
+fn sentence_around(block: &str, focus: &str, url: &str) -> String {
+    let focus = collapse(focus);
+    for needle in [focus.as_str(), url] {
+        if !needle.is_empty()
+            && let Some(start) = block.find(needle)
+        {
+            return text::note_for(block, start, start + needle.len());
+        }
+    }
+    // The link has no text of its own (an image, a citation): the block's opening sentence.
+    text::note_for(block, 0, 0)
+}
+
+fn fallback_note(tag: &str, rel: Option<&str>, focus: &str) -> String {
+    let focus = collapse(focus);
+    if !focus.is_empty() {
+        return focus;
+    }
+    match rel {
+        Some(rel) => format!("<{tag} rel=\"{}\">", collapse(rel)),
+        None => format!("<{tag}>"),
+    }
+}
+
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Extraction, Kind, extract as extract_kind};
+    use super::*;
+
+    fn run(html: &str, base: Option<&str>) -> Extraction {
+        let options = Options {
+            base_url: base.map(|b| Url::parse(b).unwrap()),
+        };
+        extract_kind(Kind::Html, html.as_bytes(), &options).unwrap()
+    }
+
+    fn urls(found: &Extraction) -> Vec<&str> {
+        found.links.iter().map(|l| l.url.as_str()).collect()
+    }
+
+    #[test]
+    fn attributes_of_links_embeds_and_citations_in_document_order() {
+        let found = run(
+            r#"<!doctype html><html><head><link rel="canonical" href="https://a.example/canon"></head><body>
+            <p>See <a href="https://a.example/1?a=1&amp;b=2">the report</a>. Then more.</p>
+            <img src="https://a.example/img.png" alt="a picture">
+            <iframe src="https://a.example/frame"></iframe>
+            <video><source src="https://a.example/v.mp4"></video>
+            <blockquote cite="https://a.example/quote"><p>Quoted.</p></blockquote>
+            <p>As <q cite="https://a.example/q">they said</q>, <ins cite="https://a.example/ins">x</ins>
+            <del cite="https://a.example/del">y</del>.</p>
+            <p>Plain text: https://a.example/text.</p>
+            <script>var u = "https://a.example/script";</script>
+            </body></html>"#,
+            None,
+        );
+        assert_eq!(
+            urls(&found),
+            [
+                "https://a.example/canon",
+                "https://a.example/1?a=1&b=2",
+                "https://a.example/img.png",
+                "https://a.example/frame",
+                "https://a.example/v.mp4",
+                "https://a.example/quote",
+                "https://a.example/q",
+                "https://a.example/ins",
+                "https://a.example/del",
+                "https://a.example/text",
+            ]
+        );
+        assert_eq!(found.links[1].note, "See the report.");
+        assert_eq!(found.links[0].note, "<link rel=\"canonical\">");
+    }
+
+    #[test]
+    fn relative_links_use_base_href_or_base_url_or_are_reported() {
+        let page = r##"<a href="x/y.html">x</a> <a href="#top">top</a> <a href="mailto:a@b.example">m</a>"##;
+        let found = run(page, None);
+        assert!(found.links.is_empty());
+        assert_eq!(found.unresolved, ["x/y.html"]);
+        assert_eq!(found.skipped_schemes["mailto"], 1);
+
+        let found = run(page, Some("https://a.example/docs/index.html"));
+        assert_eq!(urls(&found), ["https://a.example/docs/x/y.html"]);
+
+        let with_base = format!(r#"<head><base href="https://b.example/root/"></head>{page}"#);
+        let found = run(&with_base, Some("https://a.example/"));
+        assert_eq!(urls(&found), ["https://b.example/root/x/y.html"]);
+    }
+
+    #[test]
+    fn percent_encoding_is_kept_and_entities_decoded() {
+        let found = run(
+            r#"<a href="http://www.apig.ch/Gaps%20r9%20clean.pdf?x=&lt;1&gt;">g</a>"#,
+            None,
+        );
+        assert_eq!(urls(&found), ["http://www.apig.ch/Gaps%20r9%20clean.pdf?x=<1>"]);
+    }
+}

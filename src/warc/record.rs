@@ -1,0 +1,398 @@
+//! Writing WARC 1.1 records, one gzip member each, with bodies streamed from a reader.
+//!
+//! A record is `WARC/1.1` + header fields + a blank line, then the block (for HTTP records the
+//! reconstructed HTTP head followed by the body), then `\r\n\r\n`. Every record is its own gzip
+//! member so that a CDXJ line can point at it by compressed offset and length, and so that a run
+//! killed mid-record leaves every earlier member intact.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+use super::digest::sha256_label;
+use super::{WARC_VERSION, WarcError};
+
+/// Size of the buffer bodies are copied through.
+const COPY_BUFFER: usize = 64 * 1024;
+
+/// The four kinds of record linkkeep writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordType {
+    /// Describes the WARC file and the software that wrote it.
+    Warcinfo,
+    /// The HTTP request as sent.
+    Request,
+    /// The HTTP response: head and body.
+    Response,
+    /// A later capture whose payload was already archived (or a 304): head only.
+    Revisit,
+}
+
+impl RecordType {
+    /// The value of the `WARC-Type` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Warcinfo => "warcinfo",
+            RecordType::Request => "request",
+            RecordType::Response => "response",
+            RecordType::Revisit => "revisit",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The header fields of one record, except the ones [`write_record`] computes
+/// (`Content-Length`, `WARC-Block-Digest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSpec {
+    /// `WARC-Type`.
+    pub kind: RecordType,
+    /// `WARC-Target-URI`: the URL fetched (none for warcinfo).
+    pub target_uri: Option<String>,
+    /// `WARC-Date`, as made by [`warc_date`].
+    pub date: String,
+    /// `WARC-Record-ID`, as made by [`new_record_id`] (`<urn:uuid:…>`).
+    pub record_id: String,
+    /// `Content-Type` of the block, e.g. [`super::CONTENT_TYPE_HTTP_RESPONSE`]; omitted when empty.
+    pub content_type: String,
+    /// `WARC-Concurrent-To`: ties a request to its response (a record id).
+    pub concurrent_to: Option<String>,
+    /// `WARC-Refers-To`: for revisits, the id of the record holding the payload.
+    pub refers_to: Option<String>,
+    /// `WARC-Refers-To-Target-URI`: for revisits, the URL of that record.
+    pub refers_to_target_uri: Option<String>,
+    /// `WARC-Refers-To-Date`: for revisits, the `WARC-Date` of that record.
+    pub refers_to_date: Option<String>,
+    /// `WARC-Profile`: for revisits, [`super::PROFILE_IDENTICAL_PAYLOAD_DIGEST`] or
+    /// [`super::PROFILE_SERVER_NOT_MODIFIED`].
+    pub profile: Option<String>,
+    /// `WARC-Warcinfo-ID`: the warcinfo record of the file.
+    pub warcinfo_id: Option<String>,
+    /// `WARC-Payload-Digest`, labelled (see [`sha256_label`]). For revisits it is the digest of
+    /// the payload they refer to. When `None` for a response and [`write_record`] hashes the
+    /// body itself, it is filled in from the body.
+    pub payload_digest: Option<String>,
+    /// Further fields, written in order after the standard ones (e.g. `WARC-IP-Address`,
+    /// `WARC-Filename`).
+    pub extra: Vec<(String, String)>,
+}
+
+impl RecordSpec {
+    /// A spec with a fresh record id and only the type, date and content type set.
+    pub fn new(kind: RecordType, date: String, content_type: &str) -> Self {
+        RecordSpec {
+            kind,
+            target_uri: None,
+            date,
+            record_id: new_record_id(),
+            content_type: content_type.to_string(),
+            concurrent_to: None,
+            refers_to: None,
+            refers_to_target_uri: None,
+            refers_to_date: None,
+            profile: None,
+            warcinfo_id: None,
+            payload_digest: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// A fresh `WARC-Record-ID`: `<urn:uuid:…>` with a random (version 4) UUID.
+pub fn new_record_id() -> String {
+    let mut bytes = [0u8; 16];
+    fastrand::fill(&mut bytes);
+    // RFC 9562 §5.4: version 4 in the high nibble of byte 6, variant 10 in byte 8.
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "<urn:uuid:{}-{}-{}-{}-{}>",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A `WARC-Date`: RFC 3339 UTC with second precision, e.g. `2026-11-29T02:00:00Z`.
+///
+/// Seconds rather than the microseconds WARC 1.1 allows, because older replay tools and CDX
+/// indexers only parse the 1.0 form and the CDXJ timestamp has second precision anyway.
+pub fn warc_date(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The 14-digit `YYYYMMDDhhmmss` timestamp CDXJ lines and replay URLs use.
+pub fn timestamp14(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%d%H%M%S").to_string()
+}
+
+/// Appends `name: value\r\n`, replacing CR and LF in the value: a header value from a remote
+/// server must not be able to end the head early or smuggle in fields.
+fn push_http_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The HTTP response head as bytes: status line, header fields, blank line.
+///
+/// reqwest and hyper do not keep the raw header bytes, so the head is rebuilt from the parsed
+/// parts. `Transfer-Encoding` is dropped because the body we store is already de-chunked: a head
+/// still saying `chunked` would make warcio, pywb and browsers try to de-chunk it a second time.
+/// Versions other than HTTP/1.0 and HTTP/1.1 (HTTP/2, HTTP/3) are written as `HTTP/1.1`, since
+/// the head is an HTTP/1.x rendering of the response and WARC readers only parse HTTP/1.x status
+/// lines. The head must describe the body that follows it: a caller storing a body with its
+/// `Content-Encoding` removed should leave out `Content-Encoding` and `Content-Length` too.
+pub fn http_response_head(version: &str, status: u16, reason: &str, headers: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let version = if version.eq_ignore_ascii_case("HTTP/1.0") {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    };
+    let reason: String = reason.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    let mut out = format!("{version} {status} {reason}\r\n").into_bytes();
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            continue;
+        }
+        push_http_field(&mut out, name, value);
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The HTTP request head as bytes: `GET /path?q HTTP/1.1`, `Host`, the given fields, blank line.
+///
+/// `Host` comes from the URL (with the port when it is not the default) unless `headers` has one.
+pub fn http_request_head(method: &str, url: &url::Url, headers: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut target = url.path().to_string();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let mut out = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+        let mut host = url.host_str().unwrap_or_default().to_string();
+        if let Some(port) = url.port() {
+            host.push_str(&format!(":{port}"));
+        }
+        push_http_field(&mut out, "Host", host.as_bytes());
+    }
+    for (name, value) in headers {
+        push_http_field(&mut out, name, value);
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The block of a warcinfo record (`application/warc-fields`): `software`, `format` and
+/// `conformsTo` first, then `fields` in order.
+pub fn warcinfo_fields(software: &str, fields: &[(&str, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_http_field(&mut out, "software", software.as_bytes());
+    push_http_field(&mut out, "format", b"WARC File Format 1.1");
+    push_http_field(
+        &mut out,
+        "conformsTo",
+        b"http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+    );
+    for (name, value) in fields {
+        push_http_field(&mut out, name, value.as_bytes());
+    }
+    out
+}
+
+/// Counts the bytes that reach the inner writer: the compressed size of a member.
+struct CountingWriter<'a, W: Write> {
+    inner: &'a mut W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `read` that retries on `Interrupted`.
+fn read_some(body: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match body.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Streams exactly `len` bytes of `body` to `sink`, then makes sure `body` has nothing more.
+fn stream_body(
+    body: &mut impl Read,
+    len: u64,
+    buf: &mut [u8],
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> Result<(), WarcError> {
+    let mut remaining = len;
+    while remaining > 0 {
+        let want = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let n = read_some(body, &mut buf[..want])?;
+        if n == 0 {
+            return Err(WarcError::BodyLength {
+                expected: len,
+                actual: len - remaining,
+                more: false,
+            });
+        }
+        sink(&buf[..n])?;
+        remaining -= n as u64;
+    }
+    if read_some(body, &mut buf[..1])? != 0 {
+        return Err(WarcError::BodyLength {
+            expected: len,
+            actual: len + 1,
+            more: true,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a header value: a CR or LF in it would end the WARC header early.
+fn check_field(name: &str, value: &str) -> Result<(), WarcError> {
+    let bad = |s: &str| s.bytes().any(|b| b == b'\r' || b == b'\n');
+    if bad(name) || bad(value) || name.is_empty() || name.contains(':') {
+        return Err(WarcError::InvalidField { name: name.to_string() });
+    }
+    Ok(())
+}
+
+/// The WARC header of a record, ending with its blank line.
+fn warc_header(
+    spec: &RecordSpec,
+    payload_digest: Option<&str>,
+    block_digest: &[u8; 32],
+    content_length: u64,
+) -> Result<String, WarcError> {
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("WARC-Type", spec.kind.as_str()),
+        ("WARC-Record-ID", &spec.record_id),
+        ("WARC-Date", &spec.date),
+    ];
+    let optional = [
+        ("WARC-Target-URI", spec.target_uri.as_deref()),
+        ("WARC-Concurrent-To", spec.concurrent_to.as_deref()),
+        ("WARC-Refers-To", spec.refers_to.as_deref()),
+        ("WARC-Refers-To-Target-URI", spec.refers_to_target_uri.as_deref()),
+        ("WARC-Refers-To-Date", spec.refers_to_date.as_deref()),
+        ("WARC-Profile", spec.profile.as_deref()),
+        ("WARC-Warcinfo-ID", spec.warcinfo_id.as_deref()),
+        ("WARC-Payload-Digest", payload_digest),
+    ];
+    fields.extend(optional.into_iter().filter_map(|(name, value)| Some((name, value?))));
+    let block_label = sha256_label(block_digest);
+    fields.push(("WARC-Block-Digest", &block_label));
+    fields.extend(spec.extra.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+    if !spec.content_type.is_empty() {
+        fields.push(("Content-Type", &spec.content_type));
+    }
+    let length = content_length.to_string();
+    fields.push(("Content-Length", &length));
+
+    let mut out = format!("{WARC_VERSION}\r\n");
+    for (name, value) in fields {
+        check_field(name, value)?;
+        out.push_str(name);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    Ok(out)
+}
+
+/// Writes one record as one gzip member appended to `out`, and returns its `(offset, length)`.
+///
+/// The block is `head` followed by exactly `body_len` bytes of `body`; `Content-Length` and
+/// `WARC-Block-Digest` are computed here. The header has to carry the block digest before the
+/// block, so either the caller passes `block_digest` (SHA-256 of head ‖ body, computed while
+/// downloading) or `body` is read twice: once to hash it, then, after seeking back to where it
+/// was, to write it. Either way the bytes written are hashed again and must match, so a body that
+/// changed under us fails instead of producing a record whose digest lies. For a response with no
+/// `payload_digest` in `spec`, the digest of the body is filled in on the two-pass path.
+///
+/// `offset` is where `out` stands when the call starts (the file length for a file opened for
+/// append); the returned length counts the compressed bytes written. On error, whatever was
+/// written from `offset` on is an unusable partial member: a caller appending to a file should
+/// truncate it back to `offset`.
+pub fn write_record(
+    out: &mut impl Write,
+    offset: u64,
+    spec: &RecordSpec,
+    head: &[u8],
+    body: &mut (impl Read + Seek),
+    body_len: u64,
+    block_digest: Option<[u8; 32]>,
+) -> Result<(u64, u64), WarcError> {
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut payload_digest = spec.payload_digest.clone();
+    let expected = match block_digest {
+        Some(digest) => digest,
+        None => {
+            let start = body.stream_position()?;
+            let mut block = Sha256::new();
+            let mut payload = Sha256::new();
+            block.update(head);
+            stream_body(body, body_len, &mut buf, |chunk| {
+                block.update(chunk);
+                payload.update(chunk);
+                Ok(())
+            })?;
+            body.seek(SeekFrom::Start(start))?;
+            if payload_digest.is_none() && spec.kind == RecordType::Response {
+                payload_digest = Some(sha256_label(&payload.finalize().into()));
+            }
+            block.finalize().into()
+        }
+    };
+
+    let content_length = head.len() as u64 + body_len;
+    let header = warc_header(spec, payload_digest.as_deref(), &expected, content_length)?;
+
+    let counter = CountingWriter { inner: out, count: 0 };
+    let mut gz = GzEncoder::new(counter, Compression::default());
+    gz.write_all(header.as_bytes())?;
+    gz.write_all(head)?;
+    let mut block = Sha256::new();
+    block.update(head);
+    stream_body(body, body_len, &mut buf, |chunk| {
+        block.update(chunk);
+        gz.write_all(chunk)
+    })?;
+    let actual: [u8; 32] = block.finalize().into();
+    if actual != expected {
+        return Err(WarcError::BlockDigestMismatch {
+            expected: sha256_label(&expected),
+            actual: sha256_label(&actual),
+        });
+    }
+    gz.write_all(b"\r\n\r\n")?;
+    let counter = gz.finish()?;
+    counter.inner.flush()?;
+    Ok((offset, counter.count))
+}
