@@ -5,18 +5,21 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{Exit, write_stdout};
 use crate::cli::GetArgs;
 use crate::config::{Environment, GlobalConfig};
-use crate::manifest::{LinkEntry, Manifest, Snapshot};
+use crate::manifest::{LinkEntry, Manifest, nearest, parse_time};
 use crate::store::{Store, hex};
 
 /// Runs `linkkeep get`.
 pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::Result<Exit> {
-    let at = args.at.as_deref().map(parse_time).transpose()?;
+    let at = args
+        .at
+        .as_deref()
+        .map(|t| parse_time(t).map_err(|e| anyhow::anyhow!("invalid value for --at: {e}")))
+        .transpose()?;
     let manifest = Manifest::load(&global.archive_dir)?;
     let Some((id, entry)) = find(&manifest, &args.target) else {
         eprintln!(
@@ -81,52 +84,6 @@ fn find<'m>(manifest: &'m Manifest, target: &str) -> Option<(&'m str, &'m LinkEn
         .map(|(id, e)| (id.as_str(), e))
 }
 
-/// The snapshot whose time span `[first_seen, last_seen]` is nearest `at`; ties go to the later.
-pub fn nearest(snapshots: &[Snapshot], at: DateTime<Utc>) -> Option<&Snapshot> {
-    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc());
-    snapshots
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let first = parse(&s.first_seen)?;
-            let last = parse(&s.last_seen).unwrap_or(first);
-            let distance = if at < first {
-                first - at
-            } else if at > last {
-                at - last
-            } else {
-                chrono::TimeDelta::zero()
-            };
-            Some((distance, std::cmp::Reverse(i), s))
-        })
-        .min_by_key(|(distance, later, _)| (*distance, *later))
-        .map(|(_, _, s)| s)
-}
-
-/// Parses `--at`: RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or a Wayback-style
-/// timestamp of 4 to 14 digits (`20180205`, `20180205120000`).
-pub fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.to_utc());
-    }
-    if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(t.and_utc());
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
-    }
-    if (4..=14).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-        // Pad like the Wayback Machine: missing month and day are 01, missing time is 00.
-        let padding = "00000101000000";
-        let full = format!("{text}{}", &padding[text.len()..]);
-        if let Ok(t) = NaiveDateTime::parse_from_str(&full, "%Y%m%d%H%M%S") {
-            return Ok(t.and_utc());
-        }
-    }
-    bail!("invalid value for --at: {text:?} is not a time (use RFC 3339, YYYY-MM-DD or a 14-digit timestamp)")
-}
-
 struct StdoutSink;
 
 impl Write for StdoutSink {
@@ -183,48 +140,4 @@ fn copy_to_file(object: &Path, dest: &Path, sha256: &str) -> anyhow::Result<()> 
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn snap(first: &str, last: &str) -> Snapshot {
-        let mut s: Snapshot = serde_json::from_value(serde_json::json!({
-            "sha256": "a".repeat(64), "size": 1, "content_type": null, "first_seen": first,
-            "last_seen": last, "http_status": 200, "final_url": "http://a.example/", "etag": null,
-            "last_modified": null, "title": null, "object": "x", "run": "r"}))
-        .unwrap();
-        s.title = Some(first.to_owned());
-        s
-    }
-
-    #[test]
-    fn nearest_capture_by_time_span() {
-        let snaps = [
-            snap("2026-01-01T00:00:00Z", "2026-01-10T00:00:00Z"),
-            snap("2026-02-01T00:00:00Z", "2026-02-01T00:00:00Z"),
-        ];
-        let pick = |t: &str| nearest(&snaps, parse_time(t).unwrap()).unwrap().first_seen.clone();
-        assert_eq!(pick("2026-01-05"), "2026-01-01T00:00:00Z");
-        assert_eq!(pick("2026-01-12"), "2026-01-01T00:00:00Z");
-        assert_eq!(pick("2026-01-30"), "2026-02-01T00:00:00Z");
-        assert_eq!(pick("20270101"), "2026-02-01T00:00:00Z");
-        assert_eq!(pick("2025"), "2026-01-01T00:00:00Z");
-    }
-
-    #[test]
-    fn times_in_every_accepted_form() {
-        let expected = "2018-02-05T12:30:00Z";
-        for text in [
-            "2018-02-05T12:30:00Z",
-            "2018-02-05T13:30:00+01:00",
-            "2018-02-05T12:30:00",
-            "20180205123000",
-        ] {
-            assert_eq!(crate::report::timestamp(parse_time(text).unwrap()), expected, "{text}");
-        }
-        assert!(parse_time("yesterday").is_err());
-        assert!(parse_time("20181345").is_err());
-    }
 }

@@ -12,7 +12,7 @@ use super::catalog::Catalog;
 use super::pages;
 use super::rewrite::{self, Page};
 use super::target::{WebTarget, capture_timestamp, first_seen, header_safe, http_date, original_url, parse_timestamp};
-use crate::commands::get::nearest;
+use crate::manifest::nearest;
 use crate::manifest::{LinkEntry, Snapshot};
 use crate::store::Store;
 

@@ -63,7 +63,7 @@ pub fn original_url(text: &str) -> String {
 
 /// The time a requested timestamp names: 4 to 14 digits, padded like the Wayback Machine does.
 pub fn parse_timestamp(digits: &str) -> Option<DateTime<Utc>> {
-    crate::commands::get::parse_time(digits).ok()
+    crate::manifest::parse_time(digits).ok()
 }
 
 /// A capture's timestamp in URLs: its `first_seen` as `YYYYMMDDhhmmss`.
