@@ -15,6 +15,7 @@
 //! - [`title`]: titles of captured HTML pages and PDFs.
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically.
 //! - [`lock`]: the archive lock, one writing run at a time.
+//! - [`markup`]: HTML/XML escaping and character references, shared by the outputs.
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
 //! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
@@ -32,6 +33,7 @@ pub mod fetch;
 pub mod links;
 pub mod lock;
 pub mod manifest;
+pub mod markup;
 pub mod outcome;
 pub mod progress;
 pub mod report;

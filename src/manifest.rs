@@ -104,24 +104,31 @@ pub struct Snapshot {
     /// The WARC file holding the capture (relative to the archive), when written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warc: Option<String>,
-    /// Where the capture's response record starts in `warc`: the offset of its gzip member.
+    /// Where in `warc` the capture's response record is, when written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warc_offset: Option<u64>,
-    /// The length of that gzip member, in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warc_length: Option<u64>,
-    /// The response record's `WARC-Record-ID`, which later revisit records refer to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warc_record_id: Option<String>,
-    /// The response record's `WARC-Date`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warc_date: Option<String>,
-    /// The response record's `WARC-Payload-Digest`: of the body as received, before content
-    /// decoding, so it can differ from `sha256` for compressed responses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warc_payload_digest: Option<String>,
+    pub warc_record: Option<WarcRecordRef>,
     /// The run that first captured it.
     pub run: String,
+    /// Fields this build does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The WARC response record of a capture: enough to read it back with one seek, and for later
+/// revisit records to refer to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarcRecordRef {
+    /// The offset of the record's gzip member in the WARC file.
+    pub offset: u64,
+    /// The length of that gzip member, in bytes.
+    pub length: u64,
+    /// The record's `WARC-Record-ID`.
+    pub record_id: String,
+    /// The record's `WARC-Date`.
+    pub date: String,
+    /// The record's `WARC-Payload-Digest`: of the body as received, before content decoding,
+    /// so it can differ from the snapshot's `sha256` for compressed responses.
+    pub payload_digest: String,
     /// Fields this build does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -347,11 +354,7 @@ mod tests {
             last_modified: None,
             title: None,
             warc: None,
-            warc_offset: None,
-            warc_length: None,
-            warc_record_id: None,
-            warc_date: None,
-            warc_payload_digest: None,
+            warc_record: None,
             run: "r".into(),
             extra: Map::new(),
         }

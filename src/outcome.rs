@@ -26,6 +26,8 @@ pub enum Outcome {
     MissingObject,
     /// `verify`: a snapshot's object file has the wrong size or hash.
     CorruptObject,
+    /// `verify`: the WARC record of a snapshot is missing, cut short or fails its digests.
+    CorruptWarc,
 }
 
 impl Outcome {
@@ -41,6 +43,7 @@ impl Outcome {
             Self::Excluded => "excluded",
             Self::MissingObject => "missing_object",
             Self::CorruptObject => "corrupt_object",
+            Self::CorruptWarc => "corrupt_warc",
         }
     }
 

@@ -123,23 +123,34 @@ impl Store {
     /// Starts a new object: a temporary file that becomes an object when finished, and is
     /// removed if the writer is dropped first (a failed or cancelled download).
     pub fn create(&self) -> io::Result<ObjectWriter> {
-        let dir = self.root.join(TMP_DIR);
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("{}-{:016x}.part", std::process::id(), fastrand::u64(..)));
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let (file, tmp) = self.temp_file()?;
         Ok(ObjectWriter {
             file: io::BufWriter::with_capacity(WRITE_BUFFER, file),
             hasher: Sha256::new(),
             size: 0,
-            tmp: TempPath(Some(path)),
+            tmp,
             root: self.root.clone(),
         })
     }
+
+    /// A new file in `tmp/`, removed when the returned [`TempPath`] is dropped.
+    pub fn temp_file(&self) -> io::Result<(std::fs::File, TempPath)> {
+        let dir = self.root.join(TMP_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}-{:016x}.part", std::process::id(), fastrand::u64(..)));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok((file, TempPath(Some(path))))
+    }
 }
 
-/// Removes its file when dropped, unless disarmed.
+/// A temporary file's path: the file is removed when this is dropped, unless it was renamed
+/// into place first.
 #[derive(Debug)]
-struct TempPath(Option<PathBuf>);
+pub struct TempPath(Option<PathBuf>);
 
 impl Drop for TempPath {
     fn drop(&mut self) {

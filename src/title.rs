@@ -602,47 +602,7 @@ fn xmp_title(region: &[u8]) -> Option<String> {
         None if !inner.contains(&b'<') => inner,
         None => return None,
     };
-    tidy_pdf(&unescape_xml(&String::from_utf8_lossy(raw)))
-}
-
-/// Replaces XML's predefined entities and character references; anything else is left as written.
-fn unescape_xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let decoded = rest.find(';').and_then(|semi| {
-            let c = match &rest[1..semi] {
-                "lt" => '<',
-                "gt" => '>',
-                "amp" => '&',
-                "quot" => '"',
-                "apos" => '\'',
-                entity => {
-                    let code = entity.strip_prefix('#')?;
-                    let code = match code.strip_prefix(['x', 'X']) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                        None => code.parse().ok()?,
-                    };
-                    char::from_u32(code)?
-                }
-            };
-            Some((c, semi + 1))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    tidy_pdf(&crate::markup::decode_entities(&String::from_utf8_lossy(raw)))
 }
 
 fn number(digits: &[u8]) -> Option<u64> {

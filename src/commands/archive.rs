@@ -22,16 +22,23 @@ use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::download::{self, BodyLimits};
 use crate::fetch::{Fetcher, build_client};
-use crate::links::{self, Link};
+use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
 use crate::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp, write_file_atomically};
 use crate::store::{Store, StoredObject};
+use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
+use crate::warc::{
+    PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
+    merge_cdxj, sha256_label, warc_date,
+};
 
 /// Where run reports go, relative to the archive.
 pub const RUNS_DIR: &str = "runs";
+/// The CDXJ index of every WARC record, relative to the archive.
+pub const INDEX_FILE: &str = "index.cdxj";
 /// Save the manifest at least this often while links finish…
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 /// …and sooner once this many links are waiting to be saved (but not more often than
@@ -93,12 +100,17 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
 
     let started = Utc::now();
     let run_id = new_run_id(started);
+    let warc = Arc::new(
+        RunWarc::create(store.root(), &run_id, warc_date(started), &warcinfo(&links, &fetcher))
+            .with_context(|| format!("cannot create a WARC file in {}", store.root().display()))?,
+    );
     let progress = Progress::new(global.progress && global.verbose == 0, links.links.len(), "archiving");
     let mut tasks = JoinSet::new();
     for (index, link) in links.links.iter().enumerate() {
         let job = LinkJob {
             fetcher: Arc::clone(&fetcher),
             store: store.clone(),
+            warc: Arc::clone(&warc),
             link: link.clone(),
             latest: manifest.latest(&link.id).cloned(),
             run: run_id.clone(),
@@ -108,6 +120,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     }
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
+    let mut index_lines = Vec::new();
     let mut checkpoint = Checkpoint::new();
     while let Some(joined) = tasks.join_next().await {
         let (index, archived) = joined.context("a link's task failed")?;
@@ -116,11 +129,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             Err(e) => {
                 // Keep what finished, then stop: the disk is full or the archive unwritable.
                 tasks.abort_all();
-                save(&mut manifest, store.root())?;
+                save(&mut manifest, &warc, store.root())?;
                 return Err(e.into());
             }
         };
         let link = &links.links[index];
+        index_lines.extend(archived.index_lines);
         let mut result = archived.result;
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture);
@@ -129,11 +143,13 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
         if checkpoint.due() {
-            save(&mut manifest, store.root())?;
+            save(&mut manifest, &warc, store.root())?;
             checkpoint.saved();
         }
     }
-    save(&mut manifest, store.root())?;
+    save(&mut manifest, &warc, store.root())?;
+    let index = store.root().join(INDEX_FILE);
+    merge_cdxj(&index, index_lines).with_context(|| format!("cannot update {}", index.display()))?;
     progress.finish();
 
     let results = results
@@ -155,10 +171,36 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     })
 }
 
-fn save(manifest: &mut Manifest, archive: &Path) -> anyhow::Result<()> {
+/// A manifest checkpoint: the WARC records it points at are made durable first.
+fn save(manifest: &mut Manifest, warc: &RunWarc, archive: &Path) -> anyhow::Result<()> {
+    warc.sync()
+        .with_context(|| format!("cannot sync {}", archive.join(warc.name()).display()))?;
     manifest.updated_at = Some(timestamp(Utc::now()));
     manifest.save(archive)?;
     Ok(())
+}
+
+/// The warcinfo fields of a run: what was archived, from which list, by whom.
+fn warcinfo(links: &LinksFile, fetcher: &Fetcher) -> Vec<(&'static str, String)> {
+    let mut info = vec![(
+        "http-header-user-agent",
+        String::from_utf8_lossy(fetcher.config().user_agent.as_bytes()).into_owned(),
+    )];
+    let source = links.source.as_ref();
+    let field = |name| {
+        source
+            .and_then(|s| s.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    if let Some(title) = field("title") {
+        info.push(("isPartOf", title));
+    }
+    if let Some(document) = field("document") {
+        info.push(("description", format!("links cited by {document}")));
+    }
+    info.push(("links-file", links.path.display().to_string()));
+    info
 }
 
 /// When to save the manifest during a run.
@@ -205,12 +247,27 @@ struct Archived {
     check: Option<LastCheck>,
     /// The capture to record, when the fetch succeeded.
     capture: Option<Capture>,
+    /// CDXJ lines for the WARC records written.
+    index_lines: Vec<String>,
+}
+
+/// What an accepted response left behind.
+enum Received {
+    /// A 304 to a conditional request, with its head.
+    NotModified { head: Vec<u8> },
+    /// A payload stored as an object, and the body as received, for its WARC record.
+    Payload {
+        head: Vec<u8>,
+        object: StoredObject,
+        spool: RawSpool,
+    },
 }
 
 /// Everything one link's task needs.
 struct LinkJob {
     fetcher: Arc<Fetcher>,
     store: Store,
+    warc: Arc<RunWarc>,
     link: Link,
     latest: Option<Snapshot>,
     run: String,
@@ -224,6 +281,7 @@ impl LinkJob {
                 result: LinkResult::excluded(&link.id, &link.url, why),
                 check: None,
                 capture: None,
+                index_lines: Vec::new(),
             });
         }
         let config = self.fetcher.config();
@@ -233,28 +291,30 @@ impl LinkJob {
             max_size: config.max_size,
         };
         let store = &self.store;
+        let extra_headers = request_headers(self.latest.as_ref());
         let fetched = self
             .fetcher
-            .fetch(
-                &link.parsed,
-                &request_headers(self.latest.as_ref()),
-                |response, deadline| async move {
-                    if response.status() == StatusCode::NOT_MODIFIED {
-                        return Ok(Ok(None));
-                    }
-                    let mut writer = match store.create() {
-                        Ok(writer) => writer,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    // A failed download drops the writer, which removes its temporary file.
-                    match download::download(response, deadline, limits, &mut writer).await? {
-                        Ok(()) => Ok(writer.finish().await.map(Some)),
-                        Err(e) => Ok(Err(e)),
-                    }
-                },
-            )
+            .fetch(&link.parsed, &extra_headers, |response, deadline| async move {
+                let head = response_head(&response);
+                if response.status() == StatusCode::NOT_MODIFIED {
+                    return Ok(Ok(Received::NotModified { head }));
+                }
+                let (mut writer, mut spool) = match store.create().and_then(|w| Ok((w, RawSpool::new(store, &head)?))) {
+                    Ok(pair) => pair,
+                    Err(e) => return Ok(Err(e)),
+                };
+                // A failed download drops the writer and the spool, which removes their files.
+                match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
+                    Ok(()) => Ok(writer
+                        .finish()
+                        .await
+                        .map(|object| Received::Payload { head, object, spool })),
+                    Err(e) => Ok(Err(e)),
+                }
+            })
             .await;
-        let at = timestamp(Utc::now());
+        let now = Utc::now();
+        let at = timestamp(now);
         let header = |name| {
             fetched
                 .headers
@@ -289,15 +349,30 @@ impl LinkJob {
             run: self.run.clone(),
             extra: Map::new(),
         };
-        let capture = match fetched.body {
+        let received = match fetched.body {
             None => None,
-            Some(Err(source)) => {
-                return Err(StoreError {
-                    dir: self.store.root().to_owned(),
-                    source,
-                });
-            }
-            Some(Ok(None)) => {
+            Some(Err(source)) => return Err(self.store_error(source)),
+            Some(Ok(received)) => Some(received),
+        };
+        let mime = media_type(result.content_type.as_deref());
+        let exchange = |response_head: &[u8]| Exchange {
+            url: fetched.final_url.clone(),
+            date: now,
+            request_head: request_head(&fetched.final_url, config, &extra_headers),
+            response_head: response_head.to_vec(),
+            status: status.unwrap_or_default(),
+            mime: mime.clone(),
+        };
+        let original = self.latest.as_ref().and_then(|s| {
+            Some(Original {
+                record: s.warc_record.clone()?,
+                url: s.final_url.clone(),
+            })
+        });
+        let mut index_lines = Vec::new();
+        let capture = match received {
+            None => None,
+            Some(Received::NotModified { head }) => {
                 // 304: the latest snapshot is still current.
                 let latest = self.latest.as_ref();
                 result.sha256 = latest.map(|s| s.sha256.clone());
@@ -305,14 +380,45 @@ impl LinkJob {
                 result.content_type = result
                     .content_type
                     .or_else(|| latest.and_then(|s| s.content_type.clone()));
+                let exchange = exchange(&head);
+                let warc = Arc::clone(&self.warc);
+                let line =
+                    blocking(move || warc.write_revisit(&exchange, PROFILE_SERVER_NOT_MODIFIED, original.as_ref()))
+                        .await
+                        .map_err(|e| self.store_error(e))?;
+                index_lines.push(line);
                 Some(Capture::NotModified {
                     etag: header(ETAG),
                     last_modified: header(LAST_MODIFIED),
                 })
             }
-            Some(Ok(Some(object))) => {
+            Some(Received::Payload {
+                head,
+                object,
+                mut spool,
+            }) => {
                 result.sha256 = Some(object.sha256.clone());
                 result.size = Some(object.size);
+                let exchange = exchange(&head);
+                let warc = Arc::clone(&self.warc);
+                // The same bytes as received last time: a revisit instead of a second copy.
+                let identical = self.latest.as_ref().is_some_and(|s| s.sha256 == object.sha256)
+                    && original
+                        .as_ref()
+                        .is_some_and(|o| o.record.payload_digest == sha256_label(&spool.payload_digest()));
+                let (record, line) = blocking(move || {
+                    if identical {
+                        let line =
+                            warc.write_revisit(&exchange, PROFILE_IDENTICAL_PAYLOAD_DIGEST, original.as_ref())?;
+                        Ok((None, line))
+                    } else {
+                        let (record, line) = warc.write_response(&exchange, &mut spool)?;
+                        Ok((Some(record), line))
+                    }
+                })
+                .await
+                .map_err(|e| self.store_error(e))?;
+                index_lines.push(line);
                 let title = self.title(&object, result.content_type.as_deref()).await;
                 Some(Capture::Payload(Box::new(Snapshot {
                     sha256: object.sha256,
@@ -326,12 +432,8 @@ impl LinkJob {
                     last_modified: header(LAST_MODIFIED),
                     title,
                     object: object.object,
-                    warc: None,
-                    warc_offset: None,
-                    warc_length: None,
-                    warc_record_id: None,
-                    warc_date: None,
-                    warc_payload_digest: None,
+                    warc: record.is_some().then(|| self.warc.name().to_owned()),
+                    warc_record: record,
                     run: self.run.clone(),
                     extra: Map::new(),
                 })))
@@ -341,7 +443,15 @@ impl LinkJob {
             result,
             check: Some(check),
             capture,
+            index_lines,
         })
+    }
+
+    fn store_error(&self, source: std::io::Error) -> StoreError {
+        StoreError {
+            dir: self.store.root().to_owned(),
+            source,
+        }
     }
 
     /// The title of a payload, read only for content not already in the latest snapshot.
@@ -380,4 +490,54 @@ pub fn request_headers(latest: Option<&Snapshot>) -> HeaderMap {
         }
     }
     headers
+}
+
+/// Runs WARC writing on the blocking pool; a failure is an I/O error of the archive.
+async fn blocking<T, F>(work: F) -> std::io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, WarcError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(WarcError::Io(e))) => Err(e),
+        Ok(Err(e)) => Err(std::io::Error::other(e)),
+        Err(e) => Err(std::io::Error::other(e)),
+    }
+}
+
+/// The response head as a WARC record shows it (rebuilt: hyper keeps no raw header bytes).
+fn response_head(response: &reqwest::Response) -> Vec<u8> {
+    let headers: Vec<(String, Vec<u8>)> = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let status = response.status();
+    http_response_head(
+        &format!("{:?}", response.version()),
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        &headers,
+    )
+}
+
+/// The request head as sent: reqwest's defaults, the configured headers, then this request's.
+fn request_head(url: &url::Url, config: &NetworkConfig, extra: &HeaderMap) -> Vec<u8> {
+    let mut headers = vec![
+        ("User-Agent".to_owned(), config.user_agent.as_bytes().to_vec()),
+        ("Accept".to_owned(), b"*/*".to_vec()),
+    ];
+    let fields = config.headers.iter().map(|(n, v)| (n, v)).chain(extra.iter());
+    headers.extend(fields.map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())));
+    http_request_head("GET", url, &headers)
+}
+
+/// `text/html` from `text/html; charset=utf-8`; `unk` when unknown, as pywb writes it.
+fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "unk".to_owned())
 }

@@ -5,17 +5,13 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 
 use super::Exit;
-use super::archive::OpenArchive;
+use super::archive::{INDEX_FILE, OpenArchive};
 use crate::cli::ExportArgs;
 use crate::config::{Environment, GlobalConfig};
 use crate::links;
 use crate::report::timestamp;
 use crate::wacz::{Page, WaczContents, write_wacz};
-
-/// Where WARC files live, relative to the archive.
-pub const WARC_DIR: &str = "warc";
-/// The CDXJ index, relative to the archive.
-pub const INDEX_FILE: &str = "index.cdxj";
+use crate::warc::run::WARC_DIR;
 
 /// Runs `linkkeep export`.
 pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -47,9 +43,9 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
                 id: id.clone(),
                 url: snapshot.final_url.clone(),
                 ts: snapshot
-                    .warc_date
-                    .clone()
-                    .unwrap_or_else(|| snapshot.first_seen.clone()),
+                    .warc_record
+                    .as_ref()
+                    .map_or_else(|| snapshot.first_seen.clone(), |r| r.date.clone()),
                 title: snapshot.title.clone(),
             })
         })

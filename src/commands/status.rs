@@ -240,12 +240,7 @@ fn markdown(report: &StatusReport) -> String {
 }
 
 fn junit(report: &StatusReport) -> String {
-    let xml = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    use crate::markup::escape as xml;
     let s = &report.summary;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(

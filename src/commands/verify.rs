@@ -23,6 +23,8 @@ use crate::outcome::{Change, LinkResult, Outcome};
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
 use crate::store::{HashSink, ObjectState, Store};
+use crate::warc::run::WARC_DIR;
+use crate::warc::{WarcCheck, check_warc};
 
 /// Runs `linkkeep verify`.
 pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -80,18 +82,21 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
     report.warnings = fixity.warnings(archive);
     emit_report(&report, &output, global)?;
     let drifted = args.fail_on_change && report.summary.changed > 0;
-    Ok(if report.has_failures() || drifted {
+    Ok(if report.has_failures() || drifted || fixity.warc_damaged() {
         Exit::Failures
     } else {
         Exit::Success
     })
 }
 
-/// The state of every object the manifest refers to, and of the objects it does not.
+/// The state of every object the manifest refers to, and of the objects it does not, and of
+/// every WARC file.
 struct Fixity {
     states: HashMap<String, ObjectState>,
     orphans: Vec<(String, u64)>,
     strays: Vec<std::path::PathBuf>,
+    /// Each WARC file's check, by its path relative to the archive (`warc/<run>.warc.gz`).
+    warcs: HashMap<String, WarcCheck>,
 }
 
 impl Fixity {
@@ -119,7 +124,35 @@ impl Fixity {
             states,
             orphans,
             strays,
+            warcs: check_warcs(store.root())?,
         })
+    }
+
+    /// Whether any WARC file is damaged: this fails `verify` even where no snapshot points
+    /// into the damage (a cut warcinfo record, a truncated tail).
+    fn warc_damaged(&self) -> bool {
+        self.warcs.values().any(|check| !check.is_ok())
+    }
+
+    /// What is wrong with a snapshot's WARC record, if anything.
+    fn warc_damage(&self, snapshot: &Snapshot) -> Option<String> {
+        let (Some(file), Some(record)) = (&snapshot.warc, &snapshot.warc_record) else {
+            return None;
+        };
+        let Some(check) = self.warcs.get(file) else {
+            return Some(format!("{file} is missing"));
+        };
+        if check.record_intact_at(record.offset) {
+            return None;
+        }
+        let problem = check
+            .problems
+            .iter()
+            .find(|p| WarcCheck::problem_offset(p) == Some(record.offset))
+            .map_or("no whole record starts there", |p| {
+                p.split_once(": ").map_or(p.as_str(), |(_, rest)| rest)
+            });
+        Some(format!("{file} at offset {}: {problem}", record.offset))
     }
 
     /// Every damaged snapshot of a link, as (outcome, description).
@@ -127,6 +160,13 @@ impl Fixity {
         let mut outcome = None;
         let mut problems = Vec::new();
         for s in snapshots {
+            if let Some(damage) = self.warc_damage(s) {
+                outcome.get_or_insert(Outcome::CorruptWarc);
+                problems.push(format!(
+                    "the WARC record of the capture of {} is damaged: {damage}",
+                    s.first_seen
+                ));
+            }
             let (worse, what) = match self.states.get(&s.sha256) {
                 None | Some(ObjectState::Intact) => continue,
                 Some(ObjectState::Missing) => (Outcome::MissingObject, "is missing".to_owned()),
@@ -139,7 +179,8 @@ impl Fixity {
                 ),
                 Some(ObjectState::Unreadable(e)) => (Outcome::CorruptObject, format!("is unreadable: {e}")),
             };
-            // A corrupt object is worse news than a missing one: something is rewriting files.
+            // A corrupt object is worse news than a missing one (something is rewriting files),
+            // and either is worse than a damaged WARC record (the payload itself is still here).
             if outcome != Some(Outcome::CorruptObject) {
                 outcome = Some(worse);
             }
@@ -198,6 +239,11 @@ impl Fixity {
                     .join(", ")
             ));
         }
+        for (file, check) in &self.warcs {
+            for problem in &check.problems {
+                warnings.push(format!("{file}: {problem}"));
+            }
+        }
         for stray in &self.strays {
             let shown = stray.strip_prefix(archive).unwrap_or(stray);
             warnings.push(format!(
@@ -207,6 +253,28 @@ impl Fixity {
         }
         warnings
     }
+}
+
+/// Checks every WARC file of the archive with our own reader, on as many threads as cores.
+fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
+    let dir = archive.join(WARC_DIR);
+    let mut files: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".warc.gz") || name.ends_with(".warc"))
+            .map(|name| format!("{WARC_DIR}/{name}"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    files.sort();
+    let mut checks = HashMap::new();
+    for file in files {
+        let path = archive.join(&file);
+        let check = check_warc(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        checks.insert(file, check);
+    }
+    Ok(checks)
 }
 
 /// Fetches every link and compares its payload with the latest snapshot, without storing it.
@@ -255,7 +323,7 @@ async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>)
                 }
                 let mut sink = HashSink::default();
                 // A hash sink cannot fail to write.
-                let _ = download::download(response, deadline, limits, &mut sink).await?;
+                let _ = download::download(response, deadline, limits, &mut sink, None).await?;
                 Ok(Some(sink.finish()))
             },
         )

@@ -32,13 +32,15 @@ pub struct BodyLimits {
     pub max_size: u64,
 }
 
-/// Streams `response`'s payload into `sink`. The outer `Result` is the link's fate (retried
-/// or reported); the inner one a local failure to write, which must stop the run.
+/// Streams `response`'s payload into `sink`, and the body as received (Content-Encoding still
+/// applied) into `raw` when given, for the WARC record. The outer `Result` is the link's fate
+/// (retried or reported); the inner one a local failure to write, which must stop the run.
 pub async fn download<S: PayloadSink>(
     response: Response,
     deadline: Instant,
     limits: BodyLimits,
     sink: &mut S,
+    mut raw: Option<&mut (dyn PayloadSink + Send)>,
 ) -> Result<io::Result<()>, BodyError> {
     let declared = response
         .headers()
@@ -60,29 +62,39 @@ pub async fn download<S: PayloadSink>(
         return Err(BodyError::TooLarge(limits.max_size));
     }
 
-    let raw = StreamReader::new(response.bytes_stream().map_err(io::Error::other));
-    let mut reader = match decoder(&coding, raw, deadline, limits).await? {
+    let mut raw_error = None;
+    let received = response.bytes_stream().map_err(io::Error::other).inspect_ok(|chunk| {
+        if let Some(raw) = raw.as_deref_mut()
+            && let Err(e) = raw.write(chunk)
+        {
+            raw_error.get_or_insert(e);
+        }
+    });
+    let received = StreamReader::new(received);
+    let mut reader = match decoder(&coding, received, deadline, limits).await? {
         Some(reader) => reader,
         None => return Err(BodyError::Network(format!("unsupported Content-Encoding {coding:?}"))),
     };
-    match copy(&mut reader, sink, deadline, limits, !coding.is_empty()).await {
-        Ok(()) => Ok(Ok(())),
+    let copied = copy(&mut reader, sink, deadline, limits, !coding.is_empty()).await;
+    drop(reader);
+    match copied {
+        Ok(()) => Ok(raw_error.map_or(Ok(()), Err)),
         Err(CopyError::Body(e)) => Err(e),
         Err(CopyError::Sink(e)) => Ok(Err(e)),
     }
 }
 
-type Reader = Box<dyn AsyncRead + Unpin + Send>;
+type Reader<'a> = Box<dyn AsyncRead + Unpin + Send + 'a>;
 
 /// The reader that removes `coding`, or `None` for a coding we cannot remove.
-async fn decoder<R>(
+async fn decoder<'a, R>(
     coding: &str,
     mut raw: R,
     deadline: Instant,
     limits: BodyLimits,
-) -> Result<Option<Reader>, BodyError>
+) -> Result<Option<Reader<'a>>, BodyError>
 where
-    R: AsyncBufRead + Unpin + Send + 'static,
+    R: AsyncBufRead + Unpin + Send + 'a,
 {
     Ok(Some(match coding {
         "" | "identity" => Box::new(raw),
@@ -118,7 +130,7 @@ enum CopyError {
 
 /// Copies decoded bytes into `sink` under the limits.
 async fn copy<S: PayloadSink>(
-    reader: &mut Reader,
+    reader: &mut Reader<'_>,
     sink: &mut S,
     deadline: Instant,
     limits: BodyLimits,

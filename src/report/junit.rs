@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::markup::escape as xml;
 use crate::outcome::Outcome;
 
 /// Renders the XML document.
@@ -56,24 +57,6 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "    <system-err>{}</system-err>", warnings.join("\n"));
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-/// Escapes text for XML attributes and content, dropping characters XML 1.0 cannot carry.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
     out
 }
 

@@ -18,21 +18,7 @@ th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px s
 th{background:#f4f4f4}td.url{font-size:.85em;color:#555;word-break:break-all}\
 .ok{color:#176f2c}.failed{color:#b00020}a{color:#0645ad}";
 
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::markup::escape;
 
 /// A complete page around `body` (already HTML).
 fn page(status: StatusCode, title: &str, body: &str) -> Response {

@@ -5,6 +5,7 @@
 //! - [`reader`]: our own validator ([`check_warc`]), used by `linkkeep verify`.
 //! - [`cdxj`]: pywb-compatible SURT keys and CDXJ index lines.
 //! - [`digest`]: labelled `sha256:` digests in the base32 form warcio writes and checks.
+//! - [`run`]: the WARC file of one archive run, and the spool of raw response bodies.
 //!
 //! Everything here is synchronous `std::io`: callers run it on the blocking pool. Nothing holds a
 //! whole record in memory.
@@ -13,6 +14,7 @@ pub mod cdxj;
 pub mod digest;
 pub mod reader;
 pub mod record;
+pub mod run;
 
 pub use cdxj::{CdxjEntry, cdxj_line, merge_cdxj, surt};
 pub use digest::sha256_label;

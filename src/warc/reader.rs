@@ -61,6 +61,17 @@ impl WarcCheck {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// The offset a problem line concerns (every line starts `offset N:`).
+    pub fn problem_offset(problem: &str) -> Option<u64> {
+        problem.strip_prefix("offset ")?.split(':').next()?.parse().ok()
+    }
+
+    /// Whether a whole, undamaged record starts at `offset`.
+    pub fn record_intact_at(&self, offset: u64) -> bool {
+        self.records.iter().any(|r| r.offset == offset)
+            && !self.problems.iter().any(|p| Self::problem_offset(p) == Some(offset))
+    }
 }
 
 /// A buffered reader over the file that counts consumed bytes (the compressed offset) and can

@@ -396,3 +396,122 @@ pub fn write_record(
     counter.inner.flush()?;
     Ok((offset, counter.count))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    #[test]
+    fn record_ids_are_v4_uuids() {
+        let id = new_record_id();
+        assert_eq!(id.len(), "<urn:uuid:>".len() + 36, "{id}");
+        let uuid = id.strip_prefix("<urn:uuid:").unwrap().strip_suffix('>').unwrap();
+        let groups: Vec<&str> = uuid.split('-').collect();
+        assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(groups[2].starts_with('4'));
+        assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(id, new_record_id());
+    }
+
+    #[test]
+    fn dates_are_rfc3339_seconds_utc() {
+        let t = DateTime::from_timestamp(1_767_232_984, 123_456_789).unwrap();
+        assert_eq!(warc_date(t), "2026-01-01T02:03:04Z");
+        assert_eq!(timestamp14(t), "20260101020304");
+    }
+
+    #[test]
+    fn response_head_drops_transfer_encoding_and_sanitizes() {
+        let headers = vec![
+            ("Content-Type".to_string(), b"text/html".to_vec()),
+            ("transfer-encoding".to_string(), b"chunked".to_vec()),
+            ("X-Evil".to_string(), b"a\r\nInjected: yes".to_vec()),
+        ];
+        let head = http_response_head("HTTP/2.0", 404, "Not Found", &headers);
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nX-Evil: a  Injected: yes\r\n\r\n"
+        );
+        let head = http_response_head("HTTP/1.0", 200, "OK", &[]);
+        assert_eq!(head, b"HTTP/1.0 200 OK\r\n\r\n");
+    }
+
+    #[test]
+    fn request_head_has_target_and_host() {
+        let url = url::Url::parse("http://Example.com:8080/a%20b?q=1#frag").unwrap();
+        let head = http_request_head("GET", &url, &[("Accept".into(), b"*/*".to_vec())]);
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            "GET /a%20b?q=1 HTTP/1.1\r\nHost: example.com:8080\r\nAccept: */*\r\n\r\n"
+        );
+        let url = url::Url::parse("https://example.com").unwrap();
+        let head = http_request_head("GET", &url, &[("host".into(), b"other".to_vec())]);
+        assert_eq!(head, b"GET / HTTP/1.1\r\nhost: other\r\n\r\n");
+    }
+
+    #[test]
+    fn warcinfo_starts_with_the_standard_fields() {
+        let fields = warcinfo_fields("linkkeep/0.1.0", &[("operator", "me".into())]);
+        assert_eq!(
+            String::from_utf8(fields).unwrap(),
+            "software: linkkeep/0.1.0\r\nformat: WARC File Format 1.1\r\n\
+             conformsTo: http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\
+             operator: me\r\n"
+        );
+    }
+
+    fn spec() -> RecordSpec {
+        RecordSpec::new(
+            RecordType::Response,
+            "2026-01-01T00:00:00Z".into(),
+            "application/http; msgtype=response",
+        )
+    }
+
+    #[test]
+    fn body_length_must_match() {
+        let mut out = Vec::new();
+        let err = write_record(&mut out, 0, &spec(), b"", &mut Cursor::new(b"abc"), 4, None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WarcError::BodyLength {
+                    expected: 4,
+                    actual: 3,
+                    more: false
+                }
+            ),
+            "{err}"
+        );
+        let err = write_record(&mut out, 0, &spec(), b"", &mut Cursor::new(b"abc"), 2, None).unwrap_err();
+        assert!(matches!(err, WarcError::BodyLength { more: true, .. }), "{err}");
+        let digest = [0u8; 32];
+        let err = write_record(&mut out, 0, &spec(), b"", &mut Cursor::new(b"abc"), 3, Some(digest)).unwrap_err();
+        assert!(matches!(err, WarcError::BlockDigestMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn body_is_read_from_its_current_position_and_header_fields_are_checked() {
+        let mut body = Cursor::new(b"skipBODY".to_vec());
+        body.set_position(4);
+        let mut out = Vec::new();
+        let (offset, length) = write_record(&mut out, 10, &spec(), b"H\r\n\r\n", &mut body, 4, None).unwrap();
+        assert_eq!((offset, length), (10, out.len() as u64));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&out[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(text.ends_with("\r\n\r\nH\r\n\r\nBODY\r\n\r\n"), "{text}");
+        assert!(text.contains(&format!(
+            "WARC-Payload-Digest: {}\r\n",
+            sha256_label(&Sha256::digest(b"BODY").into())
+        )));
+
+        let mut bad = spec();
+        bad.target_uri = Some("http://x/\r\nWARC-Type: evil".into());
+        let err = write_record(&mut Vec::new(), 0, &bad, b"", &mut Cursor::new(b""), 0, None).unwrap_err();
+        assert!(matches!(err, WarcError::InvalidField { .. }));
+    }
+}

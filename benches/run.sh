@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# linkkeep side by side with lychee, curl and wget, on loopback only (issue #7).
+#
+#   benches/run.sh                  # every scenario, 5 timed runs per tool (about 15 minutes)
+#   benches/run.sh --quick          # smaller sizes, 2 runs: a smoke test of the harness
+#   benches/run.sh --only check,manifest --runs 3
+#
+# Scenarios: check (check-1k, check-10k, check-100k: linkkeep vs lychee vs curl --parallel),
+# archive (archive-2k: linkkeep cold and unchanged re-run vs wget --warc-file and curl
+# --parallel), big (big-4g: linkkeep archive vs curl -o && sha256sum), manifest
+# (manifest-100k: linkkeep status, and archiving one link into a 100k-link archive).
+#
+# A static nginx (Debian's, installed if missing) serves generated files on 127.0.0.1, one
+# `listen` port per simulated host. Nothing leaves the machine. Each timed run goes through
+# `/usr/bin/time -v` (wall time is taken with nanosecond clocks around it); tools alternate
+# within each round, after one untimed warm-up run per tool. Raw results go to
+# benches/.data/results-<time>.tsv, the Markdown summary (medians, ratios to linkkeep, and the
+# check scaling table) to the .md beside it and to stdout. See BENCHMARKS.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+TOOLS=$HERE/.tools
+DATA=$HERE/.data
+RUNS=5
+QUICK=0
+ONLY=check,archive,big,manifest
+PORT_BASE=${BENCH_PORT_BASE:-18100}
+HOSTS=10
+KEEP=0
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) QUICK=1; RUNS=2 ;;
+        --runs) RUNS=$2; shift ;;
+        --only) ONLY=$2; shift ;;
+        --keep) KEEP=1 ;;
+        -h|--help) usage ;;
+        *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
+    esac
+    shift
+done
+wants() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+if [ $QUICK = 1 ]; then
+    CHECK_SIZES="1000 10000"
+    ARCHIVE_N=200
+    BIG_BYTES=$((256 * 1024 * 1024)); BIG_NAME=big-256m.bin
+    MANIFEST_N=10000
+else
+    CHECK_SIZES="1000 10000 100000"
+    ARCHIVE_N=2000
+    BIG_BYTES=$((4 * 1024 * 1024 * 1024)); BIG_NAME=big-4g.bin
+    MANIFEST_N=100000
+fi
+ARCHIVE_SIZE=$((256 * 1024))
+
+log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 2; }
+
+# Loopback only: no proxy may see these requests.
+unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export CI=true  # no progress bars anywhere
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+APT_UPDATED=0
+apt_install() {
+    [ "$(id -u)" = 0 ] || die "$* missing and not root: install it (apt-get install $*)"
+    if [ $APT_UPDATED = 0 ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light || apt_install nginx
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x /usr/bin/time ] || apt_install time
+command -v curl >/dev/null || apt_install curl
+command -v wget >/dev/null || apt_install wget
+command -v sha256sum >/dev/null || apt_install coreutils
+LYCHEE=$TOOLS/bin/lychee
+if [ ! -x "$LYCHEE" ]; then
+    log "installing lychee into $TOOLS (takes several minutes)"
+    cargo install lychee --locked --root "$TOOLS" >&2
+fi
+log "building linkkeep (release)"
+(cd "$ROOT" && cargo build --release --quiet --bin linkkeep)
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/linkkeep
+
+# ---------------------------------------------------------------------------------------------
+# Scratch space and the server
+mkdir -p "$DATA"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/linkkeep-bench.XXXXXX")
+NGINX_PID=
+cleanup() {
+    if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+    if [ $KEEP = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# One page served for every /c/<anything> URL (check), files under /a/ (archive) and /big/.
+mkdir -p "$DATA/c" "$DATA/big" "$WORK/nginx/logs"
+[ -s "$DATA/c/page.html" ] || python3 -c '
+import sys
+body = "".join(f"<p>Paragraph {i} of a cited page.</p>\n" for i in range(30))
+open(sys.argv[1], "w").write(f"<!doctype html><html><head><title>A cited page</title></head><body>\n{body}</body></html>\n")
+' "$DATA/c/page.html"
+{
+    echo "daemon off; master_process on; worker_processes 1; pid $WORK/nginx/nginx.pid;"
+    echo "error_log $WORK/nginx/logs/error.log warn;"
+    echo "events { worker_connections 8192; }"
+    echo "http {"
+    echo "  access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;"
+    echo "  keepalive_requests 1000000; keepalive_timeout 120s;"
+    echo "  open_file_cache max=10000 inactive=120s;"
+    echo "  types { text/html html; application/octet-stream bin; } default_type application/octet-stream;"
+    for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $WORK/nginx/$t;"; done
+    echo "  server {"
+    for ((i = 0; i < HOSTS; i++)); do echo "    listen 127.0.0.1:$((PORT_BASE + i)) backlog=4096;"; done
+    echo "    root $DATA;"
+    echo "    location /c/ { try_files /c/page.html =404; }"
+    echo "    location = /nginx_status { stub_status; }"
+    echo "  }"
+    echo "}"
+} >"$WORK/nginx/nginx.conf"
+for ((i = 0; i < HOSTS; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$((PORT_BASE + i))") 2>/dev/null; then
+        die "port $((PORT_BASE + i)) is taken: set BENCH_PORT_BASE"
+    fi
+done
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
+NGINX_PID=$!
+for _ in $(seq 100); do
+    curl -fs -o /dev/null "http://127.0.0.1:$((PORT_BASE + HOSTS - 1))/c/ready" && break
+    sleep 0.1
+done
+curl -fs -o /dev/null "http://127.0.0.1:$PORT_BASE/c/ready" || die "nginx did not start (see $WORK/nginx/logs)"
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS=$DATA/results-$STAMP.tsv
+printf 'scenario\tunits\tunit_kind\ttool\trun\texit\twall_s\tuser_s\tsys_s\tmaxrss_kb\n' >"$RESULTS"
+
+# measure SCENARIO UNITS KIND TOOL RUN CMD...: one timed run, appended to $RESULTS.
+measure() {
+    local scenario=$1 units=$2 kind=$3 tool=$4 run=$5
+    shift 5
+    local tf=$WORK/time.txt rc=0 t0 t1
+    sync
+    t0=$(date +%s%N)
+    /usr/bin/time -v -o "$tf" "$@" >"$WORK/last.out" 2>"$WORK/last.err" || rc=$?
+    t1=$(date +%s%N)
+    local user sys rss
+    user=$(awk -F': ' '/User time \(seconds\)/ {print $2}' "$tf")
+    sys=$(awk -F': ' '/System time \(seconds\)/ {print $2}' "$tf")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+    local wall
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$scenario" "$units" "$kind" "$tool" "$run" "$rc" "$wall" "$user" "$sys" "$rss" >>"$RESULTS"
+    awk -v s="$scenario" -v t="$tool" -v r="$run" -v w="$wall" -v u="$user" -v y="$sys" -v m="$rss" -v c="$rc" \
+        'BEGIN { printf "  %-14s %-28s run %-3s wall %8.3f s  cpu %7.2f s  rss %8.1f MiB  exit %s\n", s, t, r, w, u + y, m / 1024, c }' >&2
+    if [ "$rc" != 0 ]; then
+        echo "    (exit $rc) $(tail -c 600 "$WORK/last.err")" >&2
+    fi
+}
+
+gen() { python3 "$HERE/gen.py" "$@"; }
+
+# check-<size>: availability of N URLs over $HOSTS hosts.
+bench_check() {
+    local n=$1 name
+    case $n in
+        *000000) name=check-$((n / 1000000))m ;;
+        *000) name=check-$((n / 1000))k ;;
+        *) name=check-$n ;;
+    esac
+    local dir=$WORK/$name
+    gen check-urls "$n" "$HOSTS" "$PORT_BASE" "$dir"
+    log "$name: $n URLs over $HOSTS hosts"
+    local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" check
+        --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
+    # lychee: same global and per-host concurrency, no retries, no cache (its default), no
+    # per-host request interval (its default would pace requests and measure only the pacing).
+    local -a lychee=("$LYCHEE" --no-progress --max-concurrency 64 --host-concurrency 8
+        --host-request-interval 0s --max-retries 0 --format json --output /dev/null "$dir/urls.txt")
+    local -a curl=(curl --parallel --parallel-max 64 --fail -s -K "$dir/curl.cfg")
+    (cd "$dir" && "${linkkeep[@]}" && "${lychee[@]}" && "${curl[@]}") >/dev/null 2>"$WORK/warmup.err" ||
+        { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
+    for ((r = 1; r <= RUNS; r++)); do
+        measure "$name" "$n" links linkkeep "$r" "${linkkeep[@]}"
+        measure "$name" "$n" links lychee "$r" "${lychee[@]}"
+        measure "$name" "$n" links "curl --parallel" "$r" "${curl[@]}"
+    done
+}
+
+# archive-<n>: N incompressible files of 256 KiB over $HOSTS hosts.
+bench_archive() {
+    local n=$1 name=archive-$(($1 / 1000))k
+    [ "$n" -lt 1000 ] && name=archive-$n
+    local dir=$WORK/$name bytes=$((n * ARCHIVE_SIZE))
+    log "$name: generating $n files of $ARCHIVE_SIZE random bytes (cached in $DATA/a)"
+    gen archive-files "$n" "$ARCHIVE_SIZE" "$DATA"
+    gen archive-urls "$n" "$HOSTS" "$PORT_BASE" "$dir"
+    local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive
+        --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
+    local -a wget=(wget -q --warc-file="$dir/wget/bench" -i "$dir/urls.txt" -P "$dir/wget/files")
+    local -a curl=(curl --parallel --parallel-max 64 --fail -s --output-dir "$dir/curl" -K "$dir/curl.cfg")
+    # Warm-up, and a check that every file became an object.
+    rm -rf "$dir/archive" "$dir/wget" "$dir/curl"; mkdir -p "$dir/wget" "$dir/curl"
+    "${linkkeep[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
+    local objects
+    objects=$(find "$dir/archive/objects" -type f | wc -l)
+    [ "$objects" = "$n" ] || die "$name: $objects objects for $n files"
+    "${wget[@]}" && "${curl[@]}" || die "$name: peer warm-up failed"
+    for ((r = 1; r <= RUNS; r++)); do
+        rm -rf "$dir/archive"
+        measure "$name" "$bytes" bytes "linkkeep (cold)" "$r" "${linkkeep[@]}"
+        measure "$name" "$bytes" bytes "linkkeep (unchanged re-run)" "$r" "${linkkeep[@]}"
+        rm -rf "$dir/wget"; mkdir -p "$dir/wget"
+        measure "$name" "$bytes" bytes "wget --warc-file" "$r" "${wget[@]}"
+        rm -rf "$dir/curl"; mkdir -p "$dir/curl"
+        measure "$name" "$bytes" bytes "curl --parallel" "$r" "${curl[@]}"
+    done
+    rm -rf "$dir/archive" "$dir/wget" "$dir/curl"
+}
+
+# big-<size>: one large incompressible file.
+bench_big() {
+    local bytes=$1 file=$DATA/big/$BIG_NAME name
+    name=${BIG_NAME%.bin}
+    local dir=$WORK/$name
+    mkdir -p "$dir"
+    if [ ! -f "$file" ] || [ "$(stat -c %s "$file")" != "$bytes" ]; then
+        local free
+        free=$(df -B1 --output=avail "$DATA" | tail -1)
+        [ "$free" -gt $((bytes * 4)) ] || die "$name: needs $((bytes * 4 / 2**30)) GiB free in $DATA"
+        log "$name: generating $bytes random bytes into $file (once)"
+        head -c "$bytes" /dev/urandom >"$file.tmp" && mv "$file.tmp" "$file"
+    fi
+    local free
+    free=$(df -B1 --output=avail "$WORK" | tail -1)
+    [ "$free" -gt $((bytes * 2)) ] || die "$name: needs $((bytes * 2 / 2**30)) GiB free in $WORK"
+    local url=http://127.0.0.1:$PORT_BASE/big/$BIG_NAME
+    printf '["%s"]\n' "$url" >"$dir/links.json"
+    log "$name: $bytes bytes"
+    local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive --max-size 8GiB
+        --retries 0 --no-progress --format json -o /dev/null)
+    local -a curl=(sh -c 'curl -s --fail -o "$1" "$2" && sha256sum "$1"' sh "$dir/curl.bin" "$url")
+    for ((r = 1; r <= RUNS; r++)); do
+        rm -rf "$dir/archive"
+        measure "$name" "$bytes" bytes linkkeep "$r" "${linkkeep[@]}"
+        rm -rf "$dir/archive"
+        measure "$name" "$bytes" bytes "curl -o + sha256sum" "$r" "${curl[@]}"
+        rm -f "$dir/curl.bin"
+    done
+}
+
+# manifest-<n>: an archive whose manifest has N links with 3 snapshots each.
+bench_manifest() {
+    local n=$1 name=manifest-$(($1 / 1000))k
+    local cache=$DATA/$name dir=$WORK/$name
+    if [ ! -s "$cache/archive/manifest.json" ]; then
+        log "$name: generating the manifest (once, cached in $cache)"
+        gen manifest "$n" 3 "$cache/archive" "$cache/links.json"
+    fi
+    mkdir -p "$dir"
+    log "$name: $(du -h "$cache/archive/manifest.json" | cut -f1) manifest"
+    printf '["http://127.0.0.1:%s/c/one-more-link.html"]\n' "$PORT_BASE" >"$dir/one.json"
+    local -a status=("$BIN" --archive "$cache/archive" --links "$dir/absent.json" status --format json -o /dev/null)
+    local -a update=("$BIN" --archive "$dir/archive" --links "$dir/one.json" archive --retries 0
+        --no-progress --format json -o /dev/null)
+    for ((r = 1; r <= RUNS; r++)); do
+        measure "$name" "$n" links "linkkeep status" "$r" "${status[@]}"
+        rm -rf "$dir/archive"; cp -r "$cache/archive" "$dir/archive"
+        measure "$name" "$n" links "linkkeep archive (1 link)" "$r" "${update[@]}"
+    done
+    rm -rf "$dir/archive"
+}
+
+{
+    echo "# linkkeep benchmarks, $STAMP"
+    echo
+    echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
+    echo "- load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty'), $("$LYCHEE" --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
+    echo "- runs per tool: $RUNS$([ $QUICK = 1 ] && echo ' (--quick)')"
+} >"$RESULTS.header"
+cat "$RESULTS.header" >&2
+
+if wants check; then for n in $CHECK_SIZES; do bench_check "$n"; done; fi
+if wants archive; then bench_archive "$ARCHIVE_N"; fi
+if wants big; then bench_big "$BIG_BYTES"; fi
+if wants manifest; then bench_manifest "$MANIFEST_N"; fi
+
+SUMMARY=${RESULTS%.tsv}.md
+{
+    cat "$RESULTS.header"
+    echo "- load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    python3 "$HERE/summarize.py" "$RESULTS"
+} >"$SUMMARY"
+rm -f "$RESULTS.header"
+echo
+cat "$SUMMARY"
+echo
+echo "raw: $RESULTS" >&2

@@ -1,0 +1,331 @@
+//! The WARC file of one archive run (`warc/<run-id>.warc.gz`): a warcinfo record first, then
+//! each fetch's records appended as whole gzip members under a lock, and the raw-body spool that
+//! lets a response record carry the bytes exactly as received (before content decoding).
+
+use std::fs::File;
+use std::io::{self, Cursor, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::{CONTENT_TYPE_WARC_FIELDS, RecordSpec, RecordType, WarcError, warcinfo_fields, write_record};
+use crate::store::{PayloadSink, Store, TempPath};
+
+/// Where WARC files live, relative to the archive.
+pub const WARC_DIR: &str = "warc";
+
+/// One record waiting to be appended: its header fields, its head (HTTP head or warc-fields)
+/// and, for responses, the spooled body.
+pub struct PendingRecord<'a> {
+    /// Header fields.
+    pub spec: RecordSpec,
+    /// The block's first part.
+    pub head: Vec<u8>,
+    /// The block's rest: a spooled body, if any.
+    pub body: Option<&'a mut RawSpool>,
+}
+
+/// The WARC file a run appends to.
+#[derive(Debug)]
+pub struct RunWarc {
+    /// Relative to the archive: `warc/<run-id>.warc.gz`.
+    name: String,
+    /// The open file and its length (where the next member starts).
+    file: Mutex<(File, u64)>,
+    /// The warcinfo record's id, for `WARC-Warcinfo-ID`.
+    warcinfo_id: String,
+}
+
+impl RunWarc {
+    /// Creates `warc/<run-id>.warc.gz` with its warcinfo record.
+    pub fn create(archive: &Path, run_id: &str, date: String, info: &[(&str, String)]) -> Result<Self, WarcError> {
+        let dir = archive.join(WARC_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let name = format!("{WARC_DIR}/{run_id}.warc.gz");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(archive.join(&name))?;
+        let software = format!("linkkeep/{}", crate::VERSION);
+        let mut spec = RecordSpec::new(RecordType::Warcinfo, date, CONTENT_TYPE_WARC_FIELDS);
+        spec.extra.push(("WARC-Filename".into(), format!("{run_id}.warc.gz")));
+        let warcinfo_id = spec.record_id.clone();
+        let warc = Self {
+            name,
+            file: Mutex::new((file, 0)),
+            warcinfo_id,
+        };
+        warc.append(vec![PendingRecord {
+            spec,
+            head: warcinfo_fields(&software, info),
+            body: None,
+        }])?;
+        Ok(warc)
+    }
+
+    /// `warc/<run-id>.warc.gz`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file name alone, as CDXJ lines name it.
+    pub fn file_name(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+
+    /// Appends records back to back, each as one gzip member, and returns where each landed
+    /// (offset, length). A failure truncates the file back to where it was, so a half-written
+    /// member never stays behind.
+    pub fn append(&self, records: Vec<PendingRecord<'_>>) -> Result<Vec<(u64, u64)>, WarcError> {
+        let mut guard = self.file.lock().expect("no panics while the WARC lock is held");
+        let (file, end) = &mut *guard;
+        let start = *end;
+        let mut placed = Vec::with_capacity(records.len());
+        let result = (|| -> Result<(), WarcError> {
+            for mut record in records {
+                record.spec.warcinfo_id.get_or_insert_with(|| self.warcinfo_id.clone());
+                if record.spec.kind == RecordType::Warcinfo {
+                    record.spec.warcinfo_id = None;
+                }
+                let mut out = io::BufWriter::with_capacity(256 * 1024, &mut *file);
+                let (offset, length) = match record.body {
+                    Some(spool) => {
+                        let block = spool.block_digest();
+                        let len = spool.size;
+                        spool.file.seek(SeekFrom::Start(0))?;
+                        write_record(
+                            &mut out,
+                            *end,
+                            &record.spec,
+                            &record.head,
+                            &mut spool.file,
+                            len,
+                            Some(block),
+                        )?
+                    }
+                    None => write_record(
+                        &mut out,
+                        *end,
+                        &record.spec,
+                        &record.head,
+                        &mut Cursor::new([]),
+                        0,
+                        None,
+                    )?,
+                };
+                out.flush()?;
+                *end = offset + length;
+                placed.push((offset, length));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            *end = start;
+            let _ = file
+                .set_len(start)
+                .and_then(|()| file.seek(SeekFrom::Start(start)).map(|_| ()));
+            return Err(e);
+        }
+        Ok(placed)
+    }
+
+    /// Makes everything appended so far durable: called before a manifest checkpoint, so the
+    /// manifest never points at records a power cut could take away.
+    pub fn sync(&self) -> io::Result<()> {
+        let guard = self.file.lock().expect("no panics while the WARC lock is held");
+        guard.0.sync_data()
+    }
+}
+
+/// A response body as received on the wire (Content-Encoding still applied), spooled to a
+/// temporary file while it is decoded into its object, with the digests its record needs.
+#[derive(Debug)]
+pub struct RawSpool {
+    file: File,
+    _tmp: TempPath,
+    payload: Sha256,
+    block: Sha256,
+    size: u64,
+    /// The first write error, reported after the download (the spool cannot fail mid-stream).
+    error: Option<io::Error>,
+}
+
+impl RawSpool {
+    /// A spool in the archive's `tmp/` for a response whose HTTP head is `head`.
+    pub fn new(store: &Store, head: &[u8]) -> io::Result<Self> {
+        let (file, tmp) = store.temp_file()?;
+        let mut block = Sha256::new();
+        block.update(head);
+        Ok(Self {
+            file,
+            _tmp: tmp,
+            payload: Sha256::new(),
+            block,
+            size: 0,
+            error: None,
+        })
+    }
+
+    /// The payload digest: SHA-256 of the body as received.
+    pub fn payload_digest(&self) -> [u8; 32] {
+        self.payload.clone().finalize().into()
+    }
+
+    fn block_digest(&self) -> [u8; 32] {
+        self.block.clone().finalize().into()
+    }
+
+    /// The first write error, if any.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+}
+
+impl PayloadSink for RawSpool {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.payload.update(bytes);
+        self.block.update(bytes);
+        self.size += bytes.len() as u64;
+        if self.error.is_none()
+            && let Err(e) = self.file.write_all(bytes)
+        {
+            self.error = Some(e);
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// One HTTP exchange to record: what was asked and what came back.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The URL requested (the final one, after redirects).
+    pub url: url::Url,
+    /// When the response finished.
+    pub date: chrono::DateTime<chrono::Utc>,
+    /// The request head, as [`super::http_request_head`] renders it.
+    pub request_head: Vec<u8>,
+    /// The response head, as [`super::http_response_head`] renders it.
+    pub response_head: Vec<u8>,
+    /// The response status.
+    pub status: u16,
+    /// The response's media type without parameters, for the index.
+    pub mime: String,
+}
+
+/// The capture a revisit record refers to.
+#[derive(Debug, Clone)]
+pub struct Original {
+    /// Its response record.
+    pub record: crate::manifest::WarcRecordRef,
+    /// Its URL.
+    pub url: String,
+}
+
+impl RunWarc {
+    /// Writes a request and a response record carrying the spooled body as received. Returns
+    /// the response record's place and identity, and its CDXJ line.
+    pub fn write_response(
+        &self,
+        exchange: &Exchange,
+        spool: &mut RawSpool,
+    ) -> Result<(crate::manifest::WarcRecordRef, String), WarcError> {
+        if let Some(e) = spool.take_error() {
+            return Err(WarcError::Io(e));
+        }
+        let date = super::warc_date(exchange.date);
+        let payload_digest = super::sha256_label(&spool.payload_digest());
+        let mut response = RecordSpec::new(RecordType::Response, date.clone(), super::CONTENT_TYPE_HTTP_RESPONSE);
+        response.target_uri = Some(exchange.url.to_string());
+        response.payload_digest = Some(payload_digest.clone());
+        let response_id = response.record_id.clone();
+        let request = self.request_spec(exchange, &date, &response_id);
+        let placed = self.append(vec![
+            PendingRecord {
+                spec: request,
+                head: exchange.request_head.clone(),
+                body: None,
+            },
+            PendingRecord {
+                spec: response,
+                head: exchange.response_head.clone(),
+                body: Some(spool),
+            },
+        ])?;
+        let (offset, length) = placed[1];
+        let line = self.cdxj(exchange, &payload_digest, offset, length, None);
+        let record = crate::manifest::WarcRecordRef {
+            offset,
+            length,
+            record_id: response_id,
+            date,
+            payload_digest,
+            extra: serde_json::Map::new(),
+        };
+        Ok((record, line))
+    }
+
+    /// Writes a request and a revisit record: the payload is the one `original` holds, because
+    /// the bytes were identical (`profile` identical-payload-digest) or the server said 304
+    /// (server-not-modified). The revisit's block is the response head alone. Returns its CDXJ
+    /// line.
+    pub fn write_revisit(
+        &self,
+        exchange: &Exchange,
+        profile: &str,
+        original: Option<&Original>,
+    ) -> Result<String, WarcError> {
+        let date = super::warc_date(exchange.date);
+        let mut revisit = RecordSpec::new(RecordType::Revisit, date.clone(), super::CONTENT_TYPE_HTTP_RESPONSE);
+        revisit.target_uri = Some(exchange.url.to_string());
+        revisit.profile = Some(profile.to_owned());
+        if let Some(original) = original {
+            revisit.refers_to = Some(original.record.record_id.clone());
+            revisit.refers_to_target_uri = Some(original.url.clone());
+            revisit.refers_to_date = Some(original.record.date.clone());
+            revisit.payload_digest = Some(original.record.payload_digest.clone());
+        }
+        let digest = revisit.payload_digest.clone().unwrap_or_default();
+        let revisit_id = revisit.record_id.clone();
+        let request = self.request_spec(exchange, &date, &revisit_id);
+        let placed = self.append(vec![
+            PendingRecord {
+                spec: request,
+                head: exchange.request_head.clone(),
+                body: None,
+            },
+            PendingRecord {
+                spec: revisit,
+                head: exchange.response_head.clone(),
+                body: None,
+            },
+        ])?;
+        let (offset, length) = placed[1];
+        Ok(self.cdxj(exchange, &digest, offset, length, Some("revisit")))
+    }
+
+    fn request_spec(&self, exchange: &Exchange, date: &str, response_id: &str) -> RecordSpec {
+        let mut request = RecordSpec::new(RecordType::Request, date.to_owned(), super::CONTENT_TYPE_HTTP_REQUEST);
+        request.target_uri = Some(exchange.url.to_string());
+        request.concurrent_to = Some(response_id.to_owned());
+        request
+    }
+
+    fn cdxj(&self, exchange: &Exchange, digest: &str, offset: u64, length: u64, kind: Option<&str>) -> String {
+        super::cdxj_line(&super::CdxjEntry {
+            url: exchange.url.to_string(),
+            timestamp: super::timestamp14(exchange.date),
+            digest: digest.to_owned(),
+            mime: exchange.mime.clone(),
+            status: exchange.status.to_string(),
+            filename: self.file_name().to_owned(),
+            offset,
+            length,
+            record_type: kind.map(str::to_owned),
+        })
+    }
+}
