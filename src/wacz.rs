@@ -119,6 +119,7 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
     };
     let file = File::create(path).map_err(write_err)?;
     let mut zip = ZipWriter::new(BufWriter::new(file));
+    let modified = zip_time(&contents.created);
     let mut resources = Vec::new();
 
     for warc in &contents.warcs {
@@ -129,7 +130,7 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
             source,
         })?;
         let size = source.metadata().map(|m| m.len()).unwrap_or(0);
-        resources.push(add_entry(&mut zip, &entry, source, size, path, warc)?);
+        resources.push(add_entry(&mut zip, &entry, source, (size, modified), path, warc)?);
     }
     let index = File::open(&contents.index).map_err(|source| WaczError::Read {
         path: contents.index.clone(),
@@ -140,7 +141,7 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
         &mut zip,
         "indexes/index.cdx",
         index,
-        size,
+        (size, modified),
         path,
         &contents.index,
     )?);
@@ -160,7 +161,7 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
         &mut zip,
         "pages/pages.jsonl",
         &bytes[..],
-        len,
+        (len, modified),
         path,
         Path::new("pages"),
     )?);
@@ -179,11 +180,11 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
         "hash": format!("sha256:{}", hex(&Sha256::digest(&package))),
     }))
     .expect("static JSON serializes");
-    let options = stored(package.len() as u64);
+    let options = stored(package.len() as u64, modified);
     zip.start_file("datapackage.json", options)
         .map_err(|e| write_err(io::Error::other(e)))?;
     zip.write_all(&package).map_err(write_err)?;
-    zip.start_file("datapackage-digest.json", stored(digest.len() as u64))
+    zip.start_file("datapackage-digest.json", stored(digest.len() as u64, modified))
         .map_err(|e| write_err(io::Error::other(e)))?;
     zip.write_all(&digest).map_err(write_err)?;
 
@@ -192,11 +193,32 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
     file.sync_all().map_err(write_err)
 }
 
-/// Zip entry options: stored, and zip64 when the entry may pass 4 GiB.
-fn stored(size: u64) -> SimpleFileOptions {
+/// Zip entry options: stored, dated `modified`, and zip64 when the entry may pass 4 GiB.
+fn stored(size: u64, modified: zip::DateTime) -> SimpleFileOptions {
     SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(modified)
         .large_file(size >= u64::from(u32::MAX))
+}
+
+/// The zip timestamp of an RFC 3339 time (zip has no time zone: UTC is written as is).
+fn zip_time(rfc3339: &str) -> zip::DateTime {
+    use chrono::{Datelike, Timelike};
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .and_then(|t| {
+            let t = t.to_utc();
+            zip::DateTime::from_date_and_time(
+                u16::try_from(t.year()).ok()?,
+                t.month() as u8,
+                t.day() as u8,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+            )
+            .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// Streams `source` into a new zip entry, hashing it on the way.
@@ -204,7 +226,7 @@ fn add_entry<W: Write + io::Seek>(
     zip: &mut ZipWriter<W>,
     entry: &str,
     mut source: impl Read,
-    size: u64,
+    (size, modified): (u64, zip::DateTime),
     zip_path: &Path,
     source_path: &Path,
 ) -> Result<Resource, WaczError> {
@@ -212,7 +234,7 @@ fn add_entry<W: Write + io::Seek>(
         path: zip_path.to_owned(),
         source,
     };
-    zip.start_file(entry, stored(size))
+    zip.start_file(entry, stored(size, modified))
         .map_err(|e| write_err(io::Error::other(e)))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 256 * 1024];
