@@ -39,6 +39,9 @@ use crate::warc::{
 pub const RUNS_DIR: &str = "runs";
 /// The CDXJ index of every WARC record, relative to the archive.
 pub const INDEX_FILE: &str = "index.cdxj";
+/// How much of a redirect's or an error response's body goes into the WARC file: enough for any
+/// error page, not so much that a misbehaving server can fill the disk through one.
+const OTHER_BODY_LIMIT: u64 = 1 << 20;
 /// Save the manifest at least this often while links finish…
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 /// …and sooner once this many links are waiting to be saved (but not more often than
@@ -292,27 +295,51 @@ impl LinkJob {
         };
         let store = &self.store;
         let extra_headers = request_headers(self.latest.as_ref());
+        // Redirects and error responses go into the WARC file too, as they were received.
+        let other_lines = std::sync::Mutex::new(Vec::new());
+        let other_error = std::sync::Mutex::new(None);
+        let job = &self;
+        let on_other = |response: reqwest::Response| {
+            let (lines, error, extra) = (&other_lines, &other_error, &extra_headers);
+            async move {
+                match job.record_other(response, extra).await {
+                    Ok(line) => lines.lock().expect("not poisoned").push(line),
+                    Err(e) => {
+                        error.lock().expect("not poisoned").get_or_insert(e);
+                    }
+                }
+            }
+        };
         let fetched = self
             .fetcher
-            .fetch(&link.parsed, &extra_headers, |response, deadline| async move {
-                let head = response_head(&response);
-                if response.status() == StatusCode::NOT_MODIFIED {
-                    return Ok(Ok(Received::NotModified { head }));
-                }
-                let (mut writer, mut spool) = match store.create().and_then(|w| Ok((w, RawSpool::new(store, &head)?))) {
-                    Ok(pair) => pair,
-                    Err(e) => return Ok(Err(e)),
-                };
-                // A failed download drops the writer and the spool, which removes their files.
-                match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
-                    Ok(()) => Ok(writer
-                        .finish()
-                        .await
-                        .map(|object| Received::Payload { head, object, spool })),
-                    Err(e) => Ok(Err(e)),
-                }
-            })
+            .fetch_observed(
+                &link.parsed,
+                &extra_headers,
+                |response, deadline| async move {
+                    let head = response_head(&response);
+                    if response.status() == StatusCode::NOT_MODIFIED {
+                        return Ok(Ok(Received::NotModified { head }));
+                    }
+                    let (mut writer, mut spool) =
+                        match store.create().and_then(|w| Ok((w, RawSpool::new(store, &head)?))) {
+                            Ok(pair) => pair,
+                            Err(e) => return Ok(Err(e)),
+                        };
+                    // A failed download drops the writer and the spool, which removes their files.
+                    match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
+                        Ok(()) => Ok(writer
+                            .finish()
+                            .await
+                            .map(|object| Received::Payload { head, object, spool })),
+                        Err(e) => Ok(Err(e)),
+                    }
+                },
+                on_other,
+            )
             .await;
+        if let Some(e) = other_error.into_inner().expect("not poisoned") {
+            return Err(self.store_error(e));
+        }
         let now = Utc::now();
         let at = timestamp(now);
         let header = |name| {
@@ -369,7 +396,7 @@ impl LinkJob {
                 url: s.final_url.clone(),
             })
         });
-        let mut index_lines = Vec::new();
+        let mut index_lines = other_lines.into_inner().expect("not poisoned");
         let capture = match received {
             None => None,
             Some(Received::NotModified { head }) => {
@@ -412,7 +439,7 @@ impl LinkJob {
                             warc.write_revisit(&exchange, PROFILE_IDENTICAL_PAYLOAD_DIGEST, original.as_ref())?;
                         Ok((None, line))
                     } else {
-                        let (record, line) = warc.write_response(&exchange, &mut spool)?;
+                        let (record, line) = warc.write_response(&exchange, &mut spool, None)?;
                         Ok((Some(record), line))
                     }
                 })
@@ -445,6 +472,30 @@ impl LinkJob {
             capture,
             index_lines,
         })
+    }
+
+    /// Writes a response that is not the capture (a redirect, an error) to the WARC file, with
+    /// its body as received up to [`OTHER_BODY_LIMIT`], and returns its CDXJ line.
+    async fn record_other(&self, response: reqwest::Response, extra: &HeaderMap) -> std::io::Result<String> {
+        let config = self.fetcher.config();
+        let head = response_head(&response);
+        let url = response.url().clone();
+        let status = response.status().as_u16();
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let mime = media_type(content_type);
+        let mut spool = RawSpool::new(&self.store, &head)?;
+        let truncated = read_capped(response, &mut spool, OTHER_BODY_LIMIT, config.timeout).await;
+        let exchange = Exchange {
+            request_head: request_head(&url, config, extra),
+            url,
+            date: Utc::now(),
+            response_head: head,
+            status,
+            mime,
+        };
+        let warc = Arc::clone(&self.warc);
+        let (_, line) = blocking(move || warc.write_response(&exchange, &mut spool, truncated)).await?;
+        Ok(line)
     }
 
     fn store_error(&self, source: std::io::Error) -> StoreError {
@@ -540,4 +591,31 @@ fn media_type(content_type: Option<&str>) -> String {
         .map(|m| m.trim().to_ascii_lowercase())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| "unk".to_owned())
+}
+
+/// Reads a body into `spool` until its end, `limit` bytes, a stall longer than `stall`, or an
+/// error, and says why it stopped early (a `WARC-Truncated` reason), if it did.
+async fn read_capped(
+    mut response: reqwest::Response,
+    spool: &mut RawSpool,
+    limit: u64,
+    stall: std::time::Duration,
+) -> Option<&'static str> {
+    use crate::store::PayloadSink;
+    loop {
+        match tokio::time::timeout(stall, response.chunk()).await {
+            Err(_) => return Some("time"),
+            Ok(Err(_)) => return Some("disconnect"),
+            Ok(Ok(None)) => return None,
+            Ok(Ok(Some(chunk))) => {
+                let room = limit.saturating_sub(spool.size());
+                let take = chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+                // A spool write error is kept in the spool and reported when the record is written.
+                let _ = spool.write(&chunk[..take]);
+                if take < chunk.len() {
+                    return Some("length");
+                }
+            }
+        }
+    }
 }

@@ -124,6 +124,15 @@ enum Hop<T> {
     Failed(Failure),
 }
 
+/// What to do with responses: the accepted final one, and every other.
+struct Handlers<F, O> {
+    accepted: F,
+    other: O,
+}
+
+/// The `on_other` of [`Fetcher::fetch`]: drop the response unread.
+async fn discard(_response: Response) {}
+
 /// Per-link bookkeeping across hops and retries.
 struct Tally {
     attempts: u32,
@@ -182,6 +191,29 @@ impl Fetcher {
         F: Fn(Response, Instant) -> Fut,
         Fut: Future<Output = Result<T, BodyError>>,
     {
+        self.fetch_observed(url, extra_headers, on_response, discard).await
+    }
+
+    /// Like [`Fetcher::fetch`], and every other response (redirects, errors, responses that
+    /// will be retried) goes to `on_other` before the engine moves on, e.g. to be recorded in
+    /// a WARC file. The politeness permit is held meanwhile.
+    pub async fn fetch_observed<T, F, Fut, O, OFut>(
+        &self,
+        url: &Url,
+        extra_headers: &HeaderMap,
+        on_response: F,
+        on_other: O,
+    ) -> Fetched<T>
+    where
+        F: Fn(Response, Instant) -> Fut,
+        Fut: Future<Output = Result<T, BodyError>>,
+        O: Fn(Response) -> OFut,
+        OFut: Future<Output = ()>,
+    {
+        let handlers = Handlers {
+            accepted: on_response,
+            other: on_other,
+        };
         let mut tally = Tally {
             attempts: 0,
             first_request: None,
@@ -190,7 +222,7 @@ impl Fetcher {
         let mut visited = HashSet::from([url.to_string()]);
         let mut current = url.clone();
         loop {
-            match self.fetch_hop(&current, extra_headers, &on_response, &mut tally).await {
+            match self.fetch_hop(&current, extra_headers, &handlers, &mut tally).await {
                 Hop::Response { status, headers, body } => {
                     let error = body.is_none().then(|| describe_status(status));
                     let outcome = if body.is_some() {
@@ -262,15 +294,23 @@ impl Fetcher {
     }
 
     /// Requests one URL, retrying transient failures with backoff or as `Retry-After` asks.
-    async fn fetch_hop<T, F, Fut>(&self, url: &Url, extra: &HeaderMap, on_response: &F, tally: &mut Tally) -> Hop<T>
+    async fn fetch_hop<T, F, Fut, O, OFut>(
+        &self,
+        url: &Url,
+        extra: &HeaderMap,
+        handlers: &Handlers<F, O>,
+        tally: &mut Tally,
+    ) -> Hop<T>
     where
         F: Fn(Response, Instant) -> Fut,
         Fut: Future<Output = Result<T, BodyError>>,
+        O: Fn(Response) -> OFut,
+        OFut: Future<Output = ()>,
     {
         let mut retry = 0;
         loop {
             tally.attempts += 1;
-            let mut failure = match self.attempt(url, extra, on_response, tally).await {
+            let mut failure = match self.attempt(url, extra, handlers, tally).await {
                 Hop::Failed(failure) => failure,
                 done => return done,
             };
@@ -302,10 +342,18 @@ impl Fetcher {
     }
 
     /// One request, holding a politeness permit until the body handler is done.
-    async fn attempt<T, F, Fut>(&self, url: &Url, extra: &HeaderMap, on_response: &F, tally: &mut Tally) -> Hop<T>
+    async fn attempt<T, F, Fut, O, OFut>(
+        &self,
+        url: &Url,
+        extra: &HeaderMap,
+        handlers: &Handlers<F, O>,
+        tally: &mut Tally,
+    ) -> Hop<T>
     where
         F: Fn(Response, Instant) -> Fut,
         Fut: Future<Output = Result<T, BodyError>>,
+        O: Fn(Response) -> OFut,
+        OFut: Future<Output = ()>,
     {
         let _permit = self.limits.acquire(url).await;
         let sent = Instant::now();
@@ -331,6 +379,7 @@ impl Fetcher {
                 .headers()
                 .get(LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            (handlers.other)(response).await;
             return Hop::Redirect { status, location };
         }
         let conditional = extra.contains_key(IF_NONE_MATCH) || extra.contains_key(IF_MODIFIED_SINCE);
@@ -338,6 +387,7 @@ impl Fetcher {
             self.config.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
         let headers = response.headers().clone();
         if !accepted {
+            (handlers.other)(response).await;
             if retry::is_retryable_status(status) {
                 return Hop::Failed(Failure {
                     outcome: Outcome::HttpError,
@@ -354,7 +404,7 @@ impl Fetcher {
                 body: None,
             };
         }
-        match on_response(response, deadline).await {
+        match (handlers.accepted)(response, deadline).await {
             Ok(body) => Hop::Response {
                 status,
                 headers,

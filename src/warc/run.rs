@@ -228,11 +228,14 @@ pub struct Original {
 
 impl RunWarc {
     /// Writes a request and a response record carrying the spooled body as received. Returns
-    /// the response record's place and identity, and its CDXJ line.
+    /// the response record's place and identity, and its CDXJ line. `truncated` is the
+    /// `WARC-Truncated` reason when the spool holds only part of the body (`length`, `time`,
+    /// `disconnect`).
     pub fn write_response(
         &self,
         exchange: &Exchange,
         spool: &mut RawSpool,
+        truncated: Option<&str>,
     ) -> Result<(crate::manifest::WarcRecordRef, String), WarcError> {
         if let Some(e) = spool.take_error() {
             return Err(WarcError::Io(e));
@@ -242,6 +245,9 @@ impl RunWarc {
         let mut response = RecordSpec::new(RecordType::Response, date.clone(), super::CONTENT_TYPE_HTTP_RESPONSE);
         response.target_uri = Some(exchange.url.to_string());
         response.payload_digest = Some(payload_digest.clone());
+        if let Some(reason) = truncated {
+            response.extra.push(("WARC-Truncated".into(), reason.to_owned()));
+        }
         let response_id = response.record_id.clone();
         let request = self.request_spec(exchange, &date, &response_id);
         let placed = self.append(vec![

@@ -1,0 +1,90 @@
+//! Every fetch of an archive run lands in its WARC file: redirect hops and error responses as
+//! response records with their bodies, next to the capture itself. Guards issue #5.
+
+use std::collections::BTreeMap;
+
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::archive::Scratch;
+
+/// (record type, target URI) of every record in the run's WARC files, in file order.
+fn records(scratch: &Scratch) -> Vec<(String, String)> {
+    let mut files: Vec<_> = std::fs::read_dir(scratch.archive.join("warc"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut records = Vec::new();
+    for file in files {
+        let check = linkkeep::warc::check_warc(&file).unwrap();
+        assert!(check.is_ok(), "{}: {:?}", file.display(), check.problems);
+        for r in check.records {
+            records.push((r.record_type, r.target_uri.unwrap_or_default()));
+        }
+    }
+    records
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirect_hops_and_error_responses_are_recorded() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/old"))
+        .respond_with(
+            ResponseTemplate::new(301)
+                .insert_header("Location", "/new")
+                .set_body_string("moved"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<title>New</title>", "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/gone"))
+        .respond_with(ResponseTemplate::new(410).set_body_string("gone for good"))
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let scratch = Scratch::new(&[("moved", format!("{base}/old")), ("gone", format!("{base}/gone"))]);
+    let run = scratch.archive(&["--retries", "0"]).await;
+    assert_eq!(run.code, 1, "the 410 fails the run: {}", run.stderr);
+
+    let records = records(&scratch);
+    let kinds: Vec<&str> = records.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds[0], "warcinfo");
+    let mut responses: Vec<&str> = records
+        .iter()
+        .filter(|(kind, _)| kind == "response")
+        .map(|(_, uri)| uri.strip_prefix(&base).unwrap())
+        .collect();
+    responses.sort();
+    assert_eq!(responses, ["/gone", "/new", "/old"]);
+    let requests = records.iter().filter(|(kind, _)| kind == "request").count();
+    assert_eq!(requests, 3, "one request record per fetch: {records:?}");
+
+    // The index has a line per response, with the status each one had.
+    let index = std::fs::read_to_string(scratch.archive.join("index.cdxj")).unwrap();
+    let statuses: BTreeMap<String, String> = index
+        .lines()
+        .map(|line| {
+            let json_start = line.find('{').expect("a CDXJ line ends in JSON");
+            let json: serde_json::Value = serde_json::from_str(&line[json_start..]).unwrap();
+            let url = json["url"].as_str().unwrap().strip_prefix(&base).unwrap().to_owned();
+            (url, json["status"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [("/gone", "410"), ("/new", "200"), ("/old", "301")]
+        .into_iter()
+        .map(|(u, s)| (u.to_owned(), s.to_owned()))
+        .collect();
+    assert_eq!(statuses, expected);
+
+    // The manifest's snapshot points at the capture's own response record, not at the redirect.
+    let snapshot = &scratch.snapshots("moved")[0];
+    assert_eq!(snapshot["final_url"], format!("{base}/new"));
+    assert!(snapshot["warc_record"]["offset"].as_u64().is_some(), "{snapshot:#}");
+}
