@@ -1,5 +1,6 @@
-//! linkkeep keeps cited web references alive: it checks the URLs a document cites, and (as the
-//! crate grows) archives, verifies and replays them.
+//! linkkeep keeps cited web references alive: it finds the URLs a document cites, checks them,
+//! archives them as content-addressed snapshots and WARC records, verifies the archive, and
+//! replays it.
 //!
 //! The binary in `src/main.rs` only parses arguments and maps the result to an exit code; every
 //! command lives in this library so that tests and other tools can drive it directly.
