@@ -262,7 +262,7 @@ enum Received {
     Payload {
         head: Vec<u8>,
         object: StoredObject,
-        spool: RawSpool,
+        spool: Box<RawSpool>,
     },
 }
 
@@ -327,10 +327,11 @@ impl LinkJob {
                         };
                     // A failed download drops the writer and the spool, which removes their files.
                     match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
-                        Ok(()) => Ok(writer
-                            .finish()
-                            .await
-                            .map(|object| Received::Payload { head, object, spool })),
+                        Ok(()) => Ok(writer.finish().await.map(|object| Received::Payload {
+                            head,
+                            object,
+                            spool: Box::new(spool),
+                        })),
                         Err(e) => Ok(Err(e)),
                     }
                 },
