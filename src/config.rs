@@ -346,7 +346,9 @@ impl TlsConfig {
     }
 }
 
-/// The certificate files of an `SSL_CERT_DIR` directory, in a stable order.
+/// The certificate files of an `SSL_CERT_DIR` directory, in a stable order. Distro directories
+/// hold each certificate twice (a `.pem` link and a `<hash>.0` link to the same file): files are
+/// kept once per canonical path, which halves the parsing every run pays for.
 fn cert_dir_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     let read_err = |source| ConfigError::Read {
         flag: "SSL_CERT_DIR",
@@ -364,10 +366,11 @@ fn cert_dir_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with(".0"));
         if is_cert && path.is_file() {
-            files.push(path);
+            files.push(std::fs::canonicalize(&path).unwrap_or(path));
         }
     }
     files.sort();
+    files.dedup();
     Ok(files)
 }
 
