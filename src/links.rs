@@ -246,16 +246,20 @@ fn check_unique(path: &Path, links: &[Link]) -> Result<(), LinksError> {
 fn assign_derived_ids(links: &mut [Link]) {
     let mut taken: HashSet<String> = links.iter().filter(|l| !l.id_derived).map(|l| l.id.clone()).collect();
     for link in links.iter_mut().filter(|l| l.id_derived) {
-        let base = derive_id(&link.parsed);
-        let mut id = base.clone();
-        let mut n = 2;
-        while taken.contains(&id) {
-            id = format!("{base}-{n}");
-            n += 1;
-        }
-        taken.insert(id.clone());
-        link.id = id;
+        link.id = unique_id(derive_id(&link.parsed), &mut taken);
     }
+}
+
+/// `base`, or `base-2`, `base-3`… whichever is not `taken` yet; it is then taken.
+pub fn unique_id(base: String, taken: &mut HashSet<String>) -> String {
+    let mut id = base.clone();
+    let mut n = 2;
+    while taken.contains(&id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.insert(id.clone());
+    id
 }
 
 /// A readable slug from a URL: the host without `www.`, then the last path segment without its

@@ -343,15 +343,8 @@ impl LinkJob {
         }
         let now = Utc::now();
         let at = timestamp(now);
-        let header = |name| {
-            fetched
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
         let status = fetched.http_status.map(|s| s.as_u16());
+        let (etag, last_modified) = (fetched.header(ETAG), fetched.header(LAST_MODIFIED));
         let final_url = fetched.final_url.to_string();
         let mut result = LinkResult {
             id: link.id.clone(),
@@ -362,7 +355,7 @@ impl LinkJob {
             redirects: fetched.redirects.clone(),
             attempts: fetched.attempts,
             elapsed_ms: fetched.elapsed.as_millis() as u64,
-            content_type: header(CONTENT_TYPE),
+            content_type: fetched.header(CONTENT_TYPE),
             size: None,
             sha256: None,
             change: None,
@@ -415,10 +408,7 @@ impl LinkJob {
                         .await
                         .map_err(|e| self.store_error(e))?;
                 index_lines.push(line);
-                Some(Capture::NotModified {
-                    etag: header(ETAG),
-                    last_modified: header(LAST_MODIFIED),
-                })
+                Some(Capture::NotModified { etag, last_modified })
             }
             Some(Received::Payload {
                 head,
@@ -456,8 +446,8 @@ impl LinkJob {
                     last_seen: at,
                     http_status: status.unwrap_or_default(),
                     final_url,
-                    etag: header(ETAG),
-                    last_modified: header(LAST_MODIFIED),
+                    etag,
+                    last_modified,
                     title,
                     object: object.object,
                     warc: record.is_some().then(|| self.warc.name().to_owned()),

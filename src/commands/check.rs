@@ -89,14 +89,6 @@ pub async fn check_link(fetcher: &Fetcher, link: &Link) -> LinkResult {
 
 /// The report entry for a fetch whose body was not read.
 fn result_of(link: &Link, fetched: Fetched<()>) -> LinkResult {
-    let header = |name| {
-        fetched
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
     LinkResult {
         id: link.id.clone(),
         url: link.url.clone(),
@@ -105,8 +97,8 @@ fn result_of(link: &Link, fetched: Fetched<()>) -> LinkResult {
         final_url: Some(fetched.final_url.to_string()),
         attempts: fetched.attempts,
         elapsed_ms: fetched.elapsed.as_millis() as u64,
-        content_type: header(CONTENT_TYPE),
-        size: header(CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        content_type: fetched.header(CONTENT_TYPE),
+        size: fetched.header(CONTENT_LENGTH).and_then(|v| v.parse().ok()),
         sha256: None,
         change: None,
         error: fetched.error,

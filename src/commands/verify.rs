@@ -328,12 +328,7 @@ async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>)
             },
         )
         .await;
-    let content_type = fetched
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(reqwest::header::CONTENT_TYPE))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = fetched.header(reqwest::header::CONTENT_TYPE);
     let (sha256, size, change) = match &fetched.body {
         None => (None, None, None),
         // 304: the server says the latest snapshot is still what it serves.

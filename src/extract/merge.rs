@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::Found;
-use crate::links::{self, LINKS_VERSION, LinksError, derive_id, parse_url};
+use crate::links::{self, LINKS_VERSION, LinksError, derive_id, parse_url, unique_id};
 
 /// A fresh links.json for the documents `documents` (paths as given) citing `found`.
 pub fn fresh(found: &[Found], documents: &[String]) -> Value {
@@ -38,13 +38,7 @@ fn source(documents: &[String]) -> Value {
 
 fn new_entry(found: &Found, taken: &mut HashSet<String>) -> Value {
     let base = parse_url(&found.url).map_or_else(|_| "link".to_owned(), |url| derive_id(&url));
-    let mut id = base.clone();
-    let mut n = 2;
-    while taken.contains(&id) {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    taken.insert(id.clone());
+    let id = unique_id(base, taken);
     let mut entry = Map::new();
     entry.insert("id".into(), id.into());
     entry.insert("url".into(), found.url.clone().into());

@@ -87,6 +87,14 @@ pub struct Fetched<T> {
     pub error: Option<String>,
 }
 
+impl<T> Fetched<T> {
+    /// A header of the final response as text, if it arrived and is printable.
+    pub fn header(&self, name: reqwest::header::HeaderName) -> Option<String> {
+        let value = self.headers.as_ref()?.get(name)?;
+        value.to_str().ok().map(str::to_owned)
+    }
+}
+
 /// A failed attempt, and whether it is worth another.
 struct Failure {
     outcome: Outcome,
