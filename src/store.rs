@@ -76,6 +76,18 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// The 32 bytes of a SHA-256 written in hex.
+pub fn digest_bytes(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Whether `text` looks like a SHA-256 in lower-case hex.
 pub fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -404,6 +416,14 @@ mod tests {
         drop(writer);
         assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
         assert!(!dir.path().join(OBJECTS_DIR).exists());
+    }
+
+    #[test]
+    fn hex_digests_round_trip() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 7) as u8);
+        assert_eq!(digest_bytes(&hex(&bytes)), Some(bytes));
+        assert_eq!(digest_bytes("zz"), None);
+        assert_eq!(digest_bytes(&"g".repeat(64)), None);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use anyhow::Context;
 use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCEPT_ENCODING, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
 };
 use serde_json::Map;
 use tokio::task::JoinSet;
@@ -28,7 +29,7 @@ use crate::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp, write_file_atomically};
-use crate::store::{Store, StoredObject};
+use crate::store::{Store, StoredObject, digest_bytes};
 use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
 use crate::warc::{
     PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
@@ -325,12 +326,24 @@ impl LinkJob {
                             Ok(pair) => pair,
                             Err(e) => return Ok(Err(e)),
                         };
+                    // Without Content-Encoding the payload is the object, whose hash is computed anyway.
+                    let identity = response.headers().get(CONTENT_ENCODING).is_none_or(|c| c == "identity");
+                    if identity {
+                        spool.skip_payload_hash();
+                    }
                     // A failed download drops the writer and the spool, which removes their files.
                     match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
-                        Ok(()) => Ok(writer.finish().await.map(|object| Received::Payload {
-                            head,
-                            object,
-                            spool: Box::new(spool),
+                        Ok(()) => Ok(writer.finish().await.map(|object| {
+                            if identity {
+                                spool.set_payload_digest(
+                                    digest_bytes(&object.sha256).expect("objects are named by hashes"),
+                                );
+                            }
+                            Received::Payload {
+                                head,
+                                object,
+                                spool: Box::new(spool),
+                            }
                         })),
                         Err(e) => Ok(Err(e)),
                     }

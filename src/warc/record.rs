@@ -374,27 +374,147 @@ pub fn write_record(
     let content_length = head.len() as u64 + body_len;
     let header = warc_header(spec, payload_digest.as_deref(), &expected, content_length)?;
 
-    let counter = CountingWriter { inner: out, count: 0 };
-    let mut gz = GzEncoder::new(counter, Compression::default());
-    gz.write_all(header.as_bytes())?;
-    gz.write_all(head)?;
-    let mut block = Sha256::new();
-    block.update(head);
+    let mut counter = CountingWriter { inner: out, count: 0 };
+    let mut member = if is_compressible(body, body_len, &mut buf)? {
+        Member::Deflate(GzEncoder::new(&mut counter, Compression::default()))
+    } else {
+        Member::Stored(StoredGzip::new(&mut counter)?)
+    };
+    member.write_all(header.as_bytes())?;
+    member.write_all(head)?;
+    // A digest computed by the caller while the bytes arrived is trusted; one computed in a
+    // first pass here is checked again, since the body could have changed in between.
+    let mut block = block_digest.is_none().then(|| {
+        let mut block = Sha256::new();
+        block.update(head);
+        block
+    });
     stream_body(body, body_len, &mut buf, |chunk| {
-        block.update(chunk);
-        gz.write_all(chunk)
+        if let Some(block) = block.as_mut() {
+            block.update(chunk);
+        }
+        member.write_all(chunk)
     })?;
-    let actual: [u8; 32] = block.finalize().into();
-    if actual != expected {
-        return Err(WarcError::BlockDigestMismatch {
-            expected: sha256_label(&expected),
-            actual: sha256_label(&actual),
-        });
+    if let Some(block) = block {
+        let actual: [u8; 32] = block.finalize().into();
+        if actual != expected {
+            return Err(WarcError::BlockDigestMismatch {
+                expected: sha256_label(&expected),
+                actual: sha256_label(&actual),
+            });
+        }
     }
-    gz.write_all(b"\r\n\r\n")?;
-    let counter = gz.finish()?;
+    member.write_all(b"\r\n\r\n")?;
+    member.finish()?;
     counter.inner.flush()?;
     Ok((offset, counter.count))
+}
+
+/// One gzip member being written: deflated, or in stored blocks.
+enum Member<W: Write> {
+    Deflate(GzEncoder<W>),
+    Stored(StoredGzip<W>),
+}
+
+impl<W: Write> Member<W> {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Deflate(gz) => gz.write_all(bytes),
+            Self::Stored(gz) => gz.write_all(bytes),
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Self::Deflate(gz) => gz.finish().map(drop),
+            Self::Stored(gz) => gz.finish(),
+        }
+    }
+}
+
+/// The largest stored deflate block (RFC 1951 §3.2.4: LEN is 16 bits).
+const STORED_BLOCK: usize = 65_535;
+
+/// A gzip member (RFC 1952) whose deflate stream is made of stored blocks: valid gzip that any
+/// reader inflates, written at memory speed. miniz_oxide's level 0 still runs its compressor
+/// loop, which made it the bottleneck of archiving large PDFs.
+struct StoredGzip<W: Write> {
+    out: W,
+    block: Vec<u8>,
+    crc: crc32fast::Hasher,
+    size: u32,
+}
+
+impl<W: Write> StoredGzip<W> {
+    fn new(mut out: W) -> io::Result<Self> {
+        // ID1 ID2, CM=deflate, no flags, MTIME 0, XFL 0, OS unknown (255).
+        out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255])?;
+        Ok(Self {
+            out,
+            block: Vec::with_capacity(STORED_BLOCK),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+        })
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        self.crc.update(bytes);
+        // ISIZE is the size modulo 2^32 (RFC 1952 §2.3.1).
+        self.size = self.size.wrapping_add(bytes.len() as u32);
+        while !bytes.is_empty() {
+            if self.block.len() == STORED_BLOCK {
+                self.flush_block(false)?;
+            }
+            let take = (STORED_BLOCK - self.block.len()).min(bytes.len());
+            self.block.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        Ok(())
+    }
+
+    fn flush_block(&mut self, last: bool) -> io::Result<()> {
+        let len = self.block.len() as u16;
+        self.out.write_all(&[u8::from(last)])?;
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(&(!len).to_le_bytes())?;
+        self.out.write_all(&self.block)?;
+        self.block.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.flush_block(true)?;
+        self.out.write_all(&self.crc.clone().finalize().to_le_bytes())?;
+        self.out.write_all(&self.size.to_le_bytes())
+    }
+}
+
+/// How much of a body [`compression_for`] tries to compress to judge it.
+const PROBE: usize = 64 * 1024;
+
+/// Whether a record whose body starts where `body` stands is worth deflating: not when a fast
+/// compression of its first [`PROBE`] bytes saves less than a tenth. Most captures of size are
+/// PDFs, images and archives, already compressed: deflating them again costs a core at a few
+/// dozen MB/s and saves nothing, so they go into stored blocks.
+fn is_compressible(body: &mut (impl Read + Seek), body_len: u64, buf: &mut [u8]) -> io::Result<bool> {
+    if body_len < PROBE as u64 {
+        return Ok(true);
+    }
+    let start = body.stream_position()?;
+    let mut sample = Vec::with_capacity(PROBE);
+    while sample.len() < PROBE {
+        let want = (PROBE - sample.len()).min(buf.len());
+        let n = read_some(body, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        sample.extend_from_slice(&buf[..n]);
+    }
+    body.seek(SeekFrom::Start(start))?;
+    let mut probe = flate2::write::DeflateEncoder::new(Vec::with_capacity(PROBE), Compression::fast());
+    probe.write_all(&sample)?;
+    let compressed = probe.finish()?.len();
+    Ok(compressed * 10 <= sample.len() * 9)
 }
 
 #[cfg(test)]
@@ -402,6 +522,36 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
+
+    #[test]
+    fn incompressible_bodies_are_stored_and_text_is_deflated() {
+        let write = |body: Vec<u8>| {
+            let spec = RecordSpec::new(RecordType::Response, "2026-01-01T00:00:00Z".into(), "application/http");
+            let mut out = Vec::new();
+            let len = body.len() as u64;
+            let (_, length) = write_record(
+                &mut out,
+                0,
+                &spec,
+                b"HTTP/1.1 200 OK\r\n\r\n",
+                &mut Cursor::new(body),
+                len,
+                None,
+            )
+            .unwrap();
+            length
+        };
+        let mut random = vec![0u8; 200 * 1024];
+        fastrand::fill(&mut random);
+        let stored = write(random);
+        assert!(
+            stored > 200 * 1024,
+            "random bytes should be stored, not deflated: {stored}"
+        );
+        let text = b"<p>the same paragraph again</p>\n".repeat(8 * 1024);
+        let text_len = text.len() as u64;
+        assert!(write(text) < text_len / 10, "text should be deflated");
+    }
 
     #[test]
     fn record_ids_are_v4_uuids() {
@@ -487,9 +637,20 @@ mod tests {
         );
         let err = write_record(&mut out, 0, &spec(), b"", &mut Cursor::new(b"abc"), 2, None).unwrap_err();
         assert!(matches!(err, WarcError::BodyLength { more: true, .. }), "{err}");
-        let digest = [0u8; 32];
-        let err = write_record(&mut out, 0, &spec(), b"", &mut Cursor::new(b"abc"), 3, Some(digest)).unwrap_err();
-        assert!(matches!(err, WarcError::BlockDigestMismatch { .. }), "{err}");
+        // A digest the caller computed while the bytes arrived is trusted as it is (hashing the
+        // body once more would cost a full pass over every large capture); a wrong one is
+        // written, and the reader is what catches it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wrong.warc.gz");
+        let mut file = std::fs::File::create(&path).unwrap();
+        write_record(&mut file, 0, &spec(), b"", &mut Cursor::new(b"abc"), 3, Some([0u8; 32])).unwrap();
+        drop(file);
+        let check = crate::warc::check_warc(&path).unwrap();
+        assert!(
+            check.problems.iter().any(|p| p.contains("digest")),
+            "{:?}",
+            check.problems
+        );
     }
 
     #[test]

@@ -144,7 +144,10 @@ impl RunWarc {
 pub struct RawSpool {
     file: File,
     _tmp: TempPath,
-    payload: Sha256,
+    /// Hashes the payload, unless told it need not (see [`RawSpool::skip_payload_hash`]).
+    payload: Option<Sha256>,
+    /// The payload digest when it comes from elsewhere.
+    known_payload: Option<[u8; 32]>,
     block: Sha256,
     size: u64,
     /// The first write error, reported after the download (the spool cannot fail mid-stream).
@@ -160,7 +163,8 @@ impl RawSpool {
         Ok(Self {
             file,
             _tmp: tmp,
-            payload: Sha256::new(),
+            payload: Some(Sha256::new()),
+            known_payload: None,
             block,
             size: 0,
             error: None,
@@ -168,8 +172,27 @@ impl RawSpool {
     }
 
     /// The payload digest: SHA-256 of the body as received.
+    ///
+    /// # Panics
+    /// After [`RawSpool::skip_payload_hash`] without [`RawSpool::set_payload_digest`].
     pub fn payload_digest(&self) -> [u8; 32] {
-        self.payload.clone().finalize().into()
+        match (&self.payload, self.known_payload) {
+            (_, Some(known)) => known,
+            (Some(hasher), None) => hasher.clone().finalize().into(),
+            (None, None) => panic!("the payload digest was neither computed nor set"),
+        }
+    }
+
+    /// Stops hashing the payload because its digest will be known otherwise: a body without
+    /// Content-Encoding is its own object, hashed already. Spares a pass over every large
+    /// capture; call [`RawSpool::set_payload_digest`] afterwards.
+    pub fn skip_payload_hash(&mut self) {
+        self.payload = None;
+    }
+
+    /// Sets the payload digest computed elsewhere.
+    pub fn set_payload_digest(&mut self, digest: [u8; 32]) {
+        self.known_payload = Some(digest);
     }
 
     fn block_digest(&self) -> [u8; 32] {
@@ -184,7 +207,9 @@ impl RawSpool {
 
 impl PayloadSink for RawSpool {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.payload.update(bytes);
+        if let Some(payload) = &mut self.payload {
+            payload.update(bytes);
+        }
         self.block.update(bytes);
         self.size += bytes.len() as u64;
         if self.error.is_none()
