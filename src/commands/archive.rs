@@ -133,7 +133,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             Err(e) => {
                 // Keep what finished, then stop: the disk is full or the archive unwritable.
                 tasks.abort_all();
-                save(&mut manifest, &warc, store.root())?;
+                save(&mut manifest, &store)?;
                 return Err(e.into());
             }
         };
@@ -147,11 +147,11 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
         if checkpoint.due() {
-            save(&mut manifest, &warc, store.root())?;
+            save(&mut manifest, &store)?;
             checkpoint.saved();
         }
     }
-    save(&mut manifest, &warc, store.root())?;
+    save(&mut manifest, &store)?;
     let index = store.root().join(INDEX_FILE);
     merge_cdxj(&index, index_lines).with_context(|| format!("cannot update {}", index.display()))?;
     progress.finish();
@@ -175,10 +175,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     })
 }
 
-/// A manifest checkpoint: the WARC records it points at are made durable first.
-fn save(manifest: &mut Manifest, warc: &RunWarc, archive: &Path) -> anyhow::Result<()> {
-    warc.sync()
-        .with_context(|| format!("cannot sync {}", archive.join(warc.name()).display()))?;
+/// A manifest checkpoint: the objects and WARC records it points at are made durable first.
+fn save(manifest: &mut Manifest, store: &Store) -> anyhow::Result<()> {
+    let archive = store.root();
+    store
+        .sync()
+        .with_context(|| format!("cannot flush {} to disk", archive.display()))?;
     manifest.updated_at = Some(timestamp(Utc::now()));
     manifest.save(archive)?;
     Ok(())

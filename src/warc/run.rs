@@ -129,13 +129,6 @@ impl RunWarc {
         }
         Ok(placed)
     }
-
-    /// Makes everything appended so far durable: called before a manifest checkpoint, so the
-    /// manifest never points at records a power cut could take away.
-    pub fn sync(&self) -> io::Result<()> {
-        let guard = self.file.lock().expect("no panics while the WARC lock is held");
-        guard.0.sync_data()
-    }
 }
 
 /// A response body as received on the wire (Content-Encoding still applied), spooled to a
