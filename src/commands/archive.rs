@@ -323,30 +323,34 @@ impl LinkJob {
                     if response.status() == StatusCode::NOT_MODIFIED {
                         return Ok(Ok(Received::NotModified { head }));
                     }
-                    let (mut writer, mut spool) =
-                        match store.create().and_then(|w| Ok((w, RawSpool::new(store, &head)?))) {
-                            Ok(pair) => pair,
-                            Err(e) => return Ok(Err(e)),
-                        };
-                    // Without Content-Encoding the payload is the object, whose hash is computed anyway.
+                    // Without Content-Encoding the body is its own object: the WARC record
+                    // reads it from there instead of from a second copy.
                     let identity = response.headers().get(CONTENT_ENCODING).is_none_or(|c| c == "identity");
-                    if identity {
-                        spool.skip_payload_hash();
-                    }
+                    let spool = if identity {
+                        Ok(RawSpool::for_identity(&head))
+                    } else {
+                        RawSpool::new(store, &head)
+                    };
+                    let (mut writer, mut spool) = match store.create().and_then(|w| Ok((w, spool?))) {
+                        Ok(pair) => pair,
+                        Err(e) => return Ok(Err(e)),
+                    };
                     // A failed download drops the writer and the spool, which removes their files.
                     match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
-                        Ok(()) => Ok(writer.finish().await.map(|object| {
+                        Ok(()) => Ok(async {
+                            let object = writer.finish().await?;
                             if identity {
-                                spool.set_payload_digest(
-                                    digest_bytes(&object.sha256).expect("objects are named by hashes"),
-                                );
+                                let path = store.object_path(&object.sha256).expect("objects are named by hashes");
+                                let digest = digest_bytes(&object.sha256).expect("objects are named by hashes");
+                                spool.attach_object(std::fs::File::open(path)?, digest);
                             }
-                            Received::Payload {
+                            Ok(Received::Payload {
                                 head,
                                 object,
                                 spool: Box::new(spool),
-                            }
-                        })),
+                            })
+                        }
+                        .await),
                         Err(e) => Ok(Err(e)),
                     }
                 },

@@ -93,16 +93,12 @@ impl RunWarc {
                     Some(spool) => {
                         let block = spool.block_digest();
                         let len = spool.size;
-                        spool.file.seek(SeekFrom::Start(0))?;
-                        write_record(
-                            &mut out,
-                            *end,
-                            &record.spec,
-                            &record.head,
-                            &mut spool.file,
-                            len,
-                            Some(block),
-                        )?
+                        let body = spool
+                            .body
+                            .as_mut()
+                            .ok_or_else(|| io::Error::other("a spooled body was never attached"))?;
+                        body.seek(SeekFrom::Start(0))?;
+                        write_record(&mut out, *end, &record.spec, &record.head, body, len, Some(block))?
                     }
                     None => write_record(
                         &mut out,
@@ -131,15 +127,21 @@ impl RunWarc {
     }
 }
 
-/// A response body as received on the wire (Content-Encoding still applied), spooled to a
-/// temporary file while it is decoded into its object, with the digests its record needs.
+/// A response body as received on the wire (Content-Encoding still applied), kept for its WARC
+/// record while it is decoded into its object, with the digests the record needs.
+///
+/// An encoded body is copied to a temporary file. A body without Content-Encoding *is* its
+/// object, so [`RawSpool::for_identity`] keeps no copy and computes no payload hash: the record
+/// reads the object and takes its hash, which spares a write and a hashing pass per capture.
 #[derive(Debug)]
 pub struct RawSpool {
-    file: File,
-    _tmp: TempPath,
-    /// Hashes the payload, unless told it need not (see [`RawSpool::skip_payload_hash`]).
+    /// Where the body can be read back: the temporary copy, or the attached object.
+    body: Option<File>,
+    /// The temporary copy's path, removed with the spool.
+    _tmp: Option<TempPath>,
+    /// Hashes the payload while it arrives, for encoded bodies.
     payload: Option<Sha256>,
-    /// The payload digest when it comes from elsewhere.
+    /// The payload digest when it comes from the object.
     known_payload: Option<[u8; 32]>,
     block: Sha256,
     size: u64,
@@ -148,44 +150,50 @@ pub struct RawSpool {
 }
 
 impl RawSpool {
-    /// A spool in the archive's `tmp/` for a response whose HTTP head is `head`.
+    /// A spool copying the body into the archive's `tmp/`, for a response whose HTTP head is
+    /// `head`.
     pub fn new(store: &Store, head: &[u8]) -> io::Result<Self> {
         let (file, tmp) = store.temp_file()?;
+        Ok(Self {
+            body: Some(file),
+            _tmp: Some(tmp),
+            payload: Some(Sha256::new()),
+            ..Self::for_identity(head)
+        })
+    }
+
+    /// A spool for a body without Content-Encoding: only the record's block digest is computed;
+    /// call [`RawSpool::attach_object`] once the object is stored.
+    pub fn for_identity(head: &[u8]) -> Self {
         let mut block = Sha256::new();
         block.update(head);
-        Ok(Self {
-            file,
-            _tmp: tmp,
-            payload: Some(Sha256::new()),
+        Self {
+            body: None,
+            _tmp: None,
+            payload: None,
             known_payload: None,
             block,
             size: 0,
             error: None,
-        })
+        }
+    }
+
+    /// Makes the stored object the record's body: `file` open for reading, `sha256` its hash.
+    pub fn attach_object(&mut self, file: File, sha256: [u8; 32]) {
+        self.body = Some(file);
+        self.known_payload = Some(sha256);
     }
 
     /// The payload digest: SHA-256 of the body as received.
     ///
     /// # Panics
-    /// After [`RawSpool::skip_payload_hash`] without [`RawSpool::set_payload_digest`].
+    /// For an identity spool before [`RawSpool::attach_object`].
     pub fn payload_digest(&self) -> [u8; 32] {
         match (&self.payload, self.known_payload) {
             (_, Some(known)) => known,
             (Some(hasher), None) => hasher.clone().finalize().into(),
             (None, None) => panic!("the payload digest was neither computed nor set"),
         }
-    }
-
-    /// Stops hashing the payload because its digest will be known otherwise: a body without
-    /// Content-Encoding is its own object, hashed already. Spares a pass over every large
-    /// capture; call [`RawSpool::set_payload_digest`] afterwards.
-    pub fn skip_payload_hash(&mut self) {
-        self.payload = None;
-    }
-
-    /// Sets the payload digest computed elsewhere.
-    pub fn set_payload_digest(&mut self, digest: [u8; 32]) {
-        self.known_payload = Some(digest);
     }
 
     fn block_digest(&self) -> [u8; 32] {
@@ -206,7 +214,8 @@ impl PayloadSink for RawSpool {
         self.block.update(bytes);
         self.size += bytes.len() as u64;
         if self.error.is_none()
-            && let Err(e) = self.file.write_all(bytes)
+            && let Some(file) = &mut self.body
+            && let Err(e) = file.write_all(bytes)
         {
             self.error = Some(e);
         }
