@@ -97,13 +97,14 @@ pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyho
 
 /// The status of every link in `manifest`, then of links in `listed` it lacks.
 pub fn build(manifest: &Manifest, listed: &[links::Link], archive: &str) -> StatusReport {
+    let listed_ids: std::collections::HashSet<&str> = listed.iter().map(|l| l.id.as_str()).collect();
     let mut links: Vec<LinkStatus> = manifest
         .links
         .iter()
         .map(|(id, entry)| LinkStatus {
             id: id.clone(),
             url: entry.url.clone(),
-            in_links_json: listed.iter().any(|l| &l.id == id),
+            in_links_json: listed_ids.contains(id.as_str()),
             last_check: entry.last_check.clone(),
             snapshots: entry.snapshots.len(),
             latest: entry.snapshots.last().cloned(),

@@ -12,7 +12,6 @@ mod errors;
 pub mod politeness;
 pub mod retry;
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -227,7 +226,6 @@ impl Fetcher {
             first_request: None,
         };
         let mut redirects = Vec::new();
-        let mut visited = HashSet::from([url.to_string()]);
         let mut current = url.clone();
         loop {
             match self.fetch_hop(&current, extra_headers, &handlers, &mut tally).await {
@@ -255,7 +253,7 @@ impl Fetcher {
                     };
                 }
                 Hop::Redirect { status, location } => {
-                    let next = match self.follow(&current, status, location, &mut redirects, &mut visited) {
+                    let next = match self.follow(&current, status, location, &mut redirects) {
                         Ok(next) => next,
                         Err(message) => {
                             return Fetched {
@@ -278,7 +276,6 @@ impl Fetcher {
         status: StatusCode,
         location: Option<String>,
         redirects: &mut Vec<RedirectHop>,
-        visited: &mut HashSet<String>,
     ) -> Result<Url, String> {
         let location = location.ok_or_else(|| format!("HTTP {} without a Location header", status.as_u16()))?;
         redirects.push(RedirectHop {
@@ -292,7 +289,9 @@ impl Fetcher {
         if !matches!(next.scheme(), "http" | "https") {
             return Err(format!("redirect to a non-http(s) URL: {next}"));
         }
-        if !visited.insert(next.to_string()) {
+        // Every URL requested so far answered with one of the recorded redirects (the first one
+        // included), so a loop is a next URL already among them; the list is short.
+        if redirects.iter().any(|hop| hop.url == next.as_str()) {
             return Err(format!("redirect loop: {current} leads back to {next}"));
         }
         if redirects.len() > self.config.max_redirects {
