@@ -4,11 +4,13 @@
 #   benches/run.sh                  # every scenario, 5 timed runs per tool (about 15 minutes)
 #   benches/run.sh --quick          # smaller sizes, 2 runs: a smoke test of the harness
 #   benches/run.sh --only check,manifest --runs 3
+#   benches/run.sh --runs-big 3     # fewer runs for big-4g only (each can take minutes)
 #
 # Scenarios: check (check-1k, check-10k, check-100k: linkkeep vs lychee vs curl --parallel),
 # archive (archive-2k: linkkeep cold and unchanged re-run vs wget --warc-file and curl
 # --parallel), big (big-4g: linkkeep archive vs curl -o && sha256sum), manifest
-# (manifest-100k: linkkeep status, and archiving one link into a 100k-link archive).
+# (manifest-100k: linkkeep status, and archiving one link into a 100k-link archive;
+# status-links-5k/10k/20k: status with the matching links.json).
 #
 # A static nginx (Debian's, installed if missing) serves generated files on 127.0.0.1, one
 # `listen` port per simulated host. Nothing leaves the machine. Each timed run goes through
@@ -23,24 +25,27 @@ ROOT=$(dirname "$HERE")
 TOOLS=$HERE/.tools
 DATA=$HERE/.data
 RUNS=5
+RUNS_BIG=
 QUICK=0
 ONLY=check,archive,big,manifest
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 HOSTS=10
 KEEP=0
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1; RUNS=2 ;;
         --runs) RUNS=$2; shift ;;
         --only) ONLY=$2; shift ;;
+        --runs-big) RUNS_BIG=$2; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) usage ;;
         *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
     esac
     shift
 done
+RUNS_BIG=${RUNS_BIG:-$RUNS}
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if [ $QUICK = 1 ]; then
@@ -85,12 +90,15 @@ if [ ! -x "$LYCHEE" ]; then
 fi
 log "building linkkeep (release)"
 (cd "$ROOT" && cargo build --release --quiet --bin linkkeep)
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/linkkeep
+BUILT=${CARGO_TARGET_DIR:-$ROOT/target}/release/linkkeep
 
 # ---------------------------------------------------------------------------------------------
 # Scratch space and the server
 mkdir -p "$DATA"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/linkkeep-bench.XXXXXX")
+# A private copy: a build in the shared target directory must not swap the binary mid-run.
+BIN=$WORK/linkkeep
+cp "$BUILT" "$BIN"
 NGINX_PID=
 cleanup() {
     if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
@@ -186,7 +194,7 @@ bench_check() {
     # per-host request interval (its default would pace requests and measure only the pacing).
     local -a lychee=("$LYCHEE" --no-progress --max-concurrency 64 --host-concurrency 8
         --host-request-interval 0s --max-retries 0 --format json --output /dev/null "$dir/urls.txt")
-    local -a curl=(curl --parallel --parallel-max 64 --fail -s -K "$dir/curl.cfg")
+    local -a curl=(curl --parallel --parallel-max 64 --fail -s --no-progress-meter -K "$dir/curl.cfg")
     (cd "$dir" && "${linkkeep[@]}" && "${lychee[@]}" && "${curl[@]}") >/dev/null 2>"$WORK/warmup.err" ||
         { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
     for ((r = 1; r <= RUNS; r++)); do
@@ -207,7 +215,7 @@ bench_archive() {
     local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive
         --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
     local -a wget=(wget -q --warc-file="$dir/wget/bench" -i "$dir/urls.txt" -P "$dir/wget/files")
-    local -a curl=(curl --parallel --parallel-max 64 --fail -s --output-dir "$dir/curl" -K "$dir/curl.cfg")
+    local -a curl=(curl --parallel --parallel-max 64 --fail -s --no-progress-meter --output-dir "$dir/curl" -K "$dir/curl.cfg")
     # Warm-up, and a check that every file became an object.
     rm -rf "$dir/archive" "$dir/wget" "$dir/curl"; mkdir -p "$dir/wget" "$dir/curl"
     "${linkkeep[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
@@ -249,7 +257,7 @@ bench_big() {
     local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive --max-size 8GiB
         --retries 0 --no-progress --format json -o /dev/null)
     local -a curl=(sh -c 'curl -s --fail -o "$1" "$2" && sha256sum "$1"' sh "$dir/curl.bin" "$url")
-    for ((r = 1; r <= RUNS; r++)); do
+    for ((r = 1; r <= RUNS_BIG; r++)); do
         rm -rf "$dir/archive"
         measure "$name" "$bytes" bytes linkkeep "$r" "${linkkeep[@]}"
         rm -rf "$dir/archive"
@@ -280,12 +288,27 @@ bench_manifest() {
     rm -rf "$dir/archive"
 }
 
+# status-links-<n>: `status` when links.json lists the archive's links too (every link is
+# looked up in links.json), at growing sizes, to show how its cost per link grows.
+bench_status_links() {
+    local n=$1 name=status-links-$(($1 / 1000))k
+    local cache=$DATA/manifest-$(($1 / 1000))k
+    if [ ! -s "$cache/archive/manifest.json" ] || [ ! -s "$cache/links.json" ]; then
+        log "$name: generating the manifest (once, cached in $cache)"
+        gen manifest "$n" 3 "$cache/archive" "$cache/links.json"
+    fi
+    local -a status=("$BIN" --archive "$cache/archive" --links "$cache/links.json" status --format json -o /dev/null)
+    for ((r = 1; r <= RUNS; r++)); do
+        measure "$name" "$n" links "linkkeep status + links.json" "$r" "${status[@]}"
+    done
+}
+
 {
     echo "# linkkeep benchmarks, $STAMP"
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
     echo "- load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty'), $("$LYCHEE" --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
+    echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo "+changes in $(git -C "$ROOT" diff --name-only | tr '\n' ' ')") (binary sha256 $(sha256sum "$BIN" | cut -c1-12)), $("$LYCHEE" --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
     echo "- runs per tool: $RUNS$([ $QUICK = 1 ] && echo ' (--quick)')"
 } >"$RESULTS.header"
 cat "$RESULTS.header" >&2
@@ -293,7 +316,10 @@ cat "$RESULTS.header" >&2
 if wants check; then for n in $CHECK_SIZES; do bench_check "$n"; done; fi
 if wants archive; then bench_archive "$ARCHIVE_N"; fi
 if wants big; then bench_big "$BIG_BYTES"; fi
-if wants manifest; then bench_manifest "$MANIFEST_N"; fi
+if wants manifest; then
+    bench_manifest "$MANIFEST_N"
+    for n in 5000 10000 20000; do bench_status_links "$n"; done
+fi
 
 SUMMARY=${RESULTS%.tsv}.md
 {

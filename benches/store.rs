@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the object store (issue #7): SHA-256 alone, a whole object write
-//! (`Store::create` -> `PayloadSink::write` -> `ObjectWriter::finish`, fsync included) and
-//! `store::hash_file`. `cargo bench --bench store`.
+//! (`Store::create` -> `PayloadSink::write` -> `ObjectWriter::finish`, with whatever
+//! durability work `finish` does) and `store::hash_file`. `cargo bench --bench store`.
 //!
 //! Each object written gets distinct bytes (a counter in its first chunk), so that the
 //! content-addressed store really writes and renames it instead of finding a duplicate.
@@ -40,7 +40,7 @@ fn sha256_only(bencher: Bencher, size: usize) {
     });
 }
 
-/// A whole object: temporary file, hash, buffered writes, fsync, rename, directory fsync.
+/// A whole object: temporary file, hash, buffered writes, `finish` (rename into place).
 #[divan::bench(args = SIZES, sample_count = 30)]
 fn object_write(bencher: Bencher, size: usize) {
     let dir = tempfile::tempdir().unwrap();
