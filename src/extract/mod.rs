@@ -183,43 +183,37 @@ impl Collector {
             self.invalid(raw, "contains spaces or control characters");
             return;
         }
-        match Url::parse(raw) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => match parse_url(raw) {
-                Ok(parsed) => self.keep(raw.to_owned(), &parsed, note),
-                Err(reason) => self.invalid(raw, &reason),
-            },
-            Ok(url) => {
-                *self
-                    .extraction
-                    .skipped_schemes
-                    .entry(url.scheme().to_owned())
-                    .or_default() += 1
-            }
+        // An absolute URL is kept as written; a relative one as resolved against the base.
+        let (url, written) = match Url::parse(raw) {
+            Ok(url) => (url, raw.to_owned()),
             Err(url::ParseError::RelativeUrlWithoutBase) => match base {
                 Some(base) => match base.join(raw) {
-                    Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                        let resolved = url.to_string();
-                        match parse_url(&resolved) {
-                            Ok(parsed) => self.keep(resolved, &parsed, note),
-                            Err(reason) => self.invalid(raw, &reason),
-                        }
-                    }
                     Ok(url) => {
-                        *self
-                            .extraction
-                            .skipped_schemes
-                            .entry(url.scheme().to_owned())
-                            .or_default() += 1
+                        let resolved = url.to_string();
+                        (url, resolved)
                     }
-                    Err(e) => self.invalid(raw, &format!("cannot be resolved against {base}: {e}")),
+                    Err(e) => return self.invalid(raw, &format!("cannot be resolved against {base}: {e}")),
                 },
                 None => {
                     if !self.extraction.unresolved.iter().any(|u| u == raw) {
                         self.extraction.unresolved.push(raw.to_owned());
                     }
+                    return;
                 }
             },
-            Err(e) => self.invalid(raw, &format!("is not a valid URL: {e}")),
+            Err(e) => return self.invalid(raw, &format!("is not a valid URL: {e}")),
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            *self
+                .extraction
+                .skipped_schemes
+                .entry(url.scheme().to_owned())
+                .or_default() += 1;
+            return;
+        }
+        match parse_url(&written) {
+            Ok(parsed) => self.keep(written, &parsed, note),
+            Err(reason) => self.invalid(raw, &reason),
         }
     }
 

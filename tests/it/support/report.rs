@@ -14,6 +14,9 @@ pub struct Report {
     pub finished_at: String,
     pub summary: Summary,
     pub results: Vec<LinkResult>,
+    /// Problems that fail no link (`verify`); absent when there are none.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Counts over all links of the run.
@@ -68,6 +71,12 @@ pub enum Outcome {
     RedirectError,
     TooLarge,
     Excluded,
+    /// `verify` only.
+    MissingObject,
+    /// `verify` only.
+    CorruptObject,
+    /// `verify` only.
+    CorruptWarc,
 }
 
 impl Report {

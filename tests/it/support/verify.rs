@@ -5,13 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::archive::{RawRun, Scratch, random_bytes, run_raw};
-use super::report::Summary;
 
 /// Network flags for every run: no retries, so a failure shows at once.
 pub const NET: &[&str] = &["--retries", "0", "--timeout", "5"];
@@ -179,54 +177,6 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
     }
 }
 
-/// `verify`'s JSON report: the common report plus `warnings` (absent when there are none).
-#[derive(Debug, Deserialize)]
-pub struct VerifyReport {
-    pub command: String,
-    pub summary: Summary,
-    pub results: Vec<VerifyResult>,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-/// One link's result in `verify`'s report.
-#[derive(Debug, Deserialize)]
-pub struct VerifyResult {
-    pub id: String,
-    pub outcome: VerifyOutcome,
-    pub http_status: Option<u16>,
-    pub size: Option<u64>,
-    pub sha256: Option<String>,
-    pub change: Option<String>,
-    pub error: Option<String>,
-}
-
-/// Every outcome `verify` may report; anything else fails to parse.
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyOutcome {
-    Ok,
-    HttpError,
-    Timeout,
-    NetworkError,
-    RedirectError,
-    TooLarge,
-    Excluded,
-    MissingObject,
-    CorruptObject,
-}
-
-impl VerifyReport {
-    /// The result for `id`; panics with the ids present when it is missing.
-    pub fn get(&self, id: &str) -> &VerifyResult {
-        self.results.iter().find(|r| r.id == id).unwrap_or_else(|| {
-            let ids: Vec<_> = self.results.iter().map(|r| &r.id).collect();
-            panic!("no result for {id:?}; ids: {ids:?}")
-        })
-    }
-
-    /// The result ids in report order.
-    pub fn ids(&self) -> Vec<&str> {
-        self.results.iter().map(|r| r.id.as_str()).collect()
-    }
-}
+/// `verify`'s JSON report is the common report (its outcomes include `missing_object`,
+/// `corrupt_object` and `corrupt_warc`, and it may carry `warnings`).
+pub use super::report::{Outcome as VerifyOutcome, Report as VerifyReport};
