@@ -17,6 +17,7 @@
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically.
 //! - [`lock`]: the archive lock, one writing run at a time.
 //! - [`markup`]: HTML/XML escaping and character references, shared by the outputs.
+//! - [`output`]: writing user-named files: atomically, or straight into devices and pipes.
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
 //! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
@@ -36,6 +37,7 @@ pub mod lock;
 pub mod manifest;
 pub mod markup;
 pub mod outcome;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod serve;

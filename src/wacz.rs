@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
+use crate::output::write_output;
 use crate::store::hex;
 
 /// The WACZ version written.
@@ -91,33 +92,32 @@ struct DataPackage<'a> {
     resources: Vec<Resource>,
 }
 
-/// Writes `contents` as a WACZ at `dest`, through a temporary file beside it, so `dest` only
-/// ever appears complete.
+/// Writes `contents` as a WACZ at `dest`, which only ever appears complete (see
+/// [`write_output`]).
 pub fn write_wacz(dest: &Path, contents: &WaczContents) -> Result<(), WaczError> {
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("archive.wacz");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = write_zip(&tmp, contents).and_then(|()| {
-        std::fs::rename(&tmp, dest).map_err(|source| WaczError::Write {
-            path: dest.to_owned(),
-            source,
+    let mut failure = None;
+    let written = write_output(dest, |file| {
+        write_zip(file, dest, contents).map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            failure = Some(e);
+            io
         })
     });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match (written, failure) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(source), None) => Err(WaczError::Write {
+            path: dest.to_owned(),
+            source,
+        }),
     }
-    result
 }
 
-fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
+fn write_zip(file: &mut File, path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
     let write_err = |source| WaczError::Write {
         path: path.to_owned(),
         source,
     };
-    let file = File::create(path).map_err(write_err)?;
     let mut zip = ZipWriter::new(BufWriter::new(file));
     let modified = zip_time(&contents.created);
     let mut resources = Vec::new();
@@ -189,8 +189,8 @@ fn write_zip(path: &Path, contents: &WaczContents) -> Result<(), WaczError> {
     zip.write_all(&digest).map_err(write_err)?;
 
     let file = zip.finish().map_err(|e| write_err(io::Error::other(e)))?;
-    let file = file.into_inner().map_err(|e| write_err(e.into_error()))?;
-    file.sync_all().map_err(write_err)
+    // Durability is write_output's business (fsync before the rename).
+    file.into_inner().map(drop).map_err(|e| write_err(e.into_error()))
 }
 
 /// Zip entry options: stored, dated `modified`, and zip64 when the entry may pass 4 GiB.

@@ -27,8 +27,9 @@ use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
 use crate::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
 use crate::outcome::LinkResult;
+use crate::output::write_text;
 use crate::progress::Progress;
-use crate::report::{Report, new_run_id, timestamp, write_file_atomically};
+use crate::report::{Report, new_run_id, timestamp};
 use crate::store::{Store, StoredObject, digest_bytes};
 use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
 use crate::warc::{
@@ -164,7 +165,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let runs = store.root().join(RUNS_DIR);
     let report_path = runs.join(format!("{run_id}.json"));
     std::fs::create_dir_all(&runs)
-        .and_then(|()| write_file_atomically(&report_path, &report.render(crate::config::Format::Json, false)))
+        .and_then(|()| write_text(&report_path, &report.render(crate::config::Format::Json, false)))
         .with_context(|| format!("cannot write the run report {}", report_path.display()))?;
     emit_report(&report, &output, global)?;
     let drifted = args.fail_on_change && report.summary.changed > 0;

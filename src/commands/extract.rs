@@ -17,7 +17,7 @@ use crate::cli::ExtractArgs;
 use crate::config::{Environment, GlobalConfig};
 use crate::extract::{self, Found, Kind, Options, merge};
 use crate::links::parse_url;
-use crate::report::write_file_atomically;
+use crate::output::write_text;
 
 /// Runs `linkkeep extract`.
 pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -97,8 +97,7 @@ pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyh
     };
     let merged = merge::merge(path, existing.as_deref(), &all, &documents, args.prune)?;
     if merged.changed {
-        write_file_atomically(path, &merge::to_text(&merged.document))
-            .with_context(|| format!("cannot write {shown}"))?;
+        write_text(path, &merge::to_text(&merged.document)).with_context(|| format!("cannot write {shown}"))?;
     }
     let verb = if existing.is_none() {
         "created"

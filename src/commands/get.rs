@@ -11,6 +11,7 @@ use super::{Exit, write_stdout};
 use crate::cli::GetArgs;
 use crate::config::{Environment, GlobalConfig};
 use crate::manifest::{LinkEntry, Manifest, nearest, parse_time};
+use crate::output::write_output;
 use crate::store::{Store, hex};
 
 /// Runs `linkkeep get`.
@@ -122,22 +123,11 @@ fn copy_verified(object: &Path, out: &mut impl Write, sha256: &str) -> anyhow::R
     Ok(())
 }
 
-/// Copies an object to `dest` through a temporary file, so that `dest` only ever appears whole
-/// and intact.
+/// Copies an object to `dest`, which only ever appears whole and intact (see
+/// [`write_output`]).
 fn copy_to_file(object: &Path, dest: &Path, sha256: &str) -> anyhow::Result<()> {
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("snapshot");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        copy_verified(object, &mut file, sha256)?;
-        std::fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_output(dest, |file| {
+        copy_verified(object, file, sha256).map_err(|e| std::io::Error::other(format!("{e:#}")))
+    })
+    .with_context(|| format!("cannot write {}", dest.display()))
 }

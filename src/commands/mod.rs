@@ -16,7 +16,8 @@ use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
-use crate::report::{Report, write_file_atomically};
+use crate::output::write_text;
+use crate::report::Report;
 
 /// How a command that did its job ended. Anything that kept it from doing its job is an
 /// `Err` instead (exit code 2).
@@ -74,7 +75,7 @@ pub fn emit(
     let summary_to_stderr = output.path.is_some() || output.format != Format::Human;
     match &output.path {
         Some(path) => {
-            write_file_atomically(path, &render(false))
+            write_text(path, &render(false))
                 .with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
         None => write_stdout(render(global.color_stdout).as_bytes())

@@ -13,9 +13,6 @@ mod human;
 mod junit;
 mod markdown;
 
-use std::io::Write;
-use std::path::Path;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -172,27 +169,6 @@ impl Report {
             Format::Junit => junit::render(self),
         }
     }
-}
-
-/// Writes `text` to `path` atomically: a temporary file beside it, then a rename, so that a
-/// reader never sees half a report.
-pub fn write_file_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Shortens `text` to at most `max` characters, marking the cut with `…`.
