@@ -87,8 +87,8 @@ pub async fn check_link(fetcher: &Fetcher, link: &Link) -> LinkResult {
     result_of(link, fetched)
 }
 
-/// The report entry for a fetch whose body was not read.
-fn result_of(link: &Link, fetched: Fetched<()>) -> LinkResult {
+/// The report entry for a fetch, without what only reading the body can tell (hash, change).
+pub fn result_of<T>(link: &Link, fetched: Fetched<T>) -> LinkResult {
     LinkResult {
         id: link.id.clone(),
         url: link.url.clone(),

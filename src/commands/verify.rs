@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use tokio::task::JoinSet;
 
 use super::archive::request_headers;
+use super::check::result_of;
 use super::{Exit, emit_report};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
@@ -328,7 +329,6 @@ async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>)
             },
         )
         .await;
-    let content_type = fetched.header(reqwest::header::CONTENT_TYPE);
     let (sha256, size, change) = match &fetched.body {
         None => (None, None, None),
         // 304: the server says the latest snapshot is still what it serves.
@@ -347,18 +347,9 @@ async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>)
         }
     };
     LinkResult {
-        id: link.id.clone(),
-        url: link.url.clone(),
-        outcome: fetched.outcome,
-        http_status: fetched.http_status.map(|s| s.as_u16()),
-        final_url: Some(fetched.final_url.to_string()),
-        redirects: fetched.redirects,
-        attempts: fetched.attempts,
-        elapsed_ms: fetched.elapsed.as_millis() as u64,
-        content_type,
         size,
         sha256,
         change,
-        error: fetched.error,
+        ..result_of(link, fetched)
     }
 }

@@ -276,20 +276,7 @@ impl RunWarc {
             response.extra.push(("WARC-Truncated".into(), reason.to_owned()));
         }
         let response_id = response.record_id.clone();
-        let request = self.request_spec(exchange, &date, &response_id);
-        let placed = self.append(vec![
-            PendingRecord {
-                spec: request,
-                head: exchange.request_head.clone(),
-                body: None,
-            },
-            PendingRecord {
-                spec: response,
-                head: exchange.response_head.clone(),
-                body: Some(spool),
-            },
-        ])?;
-        let (offset, length) = placed[1];
+        let (offset, length) = self.append_exchange(exchange, response, Some(spool))?;
         let line = self.cdxj(exchange, &payload_digest, offset, length, None);
         let record = crate::manifest::WarcRecordRef {
             offset,
@@ -323,8 +310,25 @@ impl RunWarc {
             revisit.payload_digest = Some(original.record.payload_digest.clone());
         }
         let digest = revisit.payload_digest.clone().unwrap_or_default();
-        let revisit_id = revisit.record_id.clone();
-        let request = self.request_spec(exchange, &date, &revisit_id);
+        let (offset, length) = self.append_exchange(exchange, revisit, None)?;
+        Ok(self.cdxj(exchange, &digest, offset, length, Some("revisit")))
+    }
+
+    /// Appends the request record of `exchange` and then `answer` (its response or revisit
+    /// record, with the response head and `body`); returns where `answer` landed.
+    fn append_exchange(
+        &self,
+        exchange: &Exchange,
+        answer: RecordSpec,
+        body: Option<&mut RawSpool>,
+    ) -> Result<(u64, u64), WarcError> {
+        let mut request = RecordSpec::new(
+            RecordType::Request,
+            answer.date.clone(),
+            super::CONTENT_TYPE_HTTP_REQUEST,
+        );
+        request.target_uri = Some(exchange.url.to_string());
+        request.concurrent_to = Some(answer.record_id.clone());
         let placed = self.append(vec![
             PendingRecord {
                 spec: request,
@@ -332,20 +336,12 @@ impl RunWarc {
                 body: None,
             },
             PendingRecord {
-                spec: revisit,
+                spec: answer,
                 head: exchange.response_head.clone(),
-                body: None,
+                body,
             },
         ])?;
-        let (offset, length) = placed[1];
-        Ok(self.cdxj(exchange, &digest, offset, length, Some("revisit")))
-    }
-
-    fn request_spec(&self, exchange: &Exchange, date: &str, response_id: &str) -> RecordSpec {
-        let mut request = RecordSpec::new(RecordType::Request, date.to_owned(), super::CONTENT_TYPE_HTTP_REQUEST);
-        request.target_uri = Some(exchange.url.to_string());
-        request.concurrent_to = Some(response_id.to_owned());
-        request
+        Ok(placed[1])
     }
 
     fn cdxj(&self, exchange: &Exchange, digest: &str, offset: u64, length: u64, kind: Option<&str>) -> String {
