@@ -33,6 +33,18 @@ async fn assert_fails_cleanly(id: &str, url: String, args: &[&str], outcome: &st
     scratch
 }
 
+/// A 1 MB limit, with timeouts generous enough that only the size can end these downloads.
+const SIZE_LIMITED: &[&str] = &[
+    "--max-size",
+    "1MB",
+    "--retries",
+    "0",
+    "--timeout",
+    "5",
+    "--max-time",
+    "20",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn decompression_bomb_is_too_large() {
     let server = MockServer::start().await;
@@ -48,33 +60,13 @@ async fn decompression_bomb_is_too_large() {
         .mount(&server)
         .await;
 
-    let args = [
-        "--max-size",
-        "1MB",
-        "--retries",
-        "0",
-        "--timeout",
-        "5",
-        "--max-time",
-        "20",
-    ];
-    assert_fails_cleanly("bomb", format!("{}/bomb", server.uri()), &args, "too_large").await;
+    assert_fails_cleanly("bomb", format!("{}/bomb", server.uri()), SIZE_LIMITED, "too_large").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_body_is_too_large() {
     let url = endless_server().await;
-    let args = [
-        "--max-size",
-        "1MB",
-        "--retries",
-        "0",
-        "--timeout",
-        "5",
-        "--max-time",
-        "20",
-    ];
-    assert_fails_cleanly("endless", url, &args, "too_large").await;
+    assert_fails_cleanly("endless", url, SIZE_LIMITED, "too_large").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

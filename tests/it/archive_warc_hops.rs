@@ -7,9 +7,10 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::Scratch;
+use crate::support::pytools::{WarcRecord, read_all};
 
-/// (record type, target URI) of every record in the run's WARC files, in file order.
-fn records(scratch: &Scratch) -> Vec<(String, String)> {
+/// Every record of the run's WARC files, in file order; each file must pass our own reader.
+fn records(scratch: &Scratch) -> Vec<WarcRecord> {
     let mut files: Vec<_> = std::fs::read_dir(scratch.archive.join("warc"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -19,9 +20,7 @@ fn records(scratch: &Scratch) -> Vec<(String, String)> {
     for file in files {
         let check = linkkeep::warc::check_warc(&file).unwrap();
         assert!(check.is_ok(), "{}: {:?}", file.display(), check.problems);
-        for r in check.records {
-            records.push((r.record_type, r.target_uri.unwrap_or_default()));
-        }
+        records.extend(read_all(&file));
     }
     records
 }
@@ -54,16 +53,15 @@ async fn redirect_hops_and_error_responses_are_recorded() {
     assert_eq!(run.code, 1, "the 410 fails the run: {}", run.stderr);
 
     let records = records(&scratch);
-    let kinds: Vec<&str> = records.iter().map(|(kind, _)| kind.as_str()).collect();
-    assert_eq!(kinds[0], "warcinfo");
+    assert_eq!(records[0].kind(), "warcinfo");
     let mut responses: Vec<&str> = records
         .iter()
-        .filter(|(kind, _)| kind == "response")
-        .map(|(_, uri)| uri.strip_prefix(&base).unwrap())
+        .filter(|r| r.kind() == "response")
+        .map(|r| r.field("WARC-Target-URI").unwrap().strip_prefix(&base).unwrap())
         .collect();
     responses.sort();
     assert_eq!(responses, ["/gone", "/new", "/old"]);
-    let requests = records.iter().filter(|(kind, _)| kind == "request").count();
+    let requests = records.iter().filter(|r| r.kind() == "request").count();
     assert_eq!(requests, 3, "one request record per fetch: {records:?}");
 
     // The index has a line per response, with the status each one had.
@@ -87,4 +85,28 @@ async fn redirect_hops_and_error_responses_are_recorded() {
     let snapshot = &scratch.snapshots("moved")[0];
     assert_eq!(snapshot["final_url"], format!("{base}/new"));
     assert!(snapshot["warc_record"]["offset"].as_u64().is_some(), "{snapshot:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_error_page_is_cut_and_marked_truncated() {
+    // Past the 1 MiB kept of a body that is not the capture.
+    let page = vec![b'x'; 1536 * 1024];
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/huge-404"))
+        .respond_with(ResponseTemplate::new(404).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    let scratch = Scratch::new(&[("huge", format!("{}/huge-404", server.uri()))]);
+    let run = scratch.archive(&["--retries", "0"]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+
+    let records = records(&scratch);
+    let response = records
+        .iter()
+        .find(|r| r.kind() == "response")
+        .expect("a response record");
+    assert_eq!(response.field("WARC-Truncated"), Some("length"));
+    let (_, payload) = response.http();
+    assert_eq!(payload.len(), 1024 * 1024, "exactly the first MiB is kept");
 }

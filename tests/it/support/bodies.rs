@@ -18,6 +18,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use super::raw::read_request_head;
 use tokio::sync::Semaphore;
 
 use super::http::{bind, reply, spawn_server};
@@ -86,14 +88,7 @@ where
         while let Ok((mut stream, _)) = listener.accept().await {
             let respond = respond.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
+                read_request_head(&mut stream).await;
                 respond(stream).await;
             });
         }

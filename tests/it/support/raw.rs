@@ -59,7 +59,7 @@ async fn reset_after_partial_headers(mut stream: TcpStream) {
 }
 
 /// Reads until the end of the request head (`\r\n\r\n`) or EOF.
-async fn read_request_head(stream: &mut TcpStream) {
+pub async fn read_request_head(stream: &mut TcpStream) {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
