@@ -40,6 +40,7 @@ pub mod outcome;
 pub mod output;
 pub mod progress;
 pub mod report;
+pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod title;

@@ -14,7 +14,6 @@ use reqwest::header::{
     LAST_MODIFIED,
 };
 use serde_json::Map;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -30,6 +29,7 @@ use crate::outcome::LinkResult;
 use crate::output::write_text;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp};
+use crate::schedule::{TASKS_PER_SLOT, Window, interleave_by_host};
 use crate::store::{Store, StoredObject, digest_bytes};
 use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
 use crate::warc::{
@@ -50,6 +50,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 /// [`CHECKPOINT_MIN_GAP`], so that huge lists do not rewrite the manifest for every few links).
 const CHECKPOINT_LINKS: usize = 25;
 const CHECKPOINT_MIN_GAP: Duration = Duration::from_millis(250);
+/// Both intervals stretch to this many times the last save: a 100,000-link manifest takes
+/// about half a second to write, and a run should spend most of its time archiving.
+const CHECKPOINT_COST_FACTOR: u32 = 4;
 
 /// An archive opened for writing: locked, its manifest loaded, its leftovers cleaned.
 pub struct OpenArchive {
@@ -110,8 +113,9 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             .with_context(|| format!("cannot create a WARC file in {}", store.root().display()))?,
     );
     let progress = Progress::new(global.progress && global.verbose == 0, links.links.len(), "archiving");
-    let mut tasks = JoinSet::new();
-    for (index, link) in links.links.iter().enumerate() {
+    // The latest snapshot is read when a link starts: a run records each link only once.
+    let task = |index: usize, manifest: &Manifest| {
+        let link = &links.links[index];
         let job = LinkJob {
             fetcher: Arc::clone(&fetcher),
             store: store.clone(),
@@ -121,19 +125,21 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             run: run_id.clone(),
         };
         let span = tracing::info_span!("link", id = %link.id);
-        tasks.spawn(async move { (index, job.run().await) }.instrument(span));
-    }
+        job.run().instrument(span)
+    };
+    let size = fetcher.config().concurrency.get() * TASKS_PER_SLOT;
+    let mut window = Window::new(interleave_by_host(&links.links), size);
+    window.fill(|index| task(index, &manifest));
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
     let mut index_lines = Vec::new();
     let mut checkpoint = Checkpoint::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (index, archived) = joined.context("a link's task failed")?;
+    while let Some((index, archived)) = window.next().await {
         let archived = match archived {
             Ok(archived) => archived,
             Err(e) => {
                 // Keep what finished, then stop: the disk is full or the archive unwritable.
-                tasks.abort_all();
+                window.abort();
                 save(&mut manifest, &store)?;
                 return Err(e.into());
             }
@@ -147,10 +153,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         }
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
-        if checkpoint.due() {
+        if checkpoint.due(Instant::now()) {
+            let started = Instant::now();
             save(&mut manifest, &store)?;
-            checkpoint.saved();
+            checkpoint.saved(started.elapsed());
         }
+        window.fill(|index| task(index, &manifest));
     }
     save(&mut manifest, &store)?;
     let index = store.root().join(INDEX_FILE);
@@ -214,6 +222,8 @@ fn warcinfo(links: &LinksFile, fetcher: &Fetcher) -> Vec<(&'static str, String)>
 struct Checkpoint {
     last: Instant,
     pending: usize,
+    /// How long the last save took.
+    cost: Duration,
 }
 
 impl Checkpoint {
@@ -221,18 +231,22 @@ impl Checkpoint {
         Self {
             last: Instant::now(),
             pending: 0,
+            cost: Duration::ZERO,
         }
     }
 
-    fn due(&self) -> bool {
-        let waited = self.last.elapsed();
+    fn due(&self, now: Instant) -> bool {
+        let waited = now.saturating_duration_since(self.last);
+        let at_least = |interval: Duration| interval.max(self.cost * CHECKPOINT_COST_FACTOR);
         self.pending > 0
-            && (waited >= CHECKPOINT_EVERY || (self.pending >= CHECKPOINT_LINKS && waited >= CHECKPOINT_MIN_GAP))
+            && (waited >= at_least(CHECKPOINT_EVERY)
+                || (self.pending >= CHECKPOINT_LINKS && waited >= at_least(CHECKPOINT_MIN_GAP)))
     }
 
-    fn saved(&mut self) {
+    fn saved(&mut self, cost: Duration) {
         self.last = Instant::now();
         self.pending = 0;
+        self.cost = cost;
     }
 }
 
@@ -628,5 +642,30 @@ async fn read_capped(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_wait_longer_when_saving_is_slow() {
+        let mut checkpoint = Checkpoint::new();
+        let after = |d: Duration| checkpoint.last + d;
+        assert!(!checkpoint.due(after(Duration::from_secs(60))), "nothing to save");
+        checkpoint.pending = 1;
+        assert!(!checkpoint.due(after(CHECKPOINT_EVERY / 2)));
+        assert!(checkpoint.due(after(CHECKPOINT_EVERY)));
+        checkpoint.pending = CHECKPOINT_LINKS;
+        assert!(checkpoint.due(after(CHECKPOINT_MIN_GAP)));
+
+        // A save of a second: at most one save every four seconds, however many links wait.
+        checkpoint.saved(Duration::from_secs(1));
+        let after = |d: Duration| checkpoint.last + d;
+        checkpoint.pending = CHECKPOINT_LINKS;
+        assert!(!checkpoint.due(after(CHECKPOINT_EVERY)));
+        assert!(!checkpoint.due(after(Duration::from_millis(3_900))));
+        assert!(checkpoint.due(after(Duration::from_secs(4))));
     }
 }

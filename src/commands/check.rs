@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::Utc;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
-use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::{Exit, emit_report};
@@ -17,6 +16,7 @@ use crate::links::{self, Link};
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
+use crate::schedule::{TASKS_PER_SLOT, Window, interleave_by_host};
 
 /// Runs `linkkeep check`.
 pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -48,25 +48,25 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
 /// Checks every link concurrently (within the fetcher's limits) and returns the results in
 /// the order of `links`, whatever order they finish in.
 pub async fn check_links(fetcher: &Arc<Fetcher>, links: &[Link], progress: &Arc<Progress>) -> Vec<LinkResult> {
-    let mut tasks = JoinSet::new();
-    for (index, link) in links.iter().enumerate() {
+    let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
         let progress = Arc::clone(progress);
-        let link = link.clone();
+        let link = links[index].clone();
         let span = tracing::info_span!("link", id = %link.id);
-        tasks.spawn(
-            async move {
-                let result = check_link(&fetcher, &link).await;
-                progress.link_done(result.outcome.is_failure());
-                (index, result)
-            }
-            .instrument(span),
-        );
-    }
+        async move {
+            let result = check_link(&fetcher, &link).await;
+            progress.link_done(result.outcome.is_failure());
+            result
+        }
+        .instrument(span)
+    };
+    let size = fetcher.config().concurrency.get() * TASKS_PER_SLOT;
+    let mut window = Window::new(interleave_by_host(links), size);
+    window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.expect("link tasks do not panic");
+    while let Some((index, result)) = window.next().await {
         results[index] = Some(result);
+        window.fill(task);
     }
     results
         .into_iter()

@@ -16,7 +16,7 @@ use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
-use crate::output::write_text;
+use crate::output::write_output;
 use crate::report::Report;
 
 /// How a command that did its job ended. Anything that kept it from doing its job is an
@@ -58,28 +58,37 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
 /// Writes a report where `output` says: to a file (atomically, plus a one-line summary on
 /// stderr) or to stdout. A closed stdout (`| head`) is not an error.
 pub fn emit_report(report: &Report, output: &OutputConfig, global: &GlobalConfig) -> anyhow::Result<()> {
-    emit(output, global, &report.command, &report.summary_line(), |color| {
-        report.render(output.format, color)
+    emit(output, global, &report.command, &report.summary_line(), |color, out| {
+        out.write_all(report.render(output.format, color).as_bytes())
     })
 }
 
-/// Writes text rendered by `render` (given whether colour is allowed) where `output` says,
-/// and the `summary` line on stderr when the report itself is not a human table on stdout.
+/// Writes what `render` writes (given whether colour is allowed) where `output` says, and the
+/// `summary` line on stderr when the report itself is not a human table on stdout. `render`
+/// streams into a buffered writer, so a report of 100,000 links is never one string.
 pub fn emit(
     output: &OutputConfig,
     global: &GlobalConfig,
     command: &str,
     summary: &str,
-    render: impl Fn(bool) -> String,
+    render: impl FnOnce(bool, &mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     let summary_to_stderr = output.path.is_some() || output.format != Format::Human;
     match &output.path {
-        Some(path) => {
-            write_text(path, &render(false))
-                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        Some(path) => write_output(path, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            render(false, &mut out)?;
+            out.flush()
+        })
+        .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match render(global.color_stdout, &mut out).and_then(|()| out.flush()) {
+                // A reader that went away (`| head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("cannot write the report to standard output")?,
+            }
         }
-        None => write_stdout(render(global.color_stdout).as_bytes())
-            .context("cannot write the report to standard output")?,
     }
     if summary_to_stderr && !global.quiet {
         eprintln!("linkkeep {command}: {summary}");

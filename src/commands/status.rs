@@ -10,38 +10,39 @@
 //!             "snapshots": 2, "latest": {…snapshot…} | null}]}
 //! ```
 
-use std::fmt::Write;
+use std::io::{self, Write};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Exit, emit};
 use crate::cli::StatusArgs;
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::links;
-use crate::manifest::{LastCheck, Manifest, Snapshot};
+use crate::manifest::{LastCheck, ManifestSummary, Snapshot};
 use crate::outcome::Outcome;
 
-/// The status report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusReport {
+/// The status report. It borrows from the manifest: at 100,000 links, copying every last check
+/// and latest snapshot cost as much as rendering them (issue #7).
+#[derive(Debug, Serialize)]
+pub struct StatusReport<'a> {
     /// Always `linkkeep`.
-    pub tool: String,
+    pub tool: &'static str,
     /// The linkkeep version that ran.
-    pub version: String,
+    pub version: &'static str,
     /// Always `status`.
-    pub command: String,
+    pub command: &'static str,
     /// The archive directory.
     pub archive: String,
     /// When the manifest was last written.
-    pub updated_at: Option<String>,
+    pub updated_at: Option<&'a str>,
     /// Counts over `links`.
     pub summary: StatusSummary,
     /// The manifest's links in order, then links of links.json never archived.
-    pub links: Vec<LinkStatus>,
+    pub links: Vec<LinkStatus<'a>>,
 }
 
 /// Counts over a status report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatusSummary {
     /// Links listed.
     pub total: usize,
@@ -56,26 +57,26 @@ pub struct StatusSummary {
 }
 
 /// One link's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LinkStatus {
+#[derive(Debug, Serialize)]
+pub struct LinkStatus<'a> {
     /// The link's id.
-    pub id: String,
+    pub id: &'a str,
     /// Its URL.
-    pub url: String,
+    pub url: &'a str,
     /// Whether the current links.json lists it.
     pub in_links_json: bool,
     /// Its last check, if any.
-    pub last_check: Option<LastCheck>,
+    pub last_check: Option<&'a LastCheck>,
     /// How many snapshots it has.
     pub snapshots: usize,
     /// The latest snapshot, if any.
-    pub latest: Option<Snapshot>,
+    pub latest: Option<&'a Snapshot>,
 }
 
 /// Runs `linkkeep status`.
 pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyhow::Result<Exit> {
     let output = OutputConfig::new(&args.output, env);
-    let manifest = Manifest::load(&global.archive_dir)?;
+    let manifest = ManifestSummary::load(&global.archive_dir)?;
     // The links file is optional here: status describes the archive. When present it must be
     // valid, and links it lists that were never archived are shown too.
     let listed = if global.links_path.exists() {
@@ -85,35 +86,40 @@ pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyho
     };
     let report = build(&manifest, &listed, &global.archive_dir.display().to_string());
     let summary = summary_line(&report);
-    emit(&output, global, "status", &summary, |color| {
-        render(&report, output.format, color)
+    emit(&output, global, "status", &summary, |color, out| {
+        render(&report, output.format, color, out)
     })?;
-    Ok(if report.summary.failed > 0 {
+    let exit = if report.summary.failed > 0 {
         Exit::Failures
     } else {
         Exit::Success
-    })
+    };
+    // Freeing a large manifest piece by piece takes a tenth of a second at 100,000 links, and
+    // the process is about to end.
+    std::mem::forget(report);
+    std::mem::forget(manifest);
+    Ok(exit)
 }
 
 /// The status of every link in `manifest`, then of links in `listed` it lacks.
-pub fn build(manifest: &Manifest, listed: &[links::Link], archive: &str) -> StatusReport {
+pub fn build<'a>(manifest: &'a ManifestSummary, listed: &'a [links::Link], archive: &str) -> StatusReport<'a> {
     let listed_ids: std::collections::HashSet<&str> = listed.iter().map(|l| l.id.as_str()).collect();
     let mut links: Vec<LinkStatus> = manifest
         .links
         .iter()
         .map(|(id, entry)| LinkStatus {
-            id: id.clone(),
-            url: entry.url.clone(),
+            id,
+            url: &entry.url,
             in_links_json: listed_ids.contains(id.as_str()),
-            last_check: entry.last_check.clone(),
-            snapshots: entry.snapshots.len(),
-            latest: entry.snapshots.last().cloned(),
+            last_check: entry.last_check.as_ref(),
+            snapshots: entry.snapshots.count,
+            latest: entry.snapshots.latest.as_ref(),
         })
         .collect();
     for link in listed.iter().filter(|l| !manifest.links.contains_key(&l.id)) {
         links.push(LinkStatus {
-            id: link.id.clone(),
-            url: link.url.clone(),
+            id: &link.id,
+            url: &link.url,
             in_links_json: true,
             last_check: None,
             snapshots: 0,
@@ -126,18 +132,18 @@ pub fn build(manifest: &Manifest, listed: &[links::Link], archive: &str) -> Stat
     };
     for link in &links {
         summary.snapshots += link.snapshots;
-        match link.last_check.as_ref().map(|c| c.outcome) {
+        match link.last_check.map(|c| c.outcome) {
             None => summary.never_checked += 1,
             Some(outcome) if outcome.is_failure() => summary.failed += 1,
             Some(_) => summary.ok += 1,
         }
     }
     StatusReport {
-        tool: "linkkeep".into(),
-        version: crate::VERSION.into(),
-        command: "status".into(),
+        tool: "linkkeep",
+        version: crate::VERSION,
+        command: "status",
         archive: archive.into(),
-        updated_at: manifest.updated_at.clone(),
+        updated_at: manifest.updated_at.as_deref(),
         summary,
         links,
     }
@@ -151,40 +157,41 @@ fn summary_line(report: &StatusReport) -> String {
     )
 }
 
-/// The report in `format`.
-pub fn render(report: &StatusReport, format: Format, color: bool) -> String {
+/// Writes the report in `format` to `out`.
+pub fn render(report: &StatusReport, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Json => serde_json::to_string_pretty(report).expect("reports always serialize") + "\n",
-        Format::Human => human(report, color),
-        Format::Markdown => markdown(report),
-        Format::Junit => junit(report),
+        Format::Json => {
+            // serde_json writes token by token: buffer here, where the writer's type is known.
+            let mut out = io::BufWriter::with_capacity(1 << 16, out);
+            serde_json::to_writer_pretty(&mut out, report)?;
+            out.write_all(b"\n")?;
+            out.flush()
+        }
+        Format::Human => human(report, color, out),
+        Format::Markdown => markdown(report, out),
+        Format::Junit => junit(report, out),
     }
 }
 
 /// The columns every format shows for a link.
-struct Row {
+struct Row<'a> {
     last: String,
-    when: String,
-    snapshots: String,
-    sha: String,
-    title: String,
+    when: &'a str,
+    sha: &'a str,
+    title: &'a str,
 }
 
-fn row(link: &LinkStatus) -> Row {
-    let last = link.last_check.as_ref();
+fn row<'a>(link: &LinkStatus<'a>) -> Row<'a> {
+    let last = link.last_check;
     Row {
         last: last.map_or("never".into(), |c| c.outcome.to_string()),
-        when: last.map_or("-".into(), |c| c.at.clone()),
-        snapshots: link.snapshots.to_string(),
-        sha: link
-            .latest
-            .as_ref()
-            .map_or("-".into(), |s| s.sha256[..12.min(s.sha256.len())].to_owned()),
-        title: link.latest.as_ref().and_then(|s| s.title.clone()).unwrap_or_default(),
+        when: last.map_or("-", |c| c.at.as_str()),
+        sha: link.latest.map_or("-", |s| &s.sha256[..12.min(s.sha256.len())]),
+        title: link.latest.and_then(|s| s.title.as_deref()).unwrap_or_default(),
     }
 }
 
-fn human(report: &StatusReport, color: bool) -> String {
+fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let id_width = report
         .links
         .iter()
@@ -192,17 +199,16 @@ fn human(report: &StatusReport, color: bool) -> String {
         .max()
         .unwrap_or(0)
         .max(2);
-    let mut out = String::new();
-    let _ = writeln!(
+    writeln!(
         out,
         "{:<14}  {:<20}  {:>5}  {:<12}  {:<id_width$}  TITLE",
         "LAST", "WHEN", "SNAPS", "SHA256", "ID"
-    );
+    )?;
     for link in &report.links {
         let r = row(link);
-        let failed = link.last_check.as_ref().is_some_and(|c| c.outcome.is_failure());
+        let failed = link.last_check.is_some_and(|c| c.outcome.is_failure());
         let last = format!("{:<14}", r.last);
-        let last = match (color, failed, link.last_check.as_ref().map(|c| c.outcome)) {
+        let last = match (color, failed, link.last_check.map(|c| c.outcome)) {
             (true, true, _) => format!("\x1b[31m{last}\x1b[0m"),
             (true, false, Some(Outcome::Ok)) => format!("\x1b[32m{last}\x1b[0m"),
             _ => last,
@@ -211,66 +217,64 @@ fn human(report: &StatusReport, color: bool) -> String {
         let title: String = r.title.chars().take(60).collect();
         let line = format!(
             "{last}  {:<20}  {:>5}  {:<12}  {id:<id_width$}  {title}",
-            r.when, r.snapshots, r.sha
+            r.when, link.snapshots, r.sha
         );
-        let _ = writeln!(out, "{}", line.trim_end());
+        writeln!(out, "{}", line.trim_end())?;
     }
-    let _ = writeln!(out, "\n{}", summary_line(report));
-    out
+    writeln!(out, "\n{}", summary_line(report))
 }
 
-fn markdown(report: &StatusReport) -> String {
+fn markdown(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
     let cell = |t: &str| t.replace('|', "\\|").replace(['\n', '\r'], " ");
-    let mut out = format!("### linkkeep status: {}\n\n", summary_line(report));
-    out.push_str("| Last | When | Snapshots | SHA-256 | Link | Title |\n|---|---|---|---|---|---|\n");
+    write!(out, "### linkkeep status: {}\n\n", summary_line(report))?;
+    out.write_all(b"| Last | When | Snapshots | SHA-256 | Link | Title |\n|---|---|---|---|---|---|\n")?;
     for link in &report.links {
         let r = row(link);
-        let _ = writeln!(
+        writeln!(
             out,
             "| {} | {} | {} | `{}` | [{}](<{}>) | {} |",
             r.last,
             r.when,
-            r.snapshots,
+            link.snapshots,
             r.sha,
-            cell(&link.id),
+            cell(link.id),
             link.url.replace('>', "%3E"),
-            cell(&r.title)
-        );
+            cell(r.title)
+        )?;
     }
-    out
+    Ok(())
 }
 
-fn junit(report: &StatusReport) -> String {
+fn junit(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
     use crate::markup::escape as xml;
     let s = &report.summary;
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
+    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
+    writeln!(
         out,
         "<testsuites name=\"linkkeep\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n  <testsuite name=\"linkkeep status\" tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\">",
         s.total, s.failed, s.never_checked
-    );
+    )?;
     for link in &report.links {
-        let _ = write!(
+        write!(
             out,
             "    <testcase name=\"{}\" classname=\"linkkeep.status\"",
-            xml(&link.id)
-        );
-        match &link.last_check {
-            None => out.push_str(">\n      <skipped message=\"never archived\"/>\n    </testcase>\n"),
+            xml(link.id)
+        )?;
+        match link.last_check {
+            None => out.write_all(b">\n      <skipped message=\"never archived\"/>\n    </testcase>\n")?,
             Some(c) if c.outcome.is_failure() => {
                 let error = c.error.as_deref().unwrap_or_default();
-                let _ = writeln!(
+                writeln!(
                     out,
                     ">\n      <failure message=\"{}\" type=\"{}\">URL: {}\nchecked at {}</failure>\n    </testcase>",
                     xml(&format!("{}: {error}", c.outcome)),
                     c.outcome,
-                    xml(&link.url),
+                    xml(link.url),
                     xml(&c.at)
-                );
+                )?;
             }
-            Some(_) => out.push_str("/>\n"),
+            Some(_) => out.write_all(b"/>\n")?,
         }
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    out.write_all(b"  </testsuite>\n</testsuites>\n")
 }

@@ -194,14 +194,16 @@ mod tests {
     use super::*;
 
     fn manifest() -> Manifest {
-        serde_json::from_value(serde_json::json!({"schema_version": 1, "links": {
+        serde_json::json!({"schema_version": 1, "links": {
             "a": {"url": "HTTP://Example.org/a%20b?x=1", "snapshots": [{
                 "sha256": "a".repeat(64), "size": 1, "content_type": "text/html",
                 "first_seen": "2020-01-01T00:00:00Z", "last_seen": "2020-01-01T00:00:00Z",
                 "http_status": 200, "final_url": "http://example.org/moved", "etag": null,
                 "last_modified": null, "title": null, "object": "x", "run": "r"}]},
             "never": {"url": "http://example.org/never", "snapshots": []}
-        }}))
+        }})
+        .to_string()
+        .parse()
         .unwrap()
     }
 

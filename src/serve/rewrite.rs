@@ -225,12 +225,15 @@ mod tests {
                 "http_status": 200, "final_url": url, "etag": null, "last_modified": null,
                 "title": null, "object": "x", "run": "r"})
         };
-        let manifest: Manifest = serde_json::from_value(serde_json::json!({"schema_version": 1, "links": {
-            "b": {"url": "http://site.example/b.html", "snapshots": [snapshot("http://site.example/b.html")]},
-            "q": {"url": "http://site.example/q?x=1&y=2", "snapshots": [snapshot("http://site.example/q?x=1&y=2")]},
-            "img": {"url": "http://cdn.example/i.png", "snapshots": [snapshot("http://cdn.example/i.png")]},
-        }}))
-        .unwrap();
+        let mut manifest = Manifest::new();
+        for (id, url) in [
+            ("b", "http://site.example/b.html"),
+            ("q", "http://site.example/q?x=1&y=2"),
+            ("img", "http://cdn.example/i.png"),
+        ] {
+            let entry = serde_json::json!({"url": url, "snapshots": [snapshot(url)]});
+            manifest.links.insert(id.into(), serde_json::from_value(entry).unwrap());
+        }
         Page {
             catalog: Arc::new(Catalog::new(manifest, None)),
             base: Url::parse("http://site.example/dir/a.html").unwrap(),
