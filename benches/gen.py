@@ -5,9 +5,10 @@ Subcommands (all idempotent; existing files of the right size are kept):
   check-urls N HOSTS PORT_BASE OUT_DIR       links.json (bare array), urls.txt, curl.cfg
   archive-files N SIZE DATA_DIR              N files of SIZE random bytes under DATA_DIR/a/
   archive-urls N HOSTS PORT_BASE OUT_DIR     links.json, urls.txt, curl.cfg for those files
-  manifest N SNAPSHOTS ARCHIVE_DIR [LINKS]   ARCHIVE_DIR/manifest.json in src/manifest.rs's
-                                             schema (objects are not created); LINKS, if
-                                             given, gets the matching links.json
+  manifest N SNAPSHOTS ARCHIVE_DIR [LINKS]   ARCHIVE_DIR/manifest.json laid out as
+                                             Manifest::save writes it (objects and WARC
+                                             files are not created); LINKS, if given, gets
+                                             the matching links.json
 """
 
 import json
@@ -78,6 +79,14 @@ def manifest(n, snapshots, archive_dir, links_path=None):
                 "last_modified": "Mon, 05 Feb 2018 12:30:00 GMT",
                 "title": f"Report number {i} on enhanced cooperation, revision {s}",
                 "object": f"objects/sha256/{sha[:2]}/{sha[2:]}",
+                "warc": f"warc/{run}.warc.gz",
+                "warc_record": {
+                    "offset": 1000 * i + s,
+                    "length": 123900 + i,
+                    "record_id": f"<urn:uuid:{i:08x}-{s:04x}-4000-8000-000000000000>",
+                    "date": f"{day}T00:00:00Z",
+                    "payload_digest": "sha256:" + sha,
+                },
                 "run": run,
             })
         links[link_id] = {
@@ -92,11 +101,13 @@ def manifest(n, snapshots, archive_dir, links_path=None):
             },
             "snapshots": snaps,
         }
-    doc = {"schema_version": 1, "updated_at": "2026-03-01T12:00:00Z", "links": links}
-    # Pretty-printed with two spaces, as Manifest::save writes it.
+    # One link per line, as Manifest::save writes it (src/manifest/json.rs).
     with open(os.path.join(archive_dir, "manifest.json"), "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
+        f.write('{"schema_version":1,"updated_at":"2026-03-01T12:00:00Z",\n"links": {')
+        for k, (link_id, entry) in enumerate(links.items()):
+            f.write("\n" if k == 0 else ",\n")
+            f.write(json.dumps(link_id) + ": " + json.dumps(entry, separators=(",", ":")))
+        f.write("\n}}\n")
     if links_path:
         with open(links_path, "w") as f:
             json.dump({"version": 1, "links": listed}, f, indent=0)

@@ -9,6 +9,10 @@ use divan::counter::ItemsCount;
 use linkkeep::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
 use serde_json::json;
 
+// The allocator the binary uses (src/main.rs): the manifest's cost is mostly allocation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }
@@ -31,6 +35,13 @@ fn snapshot(i: usize, s: usize, url: &str) -> Snapshot {
     let sha256 = format!("{i:08x}{s:08x}{}", "a".repeat(48));
     serde_json::from_value(json!({
         "object": linkkeep::store::object_rel_path(&sha256),
+        "warc": format!("warc/{RUN}.warc.gz"),
+        "warc_record": {
+            "offset": 1000 * i + s, "length": 123_900 + i,
+            "record_id": format!("<urn:uuid:{i:08x}-{s:04x}-4000-8000-000000000000>"),
+            "date": format!("2026-0{}-01T00:00:00Z", 1 + s),
+            "payload_digest": format!("sha256:{sha256}"),
+        },
         "sha256": sha256,
         "size": 123_456 + i as u64,
         "content_type": "application/pdf",

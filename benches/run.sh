@@ -266,14 +266,23 @@ bench_big() {
     done
 }
 
-# manifest-<n>: an archive whose manifest has N links with 3 snapshots each.
+# Prints the cache directory of an archive whose manifest has N links with 3 snapshots each,
+# and the matching links.json; generates them once. The name carries the file's layout (one
+# link per line, as Manifest::save writes it), so a cache in an older layout is not reused.
+manifest_cache() {
+    local cache=$DATA/manifest-lines-$(($1 / 1000))k
+    if [ ! -s "$cache/archive/manifest.json" ] || [ ! -s "$cache/links.json" ]; then
+        log "manifest-$(($1 / 1000))k: generating the manifest (once, cached in $cache)"
+        gen manifest "$1" 3 "$cache/archive" "$cache/links.json"
+    fi
+    echo "$cache"
+}
+
+# manifest-<n>: `status` on an archive of N links, and archiving one more link into it.
 bench_manifest() {
     local n=$1 name=manifest-$(($1 / 1000))k
-    local cache=$DATA/$name dir=$WORK/$name
-    if [ ! -s "$cache/archive/manifest.json" ]; then
-        log "$name: generating the manifest (once, cached in $cache)"
-        gen manifest "$n" 3 "$cache/archive" "$cache/links.json"
-    fi
+    local cache dir=$WORK/$name
+    cache=$(manifest_cache "$n")
     mkdir -p "$dir"
     log "$name: $(du -h "$cache/archive/manifest.json" | cut -f1) manifest"
     printf '["http://127.0.0.1:%s/c/one-more-link.html"]\n' "$PORT_BASE" >"$dir/one.json"
@@ -292,11 +301,8 @@ bench_manifest() {
 # looked up in links.json), at growing sizes, to show how its cost per link grows.
 bench_status_links() {
     local n=$1 name=status-links-$(($1 / 1000))k
-    local cache=$DATA/manifest-$(($1 / 1000))k
-    if [ ! -s "$cache/archive/manifest.json" ] || [ ! -s "$cache/links.json" ]; then
-        log "$name: generating the manifest (once, cached in $cache)"
-        gen manifest "$n" 3 "$cache/archive" "$cache/links.json"
-    fi
+    local cache
+    cache=$(manifest_cache "$n")
     local -a status=("$BIN" --archive "$cache/archive" --links "$cache/links.json" status --format json -o /dev/null)
     for ((r = 1; r <= RUNS; r++)); do
         measure "$name" "$n" links "linkkeep status + links.json" "$r" "${status[@]}"

@@ -3,7 +3,7 @@
 //!
 //! Reading is two passes. The first parses the top level and keeps each link's entry as a
 //! borrowed slice of the text (`RawValue`: syntax is checked, nothing is allocated). The second
-//! turns those slices into [`LinkEntry`](super::LinkEntry) values on every core, in contiguous chunks so the
+//! turns those slices into [`LinkEntry`] values on every core, in contiguous chunks so the
 //! links keep their order. The structs keep unknown fields through
 //! [`deserialize_keeping_unknown_fields!`] instead of `#[serde(flatten)]`.
 //!
@@ -18,7 +18,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Manifest, SCHEMA_VERSION};
+use super::{LinkEntry, Manifest, SCHEMA_VERSION};
 
 /// Implements `Deserialize` for a manifest struct that keeps the fields it does not know in
 /// its `extra` map, as `#[serde(flatten)]` would.
@@ -143,7 +143,7 @@ struct TopLevel<'a> {
     extra: Map<String, Value>,
 }
 
-/// A manifest's parts, with each link's entry read as `T`: a whole [`LinkEntry`](super::LinkEntry), or a
+/// A manifest's parts, with each link's entry read as `T`: a whole [`LinkEntry`], or a
 /// [`super::LinkSummary`] for `status`.
 pub(crate) struct Parsed<T> {
     pub schema_version: u32,
@@ -316,7 +316,11 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawLinks<'a> {
     }
 }
 
-/// Writes `manifest` as JSON with one link per line.
+/// Links serialized by one thread at a time when saving.
+const LINKS_PER_BLOCK: usize = 2_000;
+
+/// Writes `manifest` as JSON with one link per line. Blocks of links are serialized on every
+/// core and written in order.
 pub(crate) fn write(manifest: &Manifest, out: &mut impl Write) -> std::io::Result<()> {
     let header = serde_json::json!({
         "schema_version": manifest.schema_version,
@@ -330,13 +334,45 @@ pub(crate) fn write(manifest: &Manifest, out: &mut impl Write) -> std::io::Resul
         serde_json::to_writer(&mut *out, value)?;
     }
     out.write_all(b",\n\"links\": {")?;
-    for (i, (id, entry)) in manifest.links.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, id)?;
-        out.write_all(b": ")?;
-        serde_json::to_writer(&mut *out, entry)?;
+    let links: Vec<(&String, &LinkEntry)> = manifest.links.iter().collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(links.len() / LINKS_PER_BLOCK).max(1);
+    let mut first = true;
+    for group in links.chunks(LINKS_PER_BLOCK * threads) {
+        let blocks: Vec<std::io::Result<Vec<u8>>> = if threads == 1 {
+            vec![serialize_links(group, first)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = group
+                    .chunks(LINKS_PER_BLOCK)
+                    .enumerate()
+                    .map(|(i, block)| scope.spawn(move || serialize_links(block, first && i == 0)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().expect("serializing a manifest entry does not panic"))
+                    .collect()
+            })
+        };
+        for block in blocks {
+            out.write_all(&block?)?;
+        }
+        first = false;
     }
     out.write_all(b"\n}}\n")
+}
+
+/// `links` as lines of the `links` object, each after its separator from the previous entry
+/// (none before the object's first).
+fn serialize_links(links: &[(&String, &LinkEntry)], starts_object: bool) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(links.len() * 2048);
+    for (i, (id, entry)) in links.iter().enumerate() {
+        out.extend_from_slice(if starts_object && i == 0 { b"\n" } else { b",\n" });
+        serde_json::to_writer(&mut out, id)?;
+        out.extend_from_slice(b": ");
+        serde_json::to_writer(&mut out, entry)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -487,6 +523,21 @@ mod tests {
         let original: Value = serde_json::from_str(text).unwrap();
         let rewritten: Value = serde_json::from_str(&written).unwrap();
         assert_eq!(rewritten, original);
+    }
+
+    #[test]
+    fn a_manifest_written_in_blocks_reads_back_the_same() {
+        let n = 2 * LINKS_PER_BLOCK + 7;
+        let manifest = parse(text(n, None).as_bytes()).unwrap();
+        let mut written = Vec::new();
+        write(&manifest, &mut written).unwrap();
+        let written = String::from_utf8(written).unwrap();
+        assert_eq!(written.lines().count(), n + 3);
+        let back = parse(written.as_bytes()).unwrap();
+        assert_eq!(back, manifest);
+        // IndexMap's equality ignores order; the links' order is part of the format.
+        assert!(back.links.keys().eq(manifest.links.keys()));
+        assert!(back.links.keys().enumerate().all(|(i, id)| *id == format!("l{i}")));
     }
 
     #[test]
