@@ -269,17 +269,21 @@ impl ObjectWriter {
 /// Payloads up to this size are written on the downloading task itself: below it a thread
 /// costs about what it saves, and an archive run fetches many small pages at once anyway.
 pub const WORKER_THRESHOLD: u64 = 1024 * 1024;
-/// Chunks queued for a [`WorkerSink`]'s thread (4 × 64 KiB from a download): enough to ride
-/// out a short hiccup on either side, few enough that memory stays flat for any body size.
+/// Bytes gathered before they are handed to a [`WorkerSink`]'s thread in one batch. Every
+/// hand-over can wake a sleeping thread, which costs far more than hashing a 64 KiB chunk
+/// takes (the more so in a virtual machine); a batch wakes it once per 256 KiB.
+const WORKER_BATCH: usize = 256 * 1024;
+/// Batches queued for the thread: enough to ride out a short hiccup on either side, few
+/// enough that memory stays flat (about 1.5 MiB) for any body size.
 const WORKER_QUEUE: usize = 4;
 
 /// A payload sink that moves to a thread of its own once the payload passes a threshold, so
 /// that a large download uses two cores: the task reading the socket computes the WARC block
 /// digest while this thread hashes and writes the object.
 ///
-/// Chunks reach the thread through a small bounded queue. When it is full, `write` blocks
-/// until the thread catches up, which paces the socket reads to the disk and keeps memory
-/// flat. The thread stops at its sink's first write error, which the next `write` or
+/// Chunks reach the thread in batches, through a small bounded queue. When it is full, `write`
+/// blocks until the thread catches up, which paces the socket reads to the disk and keeps
+/// memory flat. The thread stops at its sink's first write error, which the next hand-over or
 /// [`WorkerSink::into_inner`] returns. Dropping the sink unfinished (a failed or cancelled
 /// download) closes the queue and waits for the thread, which drops the inner sink: for an
 /// [`ObjectWriter`], its temporary file is gone when the drop returns, as without a thread.
@@ -294,9 +298,12 @@ pub struct WorkerSink<S> {
 enum WorkerState<S> {
     /// Still small: written on the caller's thread.
     Inline(S),
-    /// On its thread, which gives the sink back once `chunks` is closed.
+    /// On its thread, which gives the sink back once `batches` is closed.
     Threaded {
-        chunks: mpsc::SyncSender<Bytes>,
+        /// Chunks not handed over yet, and their total size.
+        batch: Vec<Bytes>,
+        batch_size: usize,
+        batches: mpsc::SyncSender<Vec<Bytes>>,
         thread: thread::JoinHandle<io::Result<S>>,
     },
     /// Given back by [`WorkerSink::into_inner`], or lost with a thread that failed.
@@ -314,9 +321,10 @@ impl<S: PayloadSink + Send + 'static> WorkerSink<S> {
         }
     }
 
-    /// Waits until the thread has written what is still queued (a few chunks: a short block of
-    /// the caller's thread), and gives the sink back, or the first error it met.
+    /// Hands the last batch over, waits until the thread has written what is queued (a short
+    /// block of the caller's thread), and gives the sink back, or the first error it met.
     pub fn into_inner(mut self) -> io::Result<S> {
+        self.hand_over()?;
         self.end()
     }
 
@@ -325,27 +333,57 @@ impl<S: PayloadSink + Send + 'static> WorkerSink<S> {
         let WorkerState::Inline(mut sink) = std::mem::replace(&mut self.state, WorkerState::Ended) else {
             return Ok(());
         };
-        let (chunks, queued) = mpsc::sync_channel::<Bytes>(WORKER_QUEUE);
+        let (batches, queued) = mpsc::sync_channel::<Vec<Bytes>>(WORKER_QUEUE);
         let thread = thread::Builder::new()
             .name("payload-writer".into())
             .spawn(move || {
                 // Ends when the queue is closed: by `into_inner`, or by a drop mid-download.
-                for chunk in queued {
-                    sink.write(chunk)?;
+                for batch in queued {
+                    for chunk in batch {
+                        sink.write(chunk)?;
+                    }
                 }
                 Ok(sink)
             })
             .map_err(|e| io::Error::new(e.kind(), format!("cannot start a thread for the payload: {e}")))?;
-        self.state = WorkerState::Threaded { chunks, thread };
+        self.state = WorkerState::Threaded {
+            batch: Vec::new(),
+            batch_size: 0,
+            batches,
+            thread,
+        };
         Ok(())
     }
 
-    /// Closes the queue, waits for the thread and returns what it returned.
+    /// Sends the gathered chunks to the thread, or returns the error that stopped it.
+    fn hand_over(&mut self) -> io::Result<()> {
+        let WorkerState::Threaded {
+            batch,
+            batch_size,
+            batches,
+            ..
+        } = &mut self.state
+        else {
+            return Ok(());
+        };
+        *batch_size = 0;
+        if batches.send(std::mem::take(batch)).is_ok() {
+            return Ok(());
+        }
+        // The queue is only closed on the thread's side when its sink failed: return that error.
+        match self.end() {
+            Err(e) => Err(e),
+            Ok(_) => Err(io::Error::other("the thread writing the payload ended early")),
+        }
+    }
+
+    /// Closes the queue (dropping chunks not handed over), waits for the thread and returns
+    /// what it returned.
     fn end(&mut self) -> io::Result<S> {
         match std::mem::replace(&mut self.state, WorkerState::Ended) {
             WorkerState::Inline(sink) => Ok(sink),
-            WorkerState::Threaded { chunks, thread } => {
-                drop(chunks);
+            WorkerState::Threaded { batches, thread, .. } => {
+                drop(batches);
                 thread
                     .join()
                     .unwrap_or_else(|_| Err(io::Error::other("the thread writing the payload panicked")))
@@ -369,17 +407,15 @@ impl<S: PayloadSink + Send + 'static> PayloadSink for WorkerSink<S> {
             }
             self.start_thread()?;
         }
-        let WorkerState::Threaded { chunks, .. } = &self.state else {
+        let WorkerState::Threaded { batch, batch_size, .. } = &mut self.state else {
             return Err(abandoned());
         };
-        if chunks.send(bytes).is_ok() {
+        *batch_size += bytes.len();
+        batch.push(bytes);
+        if *batch_size < WORKER_BATCH {
             return Ok(());
         }
-        // The queue is only closed on the thread's side when its sink failed: return that error.
-        match self.end() {
-            Err(e) => Err(e),
-            Ok(_) => Err(io::Error::other("the thread writing the payload ended early")),
-        }
+        self.hand_over()
     }
 
     fn size(&self) -> u64 {
@@ -395,8 +431,8 @@ fn abandoned() -> io::Error {
 impl<S> Drop for WorkerSink<S> {
     fn drop(&mut self) {
         // Wait for the thread, so that nothing it owns (a temporary file) outlives the sink.
-        if let WorkerState::Threaded { chunks, thread } = std::mem::replace(&mut self.state, WorkerState::Ended) {
-            drop(chunks);
+        if let WorkerState::Threaded { batches, thread, .. } = std::mem::replace(&mut self.state, WorkerState::Ended) {
+            drop(batches);
             let _ = thread.join();
         }
     }
