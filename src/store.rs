@@ -274,7 +274,8 @@ pub const WORKER_THRESHOLD: u64 = 1024 * 1024;
 /// takes (the more so in a virtual machine); a batch wakes it once per 256 KiB.
 const WORKER_BATCH: usize = 256 * 1024;
 /// Batches queued for the thread: enough to ride out a short hiccup on either side, few
-/// enough that memory stays flat (about 1.5 MiB) for any body size.
+/// enough that memory stays flat (under 2 MiB with the batch being filled and the one being
+/// written) for any body size.
 const WORKER_QUEUE: usize = 4;
 
 /// A payload sink that moves to a thread of its own once the payload passes a threshold, so
@@ -287,14 +288,12 @@ const WORKER_QUEUE: usize = 4;
 /// [`WorkerSink::into_inner`] returns. Dropping the sink unfinished (a failed or cancelled
 /// download) closes the queue and waits for the thread, which drops the inner sink: for an
 /// [`ObjectWriter`], its temporary file is gone when the drop returns, as without a thread.
-#[derive(Debug)]
 pub struct WorkerSink<S> {
     state: WorkerState<S>,
     size: u64,
     threshold: u64,
 }
 
-#[derive(Debug)]
 enum WorkerState<S> {
     /// Still small: written on the caller's thread.
     Inline(S),
@@ -420,6 +419,22 @@ impl<S: PayloadSink + Send + 'static> PayloadSink for WorkerSink<S> {
 
     fn size(&self) -> u64 {
         self.size
+    }
+}
+
+impl<S> std::fmt::Debug for WorkerSink<S> {
+    // By hand: a derived Debug would print the queued chunks, up to 256 KiB of payload.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            WorkerState::Inline(_) => "inline",
+            WorkerState::Threaded { .. } => "threaded",
+            WorkerState::Ended => "ended",
+        };
+        f.debug_struct("WorkerSink")
+            .field("state", &state)
+            .field("size", &self.size)
+            .field("threshold", &self.threshold)
+            .finish()
     }
 }
 
