@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
 use divan::Bencher;
 use divan::counter::BytesCount;
 use linkkeep::store::{HashSink, PayloadSink, Store, hash_file};
@@ -27,13 +28,20 @@ fn payload(size: usize) -> Vec<u8> {
     bytes
 }
 
+/// `bytes` in download-sized chunks, sharing its buffer as `fetch::download`'s chunks do.
+fn chunks(bytes: &Bytes) -> impl Iterator<Item = Bytes> + '_ {
+    (0..bytes.len())
+        .step_by(CHUNK)
+        .map(|start| bytes.slice(start..bytes.len().min(start + CHUNK)))
+}
+
 /// SHA-256 of a payload fed in download-sized chunks, nothing written.
 #[divan::bench(args = SIZES)]
 fn sha256_only(bencher: Bencher, size: usize) {
-    let bytes = payload(size);
+    let bytes = Bytes::from(payload(size));
     bencher.counter(BytesCount::new(size)).bench_local(|| {
         let mut sink = HashSink::default();
-        for chunk in bytes.chunks(CHUNK) {
+        for chunk in chunks(&bytes) {
             sink.write(chunk).unwrap();
         }
         sink.finish()
@@ -49,7 +57,7 @@ fn object_write(bencher: Bencher, size: usize) {
         .enable_all()
         .build()
         .unwrap();
-    let bytes = payload(size);
+    let bytes = Bytes::from(payload(size));
     let counter = AtomicU64::new(0);
     let mut written = 0usize;
     bencher
@@ -64,10 +72,11 @@ fn object_write(bencher: Bencher, size: usize) {
         })
         .bench_local_values(|unique: [u8; 8]| {
             let mut writer = store.create().unwrap();
-            let mut first = bytes[..CHUNK.min(size)].to_vec();
+            let mut chunks = chunks(&bytes);
+            let mut first = chunks.next().unwrap().to_vec();
             first[..8].copy_from_slice(&unique);
-            writer.write(&first).unwrap();
-            for chunk in bytes[first.len()..].chunks(CHUNK) {
+            writer.write(Bytes::from(first)).unwrap();
+            for chunk in chunks {
                 writer.write(chunk).unwrap();
             }
             runtime.block_on(writer.finish()).unwrap()

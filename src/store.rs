@@ -1,6 +1,7 @@
 //! Content-addressed objects: `objects/sha256/<2 hex>/<62 hex>`, one read-only file per
 //! distinct payload. Bodies stream through SHA-256 into a temporary file inside the archive,
 //! which is renamed into place once whole, so an object either exists whole or not at all.
+//! A large body does this on a thread of its own ([`WorkerSink`]), beside the download.
 //!
 //! Durability comes in batches: rather than an fsync per object (a stall of half a millisecond
 //! or more each, thousands of times a run), [`Store::sync`] flushes the archive's filesystem
@@ -9,7 +10,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 /// Where objects live, relative to the archive root.
@@ -23,8 +27,9 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// Writes are synchronous: they land in the page cache and return at once; the slow part,
 /// fsync, happens once in [`ObjectWriter::finish`] on the blocking pool.
 pub trait PayloadSink {
-    /// Appends bytes to the payload.
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Appends bytes to the payload. The chunk is owned (a cheap reference-counted buffer) so
+    /// that a sink can hand it to another thread without copying it, as [`WorkerSink`] does.
+    fn write(&mut self, bytes: Bytes) -> io::Result<()>;
     /// Bytes written so far.
     fn size(&self) -> u64;
 }
@@ -44,8 +49,8 @@ impl HashSink {
 }
 
 impl PayloadSink for HashSink {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.hasher.update(bytes);
+    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+        self.hasher.update(&bytes);
         self.size += bytes.len() as u64;
         Ok(())
     }
@@ -216,11 +221,11 @@ pub struct ObjectWriter {
 }
 
 impl PayloadSink for ObjectWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
         use io::Write;
-        self.hasher.update(bytes);
+        self.hasher.update(&bytes);
         self.size += bytes.len() as u64;
-        self.file.write_all(bytes)
+        self.file.write_all(&bytes)
     }
 
     fn size(&self) -> u64 {
@@ -258,6 +263,193 @@ impl ObjectWriter {
             self.tmp.0 = None;
         }
         Ok(StoredObject { sha256, size, object })
+    }
+}
+
+/// Payloads up to this size are written on the downloading task itself: below it a thread
+/// costs about what it saves, and an archive run fetches many small pages at once anyway.
+pub const WORKER_THRESHOLD: u64 = 1024 * 1024;
+/// Bytes gathered before they are handed to a [`WorkerSink`]'s thread in one batch. Every
+/// hand-over can wake a sleeping thread, which costs far more than hashing a 64 KiB chunk
+/// takes (the more so in a virtual machine); a batch wakes it once per 256 KiB.
+const WORKER_BATCH: usize = 256 * 1024;
+/// Batches queued for the thread: enough to ride out a short hiccup on either side, few
+/// enough that memory stays flat (under 2 MiB with the batch being filled and the one being
+/// written) for any body size.
+const WORKER_QUEUE: usize = 4;
+
+/// A payload sink that moves to a thread of its own once the payload passes a threshold, so
+/// that a large download uses two cores: the task reading the socket computes the WARC block
+/// digest while this thread hashes and writes the object.
+///
+/// Chunks reach the thread in batches, through a small bounded queue. When it is full, `write`
+/// blocks until the thread catches up, which paces the socket reads to the disk and keeps
+/// memory flat. The thread stops at its sink's first write error, which the next hand-over or
+/// [`WorkerSink::into_inner`] returns. Dropping the sink unfinished (a failed or cancelled
+/// download) closes the queue and waits for the thread, which drops the inner sink: for an
+/// [`ObjectWriter`], its temporary file is gone when the drop returns, as without a thread.
+pub struct WorkerSink<S> {
+    state: WorkerState<S>,
+    size: u64,
+    threshold: u64,
+}
+
+enum WorkerState<S> {
+    /// Still small: written on the caller's thread.
+    Inline(S),
+    /// On its thread, which gives the sink back once `batches` is closed.
+    Threaded {
+        /// Chunks not handed over yet, and their total size.
+        batch: Vec<Bytes>,
+        batch_size: usize,
+        batches: mpsc::SyncSender<Vec<Bytes>>,
+        thread: thread::JoinHandle<io::Result<S>>,
+    },
+    /// Given back by [`WorkerSink::into_inner`], or lost with a thread that failed.
+    Ended,
+}
+
+impl<S: PayloadSink + Send + 'static> WorkerSink<S> {
+    /// Wraps `sink`, which moves to its own thread once more than `threshold` bytes were
+    /// written ([`WORKER_THRESHOLD`] for downloads).
+    pub fn new(sink: S, threshold: u64) -> Self {
+        Self {
+            state: WorkerState::Inline(sink),
+            size: 0,
+            threshold,
+        }
+    }
+
+    /// Hands the last batch over, waits until the thread has written what is queued (a short
+    /// block of the caller's thread), and gives the sink back, or the first error it met.
+    pub fn into_inner(mut self) -> io::Result<S> {
+        self.hand_over()?;
+        self.end()
+    }
+
+    /// Moves the sink to its thread.
+    fn start_thread(&mut self) -> io::Result<()> {
+        let WorkerState::Inline(mut sink) = std::mem::replace(&mut self.state, WorkerState::Ended) else {
+            return Ok(());
+        };
+        let (batches, queued) = mpsc::sync_channel::<Vec<Bytes>>(WORKER_QUEUE);
+        let thread = thread::Builder::new()
+            .name("payload-writer".into())
+            .spawn(move || {
+                // Ends when the queue is closed: by `into_inner`, or by a drop mid-download.
+                for batch in queued {
+                    for chunk in batch {
+                        sink.write(chunk)?;
+                    }
+                }
+                Ok(sink)
+            })
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start a thread for the payload: {e}")))?;
+        self.state = WorkerState::Threaded {
+            batch: Vec::new(),
+            batch_size: 0,
+            batches,
+            thread,
+        };
+        Ok(())
+    }
+
+    /// Sends the gathered chunks to the thread, or returns the error that stopped it.
+    fn hand_over(&mut self) -> io::Result<()> {
+        let WorkerState::Threaded {
+            batch,
+            batch_size,
+            batches,
+            ..
+        } = &mut self.state
+        else {
+            return Ok(());
+        };
+        *batch_size = 0;
+        if batches.send(std::mem::take(batch)).is_ok() {
+            return Ok(());
+        }
+        // The queue is only closed on the thread's side when its sink failed: return that error.
+        match self.end() {
+            Err(e) => Err(e),
+            Ok(_) => Err(io::Error::other("the thread writing the payload ended early")),
+        }
+    }
+
+    /// Closes the queue (dropping chunks not handed over), waits for the thread and returns
+    /// what it returned.
+    fn end(&mut self) -> io::Result<S> {
+        match std::mem::replace(&mut self.state, WorkerState::Ended) {
+            WorkerState::Inline(sink) => Ok(sink),
+            WorkerState::Threaded { batches, thread, .. } => {
+                drop(batches);
+                thread
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the thread writing the payload panicked")))
+            }
+            WorkerState::Ended => Err(abandoned()),
+        }
+    }
+
+    #[cfg(test)]
+    fn is_threaded(&self) -> bool {
+        matches!(self.state, WorkerState::Threaded { .. })
+    }
+}
+
+impl<S: PayloadSink + Send + 'static> PayloadSink for WorkerSink<S> {
+    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+        self.size += bytes.len() as u64;
+        if let WorkerState::Inline(sink) = &mut self.state {
+            if self.size <= self.threshold {
+                return sink.write(bytes);
+            }
+            self.start_thread()?;
+        }
+        let WorkerState::Threaded { batch, batch_size, .. } = &mut self.state else {
+            return Err(abandoned());
+        };
+        *batch_size += bytes.len();
+        batch.push(bytes);
+        if *batch_size < WORKER_BATCH {
+            return Ok(());
+        }
+        self.hand_over()
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl<S> std::fmt::Debug for WorkerSink<S> {
+    // By hand: a derived Debug would print the queued chunks, up to 256 KiB of payload.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            WorkerState::Inline(_) => "inline",
+            WorkerState::Threaded { .. } => "threaded",
+            WorkerState::Ended => "ended",
+        };
+        f.debug_struct("WorkerSink")
+            .field("state", &state)
+            .field("size", &self.size)
+            .field("threshold", &self.threshold)
+            .finish()
+    }
+}
+
+/// The error for a [`WorkerSink`] used after its thread failed (or could not start).
+fn abandoned() -> io::Error {
+    io::Error::other("the payload was abandoned after an earlier error")
+}
+
+impl<S> Drop for WorkerSink<S> {
+    fn drop(&mut self) {
+        // Wait for the thread, so that nothing it owns (a temporary file) outlives the sink.
+        if let WorkerState::Threaded { batches, thread, .. } = std::mem::replace(&mut self.state, WorkerState::Ended) {
+            drop(batches);
+            let _ = thread.join();
+        }
     }
 }
 
@@ -417,8 +609,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let mut first = store.create().unwrap();
-        first.write(b"hello ").unwrap();
-        first.write(b"world").unwrap();
+        first.write(Bytes::from_static(b"hello ")).unwrap();
+        first.write(Bytes::from_static(b"world")).unwrap();
         let a = first.finish().await.unwrap();
         assert_eq!(
             a.sha256,
@@ -426,7 +618,7 @@ mod tests {
         );
         assert_eq!(a.object, format!("objects/sha256/b9/{}", &a.sha256[2..]));
         let mut second = store.create().unwrap();
-        second.write(b"hello world").unwrap();
+        second.write(Bytes::from_static(b"hello world")).unwrap();
         let b = second.finish().await.unwrap();
         assert_eq!(a, b);
         let path = store.object_path(&a.sha256).unwrap();
@@ -442,7 +634,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let mut writer = store.create().unwrap();
-        writer.write(b"partial").unwrap();
+        writer.write(Bytes::from_static(b"partial")).unwrap();
         drop(writer);
         assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
         assert!(!dir.path().join(OBJECTS_DIR).exists());
@@ -462,5 +654,97 @@ mod tests {
         assert_eq!(store.object_path("../../etc/passwd"), None);
         assert_eq!(store.object_path(&"A".repeat(64)), None);
         assert!(store.object_path(&"a".repeat(64)).is_some());
+    }
+
+    /// `count` chunks of pseudo-random bytes, of sizes from 1 byte to about 96 KiB.
+    fn chunks(count: usize) -> Vec<Bytes> {
+        let mut rng = fastrand::Rng::with_seed(3);
+        (0..count)
+            .map(|_| {
+                let mut chunk = vec![0u8; rng.usize(1..96 * 1024)];
+                rng.fill(&mut chunk);
+                Bytes::from(chunk)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_worker_sink_moves_to_its_thread_past_the_threshold_and_keeps_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let chunks = chunks(40);
+        let threshold = chunks[0].len() as u64;
+        let mut sink = WorkerSink::new(store.create().unwrap(), threshold);
+
+        sink.write(chunks[0].clone()).unwrap();
+        assert!(!sink.is_threaded(), "up to the threshold, bytes are written inline");
+        for chunk in &chunks[1..] {
+            sink.write(chunk.clone()).unwrap();
+        }
+        assert!(sink.is_threaded());
+        let object = sink.into_inner().unwrap().finish().await.unwrap();
+
+        let payload = chunks.concat();
+        assert_eq!(object.sha256, hex(&Sha256::digest(&payload)));
+        assert_eq!(object.size, payload.len() as u64);
+        assert_eq!(
+            std::fs::read(store.object_path(&object.sha256).unwrap()).unwrap(),
+            payload
+        );
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn dropping_a_threaded_worker_sink_ends_its_thread_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut sink = WorkerSink::new(store.create().unwrap(), 0);
+        for chunk in chunks(20) {
+            sink.write(chunk).unwrap();
+        }
+        assert!(sink.is_threaded());
+        drop(sink);
+        // The thread owned the object writer: its temporary file is gone only once the thread
+        // has let go of it, so an empty tmp/ right after the drop shows the thread ended.
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+        assert!(!dir.path().join(OBJECTS_DIR).exists());
+    }
+
+    /// A sink whose disk fills up after `room` bytes.
+    #[derive(Debug)]
+    struct FillingSink {
+        room: u64,
+        size: u64,
+    }
+
+    impl PayloadSink for FillingSink {
+        fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+            if self.size + bytes.len() as u64 > self.room {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "the disk is full"));
+            }
+            self.size += bytes.len() as u64;
+            Ok(())
+        }
+
+        fn size(&self) -> u64 {
+            self.size
+        }
+    }
+
+    #[test]
+    fn a_write_error_on_the_thread_reaches_the_writer() {
+        let mut sink = WorkerSink::new(FillingSink { room: 200_000, size: 0 }, 0);
+        // The error comes back from a later write, or, if every chunk was queued before the
+        // thread failed, from `into_inner`: either way it is the sink's error, not a hang.
+        let from_write = chunks(40).into_iter().find_map(|chunk| sink.write(chunk).err());
+        let error = match from_write {
+            Some(e) => {
+                assert!(sink.into_inner().is_err(), "a failed sink is not given back");
+                e
+            }
+            None => sink.into_inner().unwrap_err(),
+        };
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
+        assert_eq!(error.to_string(), "the disk is full");
     }
 }

@@ -30,7 +30,7 @@ use crate::output::write_text;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp};
 use crate::schedule::{TASKS_PER_SLOT, Window, interleave_by_host};
-use crate::store::{Store, StoredObject, digest_bytes};
+use crate::store::{Store, StoredObject, WORKER_THRESHOLD, WorkerSink, digest_bytes};
 use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
 use crate::warc::{
     PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
@@ -346,14 +346,17 @@ impl LinkJob {
                     } else {
                         RawSpool::new(store, &head)
                     };
-                    let (mut writer, mut spool) = match store.create().and_then(|w| Ok((w, spool?))) {
+                    let (writer, mut spool) = match store.create().and_then(|w| Ok((w, spool?))) {
                         Ok(pair) => pair,
                         Err(e) => return Ok(Err(e)),
                     };
+                    // A large object is hashed and written on a thread of its own while this
+                    // task reads the socket and computes the record's block digest.
+                    let mut writer = WorkerSink::new(writer, WORKER_THRESHOLD);
                     // A failed download drops the writer and the spool, which removes their files.
                     match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
                         Ok(()) => Ok(async {
-                            let object = writer.finish().await?;
+                            let object = writer.into_inner()?.finish().await?;
                             if identity {
                                 let path = store.object_path(&object.sha256).expect("objects are named by hashes");
                                 let digest = digest_bytes(&object.sha256).expect("objects are named by hashes");
@@ -636,7 +639,7 @@ async fn read_capped(
                 let room = limit.saturating_sub(spool.size());
                 let take = chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX));
                 // A spool write error is kept in the spool and reported when the record is written.
-                let _ = spool.write(&chunk[..take]);
+                let _ = spool.write(chunk.slice(..take));
                 if take < chunk.len() {
                     return Some("length");
                 }

@@ -6,6 +6,7 @@
 use std::io;
 
 use async_compression::tokio::bufread::{BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+use bytes::BytesMut;
 use futures_util::TryStreamExt;
 use reqwest::Response;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_LENGTH};
@@ -65,7 +66,7 @@ pub async fn download<S: PayloadSink>(
     let mut raw_error = None;
     let received = response.bytes_stream().map_err(io::Error::other).inspect_ok(|chunk| {
         if let Some(raw) = raw.as_deref_mut()
-            && let Err(e) = raw.write(chunk)
+            && let Err(e) = raw.write(chunk.clone())
         {
             raw_error.get_or_insert(e);
         }
@@ -136,9 +137,12 @@ async fn copy<S: PayloadSink>(
     limits: BodyLimits,
     decoding: bool,
 ) -> Result<(), CopyError> {
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = BytesMut::with_capacity(CHUNK);
     loop {
-        let n = within(deadline, limits, reader.read(&mut buf))
+        // Each chunk is split off and handed over whole; the buffer's memory is reused once
+        // the sink has let go of it (at once for an inline sink, later for a sink's thread).
+        buf.reserve(CHUNK);
+        let n = within(deadline, limits, reader.read_buf(&mut buf))
             .await
             .map_err(CopyError::Body)?
             .map_err(|e| CopyError::Body(if decoding { decode_error(e) } else { body_read_error(e) }))?;
@@ -148,7 +152,7 @@ async fn copy<S: PayloadSink>(
         if sink.size() + n as u64 > limits.max_size {
             return Err(CopyError::Body(BodyError::TooLarge(limits.max_size)));
         }
-        sink.write(&buf[..n]).map_err(CopyError::Sink)?;
+        sink.write(buf.split().freeze()).map_err(CopyError::Sink)?;
     }
 }
 

@@ -7,6 +7,7 @@ use std::io::{self, Cursor, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::{CONTENT_TYPE_WARC_FIELDS, RecordSpec, RecordType, WarcError, warcinfo_fields, write_record};
@@ -207,15 +208,15 @@ impl RawSpool {
 }
 
 impl PayloadSink for RawSpool {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
         if let Some(payload) = &mut self.payload {
-            payload.update(bytes);
+            payload.update(&bytes);
         }
-        self.block.update(bytes);
+        self.block.update(&bytes);
         self.size += bytes.len() as u64;
         if self.error.is_none()
             && let Some(file) = &mut self.body
-            && let Err(e) = file.write_all(bytes)
+            && let Err(e) = file.write_all(&bytes)
         {
             self.error = Some(e);
         }

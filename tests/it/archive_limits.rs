@@ -1,7 +1,8 @@
 //! Bodies that must not become snapshots: a decompression bomb, an endless body and a declared
 //! length beyond `--max-size` (too_large), a truncated body and a reset (network_error), a slow
-//! drip (timeout); each leaves no object, no snapshot and nothing in tmp/. Also the charset of
-//! a windows-1252 title. Guards issue #3.
+//! drip (timeout); each leaves no object, no snapshot and nothing in tmp/. The endless body, a
+//! reset and a stall also happen past `WORKER_THRESHOLD`, where the object is written from a
+//! thread of its own (issue #7). Also the charset of a windows-1252 title. Guards issue #3.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::{Scratch, gzip_repeated, sha256_hex};
 use crate::support::bodies::{
-    drip_server, endless_server, huge_declared_server, reset_mid_body_server, truncated_once_server, truncated_server,
+    drip_server, endless_server, huge_declared_server, reset_after_server, reset_mid_body_server, stall_after_server,
+    truncated_once_server, truncated_server,
 };
 
 /// Archives `url` with `args` and asserts link `id` failed with `outcome`, leaving nothing behind.
@@ -123,6 +125,46 @@ async fn slow_drip_times_out_at_max_time() {
     assert!(took < Duration::from_secs(15), "took {took:?}");
     let error = scratch.manifest()["links"]["drip"]["last_check"]["error"].clone();
     assert!(error.as_str().unwrap().contains("max-time"), "{error}");
+}
+
+/// A body size well past `WORKER_THRESHOLD`, and past what loopback socket buffers hold (a
+/// few MiB), so that the client has read more than the threshold before a server can reset.
+const PAST_THRESHOLD: usize = 16 * 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_body_past_the_worker_threshold_is_too_large() {
+    assert!(PAST_THRESHOLD as u64 > 4 * linkkeep::store::WORKER_THRESHOLD);
+    let url = endless_server().await;
+    let args = [
+        "--max-size",
+        "4MiB",
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--max-time",
+        "20",
+    ];
+    assert_fails_cleanly("endless", url, &args, "too_large").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_past_the_worker_threshold_is_a_network_error() {
+    let url = reset_after_server(PAST_THRESHOLD).await;
+    let args = ["--retries", "0", "--timeout", "5", "--max-time", "20"];
+    assert_fails_cleanly("reset", url, &args, "network_error").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stall_past_the_worker_threshold_times_out() {
+    let url = stall_after_server(PAST_THRESHOLD).await;
+    let args = ["--retries", "0", "--timeout", "0.5", "--max-time", "20"];
+    let scratch = assert_fails_cleanly("stall", url, &args, "timeout").await;
+    let error = scratch.manifest()["links"]["stall"]["last_check"]["error"].clone();
+    assert!(
+        error.as_str().unwrap().contains("stalled"),
+        "a stall, not the deadline: {error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,7 @@
 //! Byte-exact round trips through `archive` and `get` (served bytes, object file, `get` stdout
-//! and `get -o`) for HTML, a binary PDF, gzip, br, zstd and deflate encoded pages and a chunked
-//! body, plus dedupe of identical payloads. Guards issue #3.
+//! and `get -o`) for HTML, a binary PDF, gzip, br, zstd and deflate encoded pages, a chunked
+//! body and bodies large enough to be stored from a thread of their own, plus dedupe of
+//! identical payloads. Guards issues #3 and #7.
 
 use bytes::Bytes;
 use wiremock::matchers::{method, path};
@@ -157,6 +158,37 @@ async fn chunked_body_round_trips_byte_for_byte() {
     let url = chunked_server("application/octet-stream", chunks).await;
 
     assert_round_trip("chunked", url, &expected).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_past_the_worker_threshold_round_trip_with_valid_warc_records() {
+    // Issue #7: past `WORKER_THRESHOLD` the object is hashed and written on its own thread
+    // while the download task computes the WARC digests; both must still see every byte.
+    let past = 3 * linkkeep::store::WORKER_THRESHOLD as usize;
+    let plain = random_bytes(11, past + 12_345);
+    let encoded = random_bytes(12, past + 678);
+    let server = MockServer::start().await;
+    Mock::given(path("/plain"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(plain.clone(), "application/octet-stream"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/gzip"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "gzip")
+                .set_body_raw(gzip(&encoded).await, "application/octet-stream"),
+        )
+        .mount(&server)
+        .await;
+
+    for (id, expected) in [("plain", &plain), ("gzip", &encoded)] {
+        let scratch = assert_round_trip(id, format!("{}/{id}", server.uri()), expected).await;
+        let warc = scratch.archive.join(scratch.snapshots(id)[0]["warc"].as_str().unwrap());
+        let check = linkkeep::warc::check_warc(&warc).unwrap();
+        assert!(check.is_ok(), "{id}: {:?}", check.problems);
+        let responses = check.records.iter().filter(|r| r.record_type == "response").count();
+        assert_eq!(responses, 1, "{id}: {:?}", check.records);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -128,15 +128,38 @@ pub async fn truncated_once_server(body: &'static [u8]) -> String {
 
 /// Declares 100 000 bytes, sends 2 000, then resets the connection (RST, SO_LINGER 0).
 pub async fn reset_mid_body_server() -> String {
-    raw_server("/reset", |mut stream| async move {
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n";
+    reset_after_server(2000).await
+}
+
+/// Declares twice `sent` bytes, sends `sent`, then resets the connection (RST, SO_LINGER 0).
+pub async fn reset_after_server(sent: usize) -> String {
+    raw_server("/reset", move |mut stream| async move {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+            (sent * 2).max(100_000)
+        );
         let _ = stream.write_all(head.as_bytes()).await;
-        let _ = stream.write_all(&[b'r'; 2000]).await;
+        let _ = stream.write_all(&vec![b'r'; sent]).await;
         let _ = stream.flush().await;
         // Let the first bytes reach the client, so the reset lands in the body.
         tokio::time::sleep(Duration::from_millis(50)).await;
         stream.set_zero_linger().unwrap();
         drop(stream);
+    })
+    .await
+}
+
+/// Declares twice `sent` bytes, sends `sent`, then stays silent with the connection open.
+pub async fn stall_after_server(sent: usize) -> String {
+    raw_server("/stall", move |mut stream| async move {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+            sent * 2
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(&vec![b's'; sent]).await;
+        let mut buf = [0u8; 1024];
+        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
     })
     .await
 }
