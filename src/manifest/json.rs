@@ -1,11 +1,11 @@
 //! The manifest's JSON, read and written fast enough for archives of 100,000 links (issue #7:
 //! load + save under a second).
 //!
-//! Reading is two passes. The first parses the top level and keeps each link's entry as a
-//! borrowed slice of the text (`RawValue`: syntax is checked, nothing is allocated). The second
-//! turns those slices into [`LinkEntry`] values on every core, in contiguous chunks so the
-//! links keep their order. The structs keep unknown fields through
-//! [`deserialize_keeping_unknown_fields!`] instead of `#[serde(flatten)]`.
+//! Reading is one pass of serde_json over the text, checked as UTF-8 once beforehand. The
+//! structs keep unknown fields through [`deserialize_keeping_unknown_fields!`] instead of
+//! `#[serde(flatten)]`. (Parsing the links on both cores of the benchmark machine was tried:
+//! the first pass it needs to split them, and freeing memory across threads, cost more than
+//! the second core saved.)
 //!
 //! Writing puts one link per line: the file stays close to compact JSON in size and speed,
 //! and a run that changes three links changes three lines, which keeps an archive under
@@ -15,10 +15,9 @@ use std::io::Write;
 
 use indexmap::IndexMap;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{LinkEntry, Manifest, SCHEMA_VERSION};
+use super::{Manifest, SCHEMA_VERSION};
 
 /// Implements `Deserialize` for a manifest struct that keeps the fields it does not know in
 /// its `extra` map, as `#[serde(flatten)]` would.
@@ -135,15 +134,7 @@ pub enum ParseFailure {
     #[error("schema_version {0} is newer than this linkkeep understands ({SCHEMA_VERSION})")]
     NewerSchema(u32),
 }
-/// The manifest's top level with the links still unparsed.
-struct TopLevel<'a> {
-    schema_version: u32,
-    updated_at: Option<String>,
-    links: Vec<(String, &'a RawValue)>,
-    extra: Map<String, Value>,
-}
-
-/// A manifest's parts, with each link's entry read as `T`: a whole [`LinkEntry`], or a
+/// A manifest's parts, with each link's entry read as `T`: a whole [`LinkEntry`](super::LinkEntry), or a
 /// [`super::LinkSummary`] for `status`.
 pub(crate) struct Parsed<T> {
     pub schema_version: u32,
@@ -152,96 +143,41 @@ pub(crate) struct Parsed<T> {
     pub extra: Map<String, Value>,
 }
 
-/// Parses a whole manifest. The schema version is checked before any link is parsed, so a
-/// newer manifest is reported as such rather than as a type error in one of its links.
-pub(crate) fn parse<T: DeserializeOwned + Send>(bytes: &[u8]) -> Result<Parsed<T>, ParseFailure> {
+/// Parses a whole manifest. One of a newer schema is reported as such, even when its links do
+/// not parse as this build's.
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<Parsed<T>, ParseFailure> {
     // One check of the whole file is cheaper than serde_json's check of every string.
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let (line, column) = position_of(bytes, e.valid_up_to());
+        let before = &bytes[..e.valid_up_to()];
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         ParseFailure::Invalid {
-            line,
-            column: column + 1,
+            line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
+            column: 1 + before.len() - line_start,
             message: "the file is not UTF-8".into(),
         }
     })?;
-    let top: TopLevel = serde_json::from_str(text).map_err(|e| invalid(&e, (1, 0)))?;
-    if top.schema_version > SCHEMA_VERSION {
-        return Err(ParseFailure::NewerSchema(top.schema_version));
-    }
-    let entries = parse_entries(&top.links).map_err(|(raw, e)| {
-        let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        invalid(&e, position_of(bytes, offset))
-    })?;
-    let mut links = IndexMap::with_capacity(top.links.len());
-    for ((id, _), entry) in top.links.into_iter().zip(entries.into_iter().flatten()) {
-        // A repeated id keeps its first place and its last value, as a map parsed in one pass does.
-        links.insert(id, entry);
-    }
-    Ok(Parsed {
-        schema_version: top.schema_version,
-        updated_at: top.updated_at,
-        links,
-        extra: top.extra,
-    })
-}
-
-/// Below this many links per thread, another thread costs more than it saves.
-const MIN_LINKS_PER_THREAD: usize = 2_000;
-
-/// A failing entry and its error.
-type EntryError<'a> = (&'a RawValue, serde_json::Error);
-
-/// Parses the raw entries on up to one thread per core, into one vector per thread, in
-/// order. On failure, the first failing entry in document order.
-fn parse_entries<'a, T: DeserializeOwned + Send>(
-    raw: &[(String, &'a RawValue)],
-) -> Result<Vec<Vec<T>>, EntryError<'a>> {
-    let parse_chunk = |chunk: &[(String, &'a RawValue)]| -> Result<Vec<T>, EntryError<'a>> {
-        // Sized up front: entries are large, and each reallocation would copy them all again.
-        let mut entries = Vec::with_capacity(chunk.len());
-        for (_, value) in chunk {
-            entries.push(serde_json::from_str(value.get()).map_err(|e| (*value, e))?);
-        }
-        Ok(entries)
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(raw.len() / MIN_LINKS_PER_THREAD).max(1);
-    if threads == 1 {
-        return Ok(vec![parse_chunk(raw)?]);
-    }
-    let chunk_len = raw.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = raw
-            .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || parse_chunk(chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().expect("parsing a manifest entry does not panic"))
-            .collect()
-    })
-}
-
-/// `error` in a part of the manifest that starts at `start`: the line (from 1) of the part's
-/// first byte and the number of bytes before it on that line.
-fn invalid(error: &serde_json::Error, start: (usize, usize)) -> ParseFailure {
-    let (line, column) = if error.line() <= 1 {
-        (start.0, start.1 + error.column())
-    } else {
-        (start.0 + error.line() - 1, error.column())
-    };
-    ParseFailure::Invalid {
-        line,
-        column,
-        message: strip_position(&error.to_string()),
+    match serde_json::from_str::<Parsed<T>>(text) {
+        Ok(parsed) if parsed.schema_version > SCHEMA_VERSION => Err(ParseFailure::NewerSchema(parsed.schema_version)),
+        Ok(parsed) => Ok(parsed),
+        Err(error) => Err(match newer_schema(text) {
+            Some(found) => ParseFailure::NewerSchema(found),
+            None => ParseFailure::Invalid {
+                line: error.line(),
+                column: error.column(),
+                message: strip_position(&error.to_string()),
+            },
+        }),
     }
 }
 
-/// The line (from 1) of byte `offset` of `text`, and the number of bytes before it on that line.
-fn position_of(text: &[u8], offset: usize) -> (usize, usize) {
-    let before = &text[..offset];
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    (1 + before.iter().filter(|&&b| b == b'\n').count(), offset - line_start)
+/// The schema version of a text that is not a manifest of this build, if it is newer.
+fn newer_schema(text: &str) -> Option<u32> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    let found = serde_json::from_str::<Version>(text).ok()?.schema_version;
+    (found > SCHEMA_VERSION).then_some(found)
 }
 
 /// serde_json appends " at line L column C"; the message prints the position itself.
@@ -252,35 +188,35 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for TopLevel<'a> {
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Parsed<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(TopLevelVisitor(std::marker::PhantomData))
+        deserializer.deserialize_map(ParsedVisitor(std::marker::PhantomData))
     }
 }
 
-struct TopLevelVisitor<'a>(std::marker::PhantomData<&'a ()>);
+struct ParsedVisitor<T>(std::marker::PhantomData<T>);
 
-impl<'de: 'a, 'a> Visitor<'de> for TopLevelVisitor<'a> {
-    type Value = TopLevel<'a>;
+impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for ParsedVisitor<T> {
+    type Value = Parsed<T>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a manifest object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'a>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed<T>, A::Error> {
         let (mut schema_version, mut updated_at, mut links) = (None, None, None);
         let mut extra = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "schema_version" => schema_version = Some(map.next_value()?),
                 "updated_at" => updated_at = map.next_value()?,
-                "links" => links = Some(map.next_value::<RawLinks>()?.0),
+                "links" => links = Some(map.next_value()?),
                 _ => {
                     extra.insert(key, map.next_value()?);
                 }
             }
         }
-        Ok(TopLevel {
+        Ok(Parsed {
             schema_version: schema_version.ok_or_else(|| de::Error::missing_field("schema_version"))?,
             updated_at,
             links: links.unwrap_or_default(),
@@ -289,38 +225,7 @@ impl<'de: 'a, 'a> Visitor<'de> for TopLevelVisitor<'a> {
     }
 }
 
-/// The `links` object as (id, unparsed entry) pairs, in order.
-struct RawLinks<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for RawLinks<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LinksVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> Visitor<'de> for LinksVisitor<'a> {
-            type Value = RawLinks<'a>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object of links by id")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawLinks<'a>, A::Error> {
-                let mut links = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(entry) = map.next_entry()? {
-                    links.push(entry);
-                }
-                Ok(RawLinks(links))
-            }
-        }
-
-        deserializer.deserialize_map(LinksVisitor(std::marker::PhantomData))
-    }
-}
-
-/// Links serialized by one thread at a time when saving.
-const LINKS_PER_BLOCK: usize = 2_000;
-
-/// Writes `manifest` as JSON with one link per line. Blocks of links are serialized on every
-/// core and written in order.
+/// Writes `manifest` as JSON with one link per line.
 pub(crate) fn write(manifest: &Manifest, out: &mut impl Write) -> std::io::Result<()> {
     let header = serde_json::json!({
         "schema_version": manifest.schema_version,
@@ -334,45 +239,13 @@ pub(crate) fn write(manifest: &Manifest, out: &mut impl Write) -> std::io::Resul
         serde_json::to_writer(&mut *out, value)?;
     }
     out.write_all(b",\n\"links\": {")?;
-    let links: Vec<(&String, &LinkEntry)> = manifest.links.iter().collect();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(links.len() / LINKS_PER_BLOCK).max(1);
-    let mut first = true;
-    for group in links.chunks(LINKS_PER_BLOCK * threads) {
-        let blocks: Vec<std::io::Result<Vec<u8>>> = if threads == 1 {
-            vec![serialize_links(group, first)]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = group
-                    .chunks(LINKS_PER_BLOCK)
-                    .enumerate()
-                    .map(|(i, block)| scope.spawn(move || serialize_links(block, first && i == 0)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| handle.join().expect("serializing a manifest entry does not panic"))
-                    .collect()
-            })
-        };
-        for block in blocks {
-            out.write_all(&block?)?;
-        }
-        first = false;
+    for (i, (id, entry)) in manifest.links.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *out, id)?;
+        out.write_all(b": ")?;
+        serde_json::to_writer(&mut *out, entry)?;
     }
     out.write_all(b"\n}}\n")
-}
-
-/// `links` as lines of the `links` object, each after its separator from the previous entry
-/// (none before the object's first).
-fn serialize_links(links: &[(&String, &LinkEntry)], starts_object: bool) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(links.len() * 2048);
-    for (i, (id, entry)) in links.iter().enumerate() {
-        out.extend_from_slice(if starts_object && i == 0 { b"\n" } else { b",\n" });
-        serde_json::to_writer(&mut out, id)?;
-        out.extend_from_slice(b": ");
-        serde_json::to_writer(&mut out, entry)?;
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -399,52 +272,22 @@ mod tests {
         text + "}}\n"
     }
 
-    /// Where serde_json reports `text`'s first error when it parses it in one pass.
-    fn one_pass_position(text: &str) -> (usize, usize) {
-        #[derive(serde::Deserialize)]
-        #[allow(dead_code)]
-        struct OnePass {
-            schema_version: u32,
-            links: IndexMap<String, LinkEntry>,
-        }
-        let e = serde_json::from_str::<OnePass>(text).err().expect("the text is broken");
-        (e.line(), e.column())
-    }
-
-    fn position(failure: ParseFailure) -> (usize, usize) {
-        match failure {
-            ParseFailure::Invalid { line, column, .. } => (line, column),
+    #[test]
+    fn errors_inside_links_name_their_line_and_column() {
+        let text = text(10, Some((7, r#"{"url": "http://a.example/", "snapshots": 7}"#)));
+        match parse(text.as_bytes()).unwrap_err() {
+            ParseFailure::Invalid { line, column, message } => {
+                // Two header lines and l0 to l6 come first; 48 bytes of l7's line precede the 7.
+                assert_eq!((line, column), (10, 49));
+                assert_eq!(message, "invalid type: integer `7`, expected a sequence");
+            }
             other => panic!("{other}"),
         }
     }
 
     #[test]
-    fn errors_inside_links_are_placed_in_the_whole_file() {
-        let bad = r#"{"url": "http://a.example/", "snapshots": 7}"#;
-        // Small enough for one thread, and large enough for every core.
-        for (n, at) in [(10, 7), (3 * MIN_LINKS_PER_THREAD, 2 * MIN_LINKS_PER_THREAD + 17)] {
-            let text = text(n, Some((at, bad)));
-            let position = position(parse(text.as_bytes()).unwrap_err());
-            assert_eq!(position, one_pass_position(&text), "{n} links");
-            assert_eq!(position.0, 3 + at, "{n} links");
-        }
-        // An error on the line where its entry starts, and one lines below it.
-        let compact = r#"{"schema_version": 1, "links": {"a": {"url": "u"}, "b": {"url": 5}}}"#;
-        assert_eq!(
-            position(parse(compact.as_bytes()).unwrap_err()),
-            one_pass_position(compact)
-        );
-        let multiline = "{\"schema_version\": 1, \"links\": {\"a\": {\n\"url\": \"u\",\n  \"snapshots\": {}}}}";
-        assert_eq!(
-            position(parse(multiline.as_bytes()).unwrap_err()),
-            one_pass_position(multiline)
-        );
-        assert_eq!(one_pass_position(multiline).0, 3);
-    }
-
-    #[test]
     fn the_first_broken_link_is_the_one_reported() {
-        let n = 4 * MIN_LINKS_PER_THREAD;
+        let n = 100;
         let mut text = text(n, Some((n - 5, r#"{"url": 1}"#)));
         text = text.replacen(
             r#""l3": {"url": "http://a.example/3", "snapshots": []}"#,
@@ -461,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_schema_is_reported_before_its_links_are_read() {
+    fn a_newer_schema_is_reported_even_when_its_links_do_not_parse() {
         let text =
             text(3, Some((1, r#"{"url": ["not", "ours"]}"#))).replace("\"schema_version\": 1", "\"schema_version\": 2");
         assert!(matches!(parse(text.as_bytes()), Err(ParseFailure::NewerSchema(2))));
@@ -526,8 +369,8 @@ mod tests {
     }
 
     #[test]
-    fn a_manifest_written_in_blocks_reads_back_the_same() {
-        let n = 2 * LINKS_PER_BLOCK + 7;
+    fn a_large_manifest_reads_back_the_same_in_order() {
+        let n = 5_000;
         let manifest = parse(text(n, None).as_bytes()).unwrap();
         let mut written = Vec::new();
         write(&manifest, &mut written).unwrap();

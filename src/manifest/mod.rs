@@ -299,7 +299,7 @@ impl std::str::FromStr for Manifest {
 }
 
 /// Reads and parses `archive/manifest.json`, each link as a `T`; `None` if there is no file.
-fn read<T: serde::de::DeserializeOwned + Send>(archive: &Path) -> Result<Option<json::Parsed<T>>, ManifestError> {
+fn read<T: serde::de::DeserializeOwned>(archive: &Path) -> Result<Option<json::Parsed<T>>, ManifestError> {
     let path = archive.join(MANIFEST_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
