@@ -7,11 +7,6 @@ use linkkeep::cli::Cli;
 use linkkeep::commands;
 use linkkeep::config::Environment;
 
-// mimalloc instead of glibc's malloc: loading a 100k-link manifest allocates millions of small
-// strings, and glibc spent a fifth of that time in its free lists (issue #7, BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit code for "the run could not do its job" (SPEC.md); clap uses it for bad flags too.
 const EXIT_ERROR: u8 = 2;
 

@@ -17,7 +17,7 @@ use serde_json::Map;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Exit, emit_report};
+use super::{Exit, emit_report, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::download::{self, BodyLimits};
@@ -161,6 +161,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         window.fill(|index| task(index, &manifest));
     }
     save(&mut manifest, &store)?;
+    release_at_exit(manifest);
     let index = store.root().join(INDEX_FILE);
     merge_cdxj(&index, index_lines).with_context(|| format!("cannot update {}", index.display()))?;
     progress.finish();

@@ -96,6 +96,13 @@ pub fn emit(
     Ok(())
 }
 
+/// Drops `value` without freeing its memory, for a large structure at the end of a command:
+/// the process exits next, and freeing a 100,000-link manifest piece by piece takes glibc's
+/// allocator a third of a second (BENCHMARKS.md, manifest-100k).
+pub fn release_at_exit<T>(value: T) {
+    std::mem::forget(value);
+}
+
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
 pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();

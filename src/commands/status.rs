@@ -14,7 +14,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Exit, emit};
+use super::{Exit, emit, release_at_exit};
 use crate::cli::StatusArgs;
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::links;
@@ -89,11 +89,14 @@ pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyho
     emit(&output, global, "status", &summary, |color, out| {
         render(&report, output.format, color, out)
     })?;
-    Ok(if report.summary.failed > 0 {
+    let exit = if report.summary.failed > 0 {
         Exit::Failures
     } else {
         Exit::Success
-    })
+    };
+    release_at_exit(report);
+    release_at_exit(manifest);
+    Ok(exit)
 }
 
 /// The status of every link in `manifest`, then of links in `listed` it lacks.

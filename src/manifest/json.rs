@@ -134,6 +134,7 @@ pub enum ParseFailure {
     #[error("schema_version {0} is newer than this linkkeep understands ({SCHEMA_VERSION})")]
     NewerSchema(u32),
 }
+
 /// A manifest's parts, with each link's entry read as `T`: a whole [`LinkEntry`](super::LinkEntry), or a
 /// [`super::LinkSummary`] for `status`.
 pub(crate) struct Parsed<T> {

@@ -4,10 +4,14 @@
 //!
 //! # Wire format
 //! ```json
-//! {"schema_version": 1, "updated_at": "2026-11-29T02:00:00Z",
-//!  "links": {"<id>": {"url": "…", "last_check": {…}, "snapshots": [{…}, …]}}}
+//! {"schema_version":1,"updated_at":"2026-11-29T02:00:00Z",
+//! "links": {
+//! "<id>": {"url":"…","last_check":{…},"snapshots":[{…},…]},
+//! "<id>": {…}
+//! }}
 //! ```
-//! Field by field: [`Manifest`], [`LinkEntry`], [`LastCheck`], [`Snapshot`].
+//! One link per line, as [`Manifest::save`] writes it; any JSON layout reads the same. Field by
+//! field: [`Manifest`], [`LinkEntry`], [`LastCheck`], [`Snapshot`].
 
 mod json;
 
@@ -16,10 +20,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 pub use self::json::ParseFailure;
 use self::json::deserialize_keeping_unknown_fields;
-use serde_json::{Map, Value};
 
 use crate::outcome::{Change, Outcome};
 
@@ -28,7 +32,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The manifest's file name inside the archive.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-/// The whole manifest, read and written by [`json`].
+/// The whole manifest, read by [`Manifest::load`] and written by [`Manifest::save`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Manifest {
     /// The schema version, [`SCHEMA_VERSION`].
