@@ -9,6 +9,10 @@ use divan::counter::ItemsCount;
 use linkkeep::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
 use serde_json::json;
 
+// The allocator the binary uses (src/main.rs): the manifest's cost is mostly allocation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -97,8 +97,8 @@ pub fn emit(
 }
 
 /// Drops `value` without freeing its memory, for a large structure at the end of a command:
-/// the process exits next, and freeing a 100,000-link manifest piece by piece takes glibc's
-/// allocator a third of a second (BENCHMARKS.md, manifest-100k).
+/// the process exits next, and freeing a 100,000-link manifest piece by piece takes a tenth
+/// of a second or more (BENCHMARKS.md, manifest-100k).
 pub fn release_at_exit<T>(value: T) {
     std::mem::forget(value);
 }
