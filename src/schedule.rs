@@ -20,7 +20,7 @@ use crate::links::Link;
 
 /// How many tasks a window keeps alive per request slot (`--concurrency`): enough that tasks
 /// waiting for a busy host's permit do not leave slots idle that other hosts could use.
-pub const TASKS_PER_SLOT: usize = 2;
+const TASKS_PER_SLOT: usize = 2;
 
 /// Link indices in host-interleaved order: the first link of every host (in order of first
 /// appearance), then the second of every host, and so on.
@@ -69,6 +69,12 @@ impl<T: Send + 'static> Window<T> {
             order: order.into_iter(),
             size: size.max(1),
         }
+    }
+
+    /// The window of a run over `links` with `concurrency` request slots: host-interleaved
+    /// order, [`TASKS_PER_SLOT`] tasks per slot.
+    pub fn for_links(links: &[Link], concurrency: std::num::NonZeroUsize) -> Self {
+        Self::new(interleave_by_host(links), concurrency.get() * TASKS_PER_SLOT)
     }
 
     /// Starts `task(index)` for the next indices until `size` tasks run or none are left.

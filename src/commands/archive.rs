@@ -29,7 +29,7 @@ use crate::outcome::LinkResult;
 use crate::output::write_text;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp};
-use crate::schedule::{TASKS_PER_SLOT, Window, interleave_by_host};
+use crate::schedule::Window;
 use crate::store::{Store, StoredObject, WORKER_THRESHOLD, WorkerSink, digest_bytes};
 use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
 use crate::warc::{
@@ -127,8 +127,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
     };
-    let size = fetcher.config().concurrency.get() * TASKS_PER_SLOT;
-    let mut window = Window::new(interleave_by_host(&links.links), size);
+    let mut window = Window::for_links(&links.links, fetcher.config().concurrency);
     window.fill(|index| task(index, &manifest));
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];

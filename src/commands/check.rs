@@ -16,7 +16,7 @@ use crate::links::{self, Link};
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
-use crate::schedule::{TASKS_PER_SLOT, Window, interleave_by_host};
+use crate::schedule::Window;
 
 /// Runs `linkkeep check`.
 pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -60,8 +60,7 @@ pub async fn check_links(fetcher: &Arc<Fetcher>, links: &[Link], progress: &Arc<
         }
         .instrument(span)
     };
-    let size = fetcher.config().concurrency.get() * TASKS_PER_SLOT;
-    let mut window = Window::new(interleave_by_host(links), size);
+    let mut window = Window::for_links(links, fetcher.config().concurrency);
     window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
     while let Some((index, result)) = window.next().await {

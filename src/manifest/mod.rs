@@ -546,6 +546,33 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_counts_the_snapshots_and_reads_the_latest_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = |first: &str| serde_json::to_value(snap(first, first)).unwrap();
+        let mut broken_older = snapshot("t1");
+        broken_older["size"] = "not a number".into();
+        let entry = serde_json::json!({"url": "http://a.example/",
+            "snapshots": [broken_older, snapshot("t2"), snapshot("t3")]});
+        let text = serde_json::json!({"schema_version": 1, "links": {"a": entry, "b": {"url": "http://b.example/"}}});
+        std::fs::write(dir.path().join(MANIFEST_FILE), text.to_string()).unwrap();
+
+        let summary = ManifestSummary::load(dir.path()).unwrap();
+        let a = &summary.links["a"].snapshots;
+        assert_eq!(a.count, 3);
+        assert_eq!(a.latest.as_ref().unwrap().first_seen, "t3");
+        let b = &summary.links["b"].snapshots;
+        assert_eq!((b.count, b.latest.is_none()), (0, true));
+        // Only older snapshots go unread: a broken latest one is an error naming the file.
+        let mut broken_latest = entry.clone();
+        broken_latest["snapshots"][2]["size"] = "not a number".into();
+        let text = serde_json::json!({"schema_version": 1, "links": {"a": broken_latest}});
+        std::fs::write(dir.path().join(MANIFEST_FILE), text.to_string()).unwrap();
+        let message = ManifestSummary::load(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("manifest.json is not a valid manifest"), "{message}");
+        assert!(message.contains("in the latest snapshot"), "{message}");
+    }
+
+    #[test]
     fn a_corrupt_manifest_is_an_error_naming_the_place() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(MANIFEST_FILE), "{\"schema_version\": 1,\n \"links\": [").unwrap();

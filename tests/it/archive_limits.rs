@@ -35,17 +35,20 @@ async fn assert_fails_cleanly(id: &str, url: String, args: &[&str], outcome: &st
     scratch
 }
 
-/// A 1 MB limit, with timeouts generous enough that only the size can end these downloads.
-const SIZE_LIMITED: &[&str] = &[
-    "--max-size",
-    "1MB",
-    "--retries",
-    "0",
-    "--timeout",
-    "5",
-    "--max-time",
-    "20",
-];
+/// Flags limiting a download to `max_size`, with timeouts generous enough that only the size
+/// can end the downloads of these tests.
+fn size_limited(max_size: &str) -> [&str; 8] {
+    [
+        "--max-size",
+        max_size,
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--max-time",
+        "20",
+    ]
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn decompression_bomb_is_too_large() {
@@ -62,13 +65,19 @@ async fn decompression_bomb_is_too_large() {
         .mount(&server)
         .await;
 
-    assert_fails_cleanly("bomb", format!("{}/bomb", server.uri()), SIZE_LIMITED, "too_large").await;
+    assert_fails_cleanly(
+        "bomb",
+        format!("{}/bomb", server.uri()),
+        &size_limited("1MB"),
+        "too_large",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_body_is_too_large() {
     let url = endless_server().await;
-    assert_fails_cleanly("endless", url, SIZE_LIMITED, "too_large").await;
+    assert_fails_cleanly("endless", url, &size_limited("1MB"), "too_large").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,17 +144,7 @@ const PAST_THRESHOLD: usize = 16 * 1024 * 1024;
 async fn endless_body_past_the_worker_threshold_is_too_large() {
     assert!(PAST_THRESHOLD as u64 > 4 * linkkeep::store::WORKER_THRESHOLD);
     let url = endless_server().await;
-    let args = [
-        "--max-size",
-        "4MiB",
-        "--retries",
-        "0",
-        "--timeout",
-        "5",
-        "--max-time",
-        "20",
-    ];
-    assert_fails_cleanly("endless", url, &args, "too_large").await;
+    assert_fails_cleanly("endless", url, &size_limited("4MiB"), "too_large").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
