@@ -1,12 +1,13 @@
-//! Micro-benchmarks of the manifest (issue #7): `Manifest::load`, `Manifest::save` and the
-//! load + record + save cycle of a run, for archives of 1k to 100k links with 3 snapshots
-//! each (the shape `benches/gen.py manifest` writes). `cargo bench --bench manifest`.
+//! Micro-benchmarks of the manifest (issue #7): `Manifest::load`, `Manifest::save`, and the
+//! load + record + save cycle of a run (`ManifestUpdate`) of one link and of every link, for
+//! archives of 1k to 100k links with 3 snapshots each (the shape `benches/gen.py manifest`
+//! writes). `cargo bench --bench manifest`.
 
 use std::path::Path;
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use linkkeep::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
+use linkkeep::manifest::{Capture, LastCheck, LinkEntry, Manifest, ManifestUpdate, Snapshot};
 use serde_json::json;
 
 // The allocator the binary uses (src/main.rs): the manifest's cost is mostly allocation.
@@ -61,7 +62,7 @@ fn manifest(links: usize) -> Manifest {
     let mut manifest = Manifest::new();
     manifest.updated_at = Some("2026-03-01T12:00:00Z".into());
     for i in 0..links {
-        let url = format!("https://example.org/papers/{i:06}/report.pdf");
+        let url = url(i);
         let mut entry = LinkEntry {
             url: url.clone(),
             ..LinkEntry::default()
@@ -97,16 +98,46 @@ fn save(bencher: Bencher, links: usize) {
         .bench_local(|| manifest.save(dir.path()).unwrap());
 }
 
-/// What a run does to the manifest around its fetches: load, record a capture, save.
-#[divan::bench(args = LINKS, sample_count = 10, sample_size = 1)]
-fn load_record_save(bencher: Bencher, links: usize) {
+/// The links.json entries of the first `n` links of [`manifest`].
+fn run_links(n: usize) -> Vec<linkkeep::links::Link> {
+    let links: Vec<_> = (0..n)
+        .map(|i| json!({"id": format!("example-org-{i:06}"), "url": url(i)}))
+        .collect();
+    let text = json!({"version": 1, "links": links}).to_string();
+    linkkeep::links::parse(Path::new("links.json"), &text).unwrap().links
+}
+
+fn url(i: usize) -> String {
+    format!("https://example.org/papers/{i:06}/report.pdf")
+}
+
+/// What `archive` does to the manifest around its fetches, for a run over the first `run`
+/// links: load (reading only their entries), record a capture of each, save.
+fn load_record_save(bencher: Bencher, links: usize, run: usize) {
     let (dir, _) = archive(links);
     let path: &Path = dir.path();
+    let run = run_links(run);
     bencher.counter(ItemsCount::new(links)).bench_local(|| {
-        let mut manifest = Manifest::load(path).unwrap();
-        let url = "https://example.org/papers/000000/report.pdf";
-        let capture = Capture::Payload(Box::new(snapshot(0, SNAPSHOTS, url)));
-        manifest.record("example-org-000000", url, check(url), Some(capture));
+        let mut manifest = ManifestUpdate::load(path, &run).unwrap();
+        for (i, link) in run.iter().enumerate() {
+            let capture = Capture::Payload(Box::new(snapshot(i, SNAPSHOTS, &link.url)));
+            manifest
+                .record(&link.id, &link.url, check(&link.url), Some(capture))
+                .unwrap();
+        }
         manifest.save(path).unwrap();
+        manifest
     });
+}
+
+/// A run of one link into an archive of `links`.
+#[divan::bench(args = LINKS, sample_count = 10, sample_size = 1)]
+fn run_of_one_link(bencher: Bencher, links: usize) {
+    load_record_save(bencher, links, 1);
+}
+
+/// A run over every link of the archive.
+#[divan::bench(args = LINKS, sample_count = 10, sample_size = 1)]
+fn run_of_every_link(bencher: Bencher, links: usize) {
+    load_record_save(bencher, links, links);
 }

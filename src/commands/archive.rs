@@ -24,7 +24,7 @@ use crate::fetch::download::{self, BodyLimits};
 use crate::fetch::{Fetcher, build_client};
 use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
-use crate::manifest::{Capture, LastCheck, LinkEntry, Manifest, Snapshot};
+use crate::manifest::{Capture, LastCheck, ManifestError, ManifestUpdate, Snapshot};
 use crate::outcome::LinkResult;
 use crate::output::write_text;
 use crate::progress::Progress;
@@ -54,23 +54,30 @@ const CHECKPOINT_MIN_GAP: Duration = Duration::from_millis(250);
 /// about half a second to write, and a run should spend most of its time archiving.
 const CHECKPOINT_COST_FACTOR: u32 = 4;
 
-/// An archive opened for writing: locked, its manifest loaded, its leftovers cleaned.
-pub struct OpenArchive {
+/// An archive opened for writing: locked, its manifest loaded (a [`Manifest`](crate::manifest::Manifest), or for a run
+/// a [`ManifestUpdate`]), its leftovers cleaned.
+pub struct OpenArchive<M> {
     /// The object store.
     pub store: Store,
     /// The manifest as loaded.
-    pub manifest: Manifest,
+    pub manifest: M,
     _lock: ArchiveLock,
 }
 
-impl OpenArchive {
-    /// Creates the archive directory if needed, takes its lock, loads its manifest (a corrupt
-    /// one stops the run before anything is written) and removes downloads a killed run left.
-    pub async fn open(dir: &Path, command: &str, wait_lock: bool) -> anyhow::Result<Self> {
+impl<M> OpenArchive<M> {
+    /// Creates the archive directory if needed, takes its lock, loads its manifest with `load`
+    /// (a corrupt one stops the command before anything is written) and removes downloads a
+    /// killed run left.
+    pub async fn open(
+        dir: &Path,
+        command: &str,
+        wait_lock: bool,
+        load: impl FnOnce(&Path) -> Result<M, ManifestError>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the archive directory {}", dir.display()))?;
         let lock = ArchiveLock::acquire(dir, command, wait_lock).await?;
-        let manifest = Manifest::load(dir)?;
+        let manifest = load(dir)?;
         let store = Store::new(dir);
         let removed = store
             .clean_tmp()
@@ -96,15 +103,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         store,
         mut manifest,
         _lock,
-    } = OpenArchive::open(&global.archive_dir, "archive", args.wait_lock).await?;
+    } = OpenArchive::open(&global.archive_dir, "archive", args.wait_lock, |dir| {
+        // New links' entries appear in links.json order, whatever order the links finish in.
+        ManifestUpdate::load(dir, &links.links)
+    })
+    .await?;
     let fetcher = Arc::new(Fetcher::new(client, network));
-    // Entries appear in links.json order, whatever order the links finish in.
-    for link in &links.links {
-        manifest.links.entry(link.id.clone()).or_insert_with(|| LinkEntry {
-            url: link.url.clone(),
-            ..LinkEntry::default()
-        });
-    }
 
     let started = Utc::now();
     let run_id = new_run_id(started);
@@ -114,7 +118,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     );
     let progress = Progress::new(global.progress && global.verbose == 0, links.links.len(), "archiving");
     // The latest snapshot is read when a link starts: a run records each link only once.
-    let task = |index: usize, manifest: &Manifest| {
+    let task = |index: usize, manifest: &ManifestUpdate| {
         let link = &links.links[index];
         let job = LinkJob {
             fetcher: Arc::clone(&fetcher),
@@ -147,7 +151,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         index_lines.extend(archived.index_lines);
         let mut result = archived.result;
         if let Some(check) = archived.check {
-            result.change = manifest.record(&link.id, &link.url, check, archived.capture);
+            result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
             checkpoint.pending += 1;
         }
         progress.link_done(result.outcome.is_failure());
@@ -185,7 +189,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
 }
 
 /// A manifest checkpoint: the objects and WARC records it points at are made durable first.
-fn save(manifest: &mut Manifest, store: &Store) -> anyhow::Result<()> {
+fn save(manifest: &mut ManifestUpdate, store: &Store) -> anyhow::Result<()> {
     let archive = store.root();
     store
         .sync()

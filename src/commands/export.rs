@@ -9,6 +9,7 @@ use super::archive::{INDEX_FILE, OpenArchive};
 use crate::cli::ExportArgs;
 use crate::config::{Environment, GlobalConfig};
 use crate::links;
+use crate::manifest::Manifest;
 use crate::report::timestamp;
 use crate::wacz::{Page, WaczContents, write_wacz};
 use crate::warc::run::WARC_DIR;
@@ -24,7 +25,7 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
             index.display()
         );
     }
-    let archive = OpenArchive::open(dir, "export", false).await?;
+    let archive = OpenArchive::open(dir, "export", false, Manifest::load).await?;
     let mut warcs: Vec<_> = std::fs::read_dir(dir.join(WARC_DIR))
         .with_context(|| format!("cannot list {}", dir.join(WARC_DIR).display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

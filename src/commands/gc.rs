@@ -9,10 +9,11 @@ use super::Exit;
 use super::archive::OpenArchive;
 use crate::cli::GcArgs;
 use crate::config::GlobalConfig;
+use crate::manifest::Manifest;
 
 /// Runs `linkkeep gc`.
 pub async fn run(global: &GlobalConfig, args: &GcArgs) -> anyhow::Result<Exit> {
-    let archive = OpenArchive::open(&global.archive_dir, "gc", false).await?;
+    let archive = OpenArchive::open(&global.archive_dir, "gc", false, Manifest::load).await?;
     let referenced: HashSet<&str> = archive
         .manifest
         .links

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{Manifest, SCHEMA_VERSION};
+use super::{LinkEntry, SCHEMA_VERSION};
 
 /// Implements `Deserialize` for a manifest struct that keeps the fields it does not know in
 /// its `extra` map, as `#[serde(flatten)]` would.
@@ -146,9 +146,22 @@ pub(crate) struct Parsed<T> {
 
 /// Parses a whole manifest. One of a newer schema is reported as such, even when its links do
 /// not parse as this build's.
-pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<Parsed<T>, ParseFailure> {
+pub(crate) fn parse<T: DeserializeOwned + Send>(bytes: &[u8]) -> Result<Parsed<T>, ParseFailure> {
+    let text = utf8(bytes)?;
+    if let Some(lines) = LinkLines::split(text)
+        && let Ok(mut parsed) = lines.frame::<T>()
+        && let Some(entries) = lines.map(|line| Ok((line.id()?, serde_json::from_str::<T>(line.entry)?)))
+    {
+        parsed.links = entries.into_iter().collect();
+        return Ok(parsed);
+    }
+    parse_whole(text)
+}
+
+/// The text of a manifest file, or where it stops being UTF-8.
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, ParseFailure> {
     // One check of the whole file is cheaper than serde_json's check of every string.
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         let before = &bytes[..e.valid_up_to()];
         let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         ParseFailure::Invalid {
@@ -156,7 +169,17 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<Parsed<T>, Pars
             column: 1 + before.len() - line_start,
             message: "the file is not UTF-8".into(),
         }
-    })?;
+    })
+}
+
+/// The text of a manifest file, taking its bytes over.
+pub(crate) fn into_text(bytes: Vec<u8>) -> Result<String, ParseFailure> {
+    String::from_utf8(bytes).map_err(|e| utf8(e.as_bytes()).expect_err("from_utf8 found an error"))
+}
+
+/// Parses a manifest in one pass of serde_json, whatever its layout: the way for files not
+/// laid out as [`write`] writes them, and for errors, which it places exactly.
+pub(crate) fn parse_whole<T: DeserializeOwned>(text: &str) -> Result<Parsed<T>, ParseFailure> {
     match serde_json::from_str::<Parsed<T>>(text) {
         Ok(parsed) if parsed.schema_version > SCHEMA_VERSION => Err(ParseFailure::NewerSchema(parsed.schema_version)),
         Ok(parsed) => Ok(parsed),
@@ -171,6 +194,147 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<Parsed<T>, Pars
     }
 }
 
+/// A manifest text laid out as [`write`] writes it, cut into its link lines so that they can
+/// be read on every core (at 100,000 links, one core takes most of a second).
+///
+/// The layout is recognized, not trusted: the text outside the links must parse as a manifest
+/// with no links, and every line between must be one `"id": {…}` member with a comma after
+/// all but the last. Any other text (pretty-printed by hand, say) is read by
+/// [`parse_whole`], which is also what places an error, so both ways give the same manifest
+/// or the same error.
+pub(crate) struct LinkLines<'a> {
+    text: &'a str,
+    /// Up to `"links": {`, the text before the link lines.
+    head: &'a str,
+    /// The link lines, without the newlines before the first and after the last.
+    links: &'a str,
+    /// From `}}`, the text after them.
+    tail: &'a str,
+}
+
+/// One `"id": {…}` line of a [`LinkLines`].
+pub(crate) struct LinkLine<'a> {
+    /// The whole member, without the comma after it.
+    pub member: &'a str,
+    /// The id as JSON, quotes and escapes included.
+    id: &'a str,
+    /// The entry's JSON text.
+    pub entry: &'a str,
+    /// The line's number in the file, from 1.
+    pub line: usize,
+    /// The entry's column on that line, from 1.
+    pub column: usize,
+}
+
+/// What [`write`] puts before the first link line, and after the last one.
+const LINKS_OPEN: &str = ",\n\"links\": {\n";
+const LINKS_CLOSE: &str = "\n}}\n";
+/// Below this many links per thread, fewer threads read them sooner.
+const LINES_PER_THREAD: usize = 2_000;
+
+impl<'a> LinkLines<'a> {
+    /// The link lines of `text`, if it has [`write`]'s layout around them.
+    pub fn split(text: &'a str) -> Option<Self> {
+        // A compact JSON value has no raw newline, so this cannot occur inside a field
+        // written before the links.
+        let open = text.find(LINKS_OPEN)? + LINKS_OPEN.len() - 1;
+        let close = text.strip_suffix(LINKS_CLOSE)?.len();
+        // With no links, the newline after `{` is also the one before `}}`.
+        let links = text.get(open + 1..close).unwrap_or_default();
+        Some(Self {
+            text,
+            head: &text[..open],
+            links,
+            tail: &text[close.max(open) + 1..],
+        })
+    }
+
+    /// The manifest without its links: schema version, `updated_at` and unknown fields.
+    pub fn frame<T: DeserializeOwned>(&self) -> Result<Parsed<T>, ParseFailure> {
+        parse_whole(&[self.head, self.tail].concat())
+    }
+
+    /// `read` applied to every link line, on every core when there are many; `None` when a
+    /// line is not a link member or `read` fails on one (then [`parse_whole`] says where).
+    pub fn map<V: Send>(&self, read: impl Fn(LinkLine<'a>) -> Result<V, serde_json::Error> + Sync) -> Option<Vec<V>> {
+        let lines: Vec<&'a str> = match self.links {
+            "" => Vec::new(),
+            links => links.split('\n').collect(),
+        };
+        let first_line = 2 + self.head.bytes().filter(|&b| b == b'\n').count();
+        let last = lines.len().saturating_sub(1);
+        let read_line = |i: usize, line: &'a str| -> Option<V> {
+            // Every line but the last ends with the comma before the next member.
+            let member = if i == last { Some(line) } else { line.strip_suffix(',') }?;
+            read(LinkLine::split(member, first_line + i)?).ok()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(lines.len() / LINES_PER_THREAD)
+            .max(1);
+        let chunk = lines.len().div_ceil(threads).max(1);
+        let read_chunk = |c: usize, lines: &[&'a str]| -> Option<Vec<V>> {
+            let first = c * chunk;
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| read_line(first + i, line))
+                .collect()
+        };
+        if threads == 1 {
+            return read_chunk(0, &lines);
+        }
+        std::thread::scope(|scope| {
+            let read_chunk = &read_chunk;
+            let workers: Vec<_> = lines
+                .chunks(chunk)
+                .enumerate()
+                .map(|(c, lines)| scope.spawn(move || read_chunk(c, lines)))
+                .collect();
+            let mut all = Vec::with_capacity(lines.len());
+            for worker in workers {
+                all.extend(worker.join().expect("a manifest reader thread panicked")?);
+            }
+            Some(all)
+        })
+    }
+
+    /// Where `part`, a piece of a line, is in the file: its byte range.
+    pub fn span(&self, part: &str) -> std::ops::Range<usize> {
+        let start = part.as_ptr() as usize - self.text.as_ptr() as usize;
+        start..start + part.len()
+    }
+}
+
+impl<'a> LinkLine<'a> {
+    /// Cuts `"id": {…}` (no comma) into its id and entry.
+    fn split(member: &'a str, line: usize) -> Option<Self> {
+        let rest = member.strip_prefix('"')?;
+        // The id's closing quote is the first one not escaped by a backslash.
+        let mut escaped = false;
+        let close = rest.bytes().position(|b| {
+            let closes = b == b'"' && !escaped;
+            escaped = b == b'\\' && !escaped;
+            closes
+        })?;
+        let (id, rest) = member.split_at(close + 2);
+        let entry = rest.trim_start().strip_prefix(':')?.trim();
+        let column = 1 + entry.as_ptr() as usize - member.as_ptr() as usize;
+        Some(Self {
+            member,
+            id,
+            entry,
+            line,
+            column,
+        })
+    }
+
+    /// The id, unescaped.
+    pub fn id(&self) -> Result<String, serde_json::Error> {
+        serde_json::from_str(self.id)
+    }
+}
+
 /// The schema version of a text that is not a manifest of this build, if it is newer.
 fn newer_schema(text: &str) -> Option<u32> {
     #[derive(serde::Deserialize)]
@@ -182,7 +346,7 @@ fn newer_schema(text: &str) -> Option<u32> {
 }
 
 /// serde_json appends " at line L column C"; the message prints the position itself.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
@@ -226,33 +390,70 @@ impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for ParsedVisitor<T> {
     }
 }
 
-/// Writes `manifest` as JSON with one link per line.
-pub(crate) fn write(manifest: &Manifest, out: &mut impl Write) -> std::io::Result<()> {
-    let header = serde_json::json!({
-        "schema_version": manifest.schema_version,
-        "updated_at": manifest.updated_at,
+/// The parts of a manifest around its links, as [`write`] writes them.
+pub(crate) struct Header<'a> {
+    pub schema_version: u32,
+    pub updated_at: Option<&'a str>,
+    pub extra: &'a Map<String, Value>,
+}
+
+/// Writes a manifest as JSON with one link per line: the header, then what `links` writes.
+pub(crate) fn write<W: Write>(
+    header: Header,
+    out: &mut W,
+    links: impl FnOnce(&mut LinkWriter<W>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let head = serde_json::json!({
+        "schema_version": header.schema_version,
+        "updated_at": header.updated_at,
     });
-    let mut header = serde_json::to_string(&header)?;
-    header.pop(); // the closing brace: links and unknown fields follow
-    out.write_all(header.as_bytes())?;
-    for (key, value) in &manifest.extra {
+    let mut head = serde_json::to_string(&head)?;
+    head.pop(); // the closing brace: links and unknown fields follow
+    out.write_all(head.as_bytes())?;
+    for (key, value) in header.extra {
         write!(out, ",\n{}:", serde_json::to_string(key)?)?;
         serde_json::to_writer(&mut *out, value)?;
     }
-    out.write_all(b",\n\"links\": {")?;
-    for (i, (id, entry)) in manifest.links.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, id)?;
-        out.write_all(b": ")?;
-        serde_json::to_writer(&mut *out, entry)?;
+    // Without its newline: that comes with the first link, or is the one before `}}`.
+    out.write_all(&LINKS_OPEN.as_bytes()[..LINKS_OPEN.len() - 1])?;
+    links(&mut LinkWriter { out, first: true })?;
+    out.write_all(LINKS_CLOSE.as_bytes())
+}
+
+/// Writes the link lines of a manifest, for [`write`].
+pub(crate) struct LinkWriter<'w, W> {
+    out: &'w mut W,
+    first: bool,
+}
+
+impl<W: Write> LinkWriter<'_, W> {
+    /// Writes link `id`'s entry on a line of its own.
+    pub fn entry(&mut self, id: &str, entry: &LinkEntry) -> std::io::Result<()> {
+        self.next_line()?;
+        serde_json::to_writer(&mut *self.out, id)?;
+        self.out.write_all(b": ")?;
+        serde_json::to_writer(&mut *self.out, entry)?;
+        Ok(())
     }
-    out.write_all(b"\n}}\n")
+
+    /// Writes link lines as they were read: `"id": {…}` members, each but the last followed
+    /// by a comma and a newline (consecutive lines of a [`LinkLines`]).
+    pub fn lines(&mut self, lines: &str) -> std::io::Result<()> {
+        self.next_line()?;
+        self.out.write_all(lines.as_bytes())
+    }
+
+    fn next_line(&mut self) -> std::io::Result<()> {
+        self.out.write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{LastCheck, LinkEntry};
+    use crate::manifest::{LastCheck, LinkEntry, Manifest};
 
     fn parse(bytes: &[u8]) -> Result<Manifest, ParseFailure> {
         super::parse(bytes).map(Manifest::from_parsed)
@@ -356,7 +557,7 @@ mod tests {
             "http_status": 404, "final_url": null, "error": "404", "run": "r", "via": "cron"}}}}"#;
         let manifest = parse(text.as_bytes()).unwrap();
         let mut written = Vec::new();
-        write(&manifest, &mut written).unwrap();
+        manifest.write(&mut written).unwrap();
         let written = String::from_utf8(written).unwrap();
         let lines: Vec<&str> = written.lines().collect();
         assert_eq!(lines.len(), 6, "{written}");
@@ -374,7 +575,7 @@ mod tests {
         let n = 5_000;
         let manifest = parse(text(n, None).as_bytes()).unwrap();
         let mut written = Vec::new();
-        write(&manifest, &mut written).unwrap();
+        manifest.write(&mut written).unwrap();
         let written = String::from_utf8(written).unwrap();
         assert_eq!(written.lines().count(), n + 3);
         let back = parse(written.as_bytes()).unwrap();
@@ -385,9 +586,49 @@ mod tests {
     }
 
     #[test]
+    fn link_lines_read_the_same_as_a_whole_parse() {
+        // Ids with escapes, an unknown field before the links whose string holds what the
+        // links line looks like, and enough links for several threads.
+        let mut text = String::from(
+            "{\"schema_version\":1,\"updated_at\":null,\n\"note\":\",\\n\\\"links\\\": {\\n\",\n\"links\": {\n",
+        );
+        let n = 3 * LINES_PER_THREAD;
+        for i in 0..n {
+            let comma = if i + 1 < n { "," } else { "" };
+            text.push_str(&format!(
+                "\"l{i}\\\"\\\\\": {{\"url\": \"http://a.example/{i}\", \"snapshots\": []}}{comma}\n"
+            ));
+        }
+        text.push_str("}}\n");
+        let lines = LinkLines::split(&text).expect("the layout is recognized");
+        let read = lines
+            .map(|line| Ok((line.id()?, line.line)))
+            .expect("every line is a member");
+        assert_eq!(read[7], ("l7\"\\".to_owned(), 11));
+        let whole = parse_whole::<LinkEntry>(&text).unwrap();
+        let by_lines = super::parse::<LinkEntry>(text.as_bytes()).unwrap();
+        assert_eq!(by_lines.links, whole.links);
+        assert!(by_lines.links.keys().eq(whole.links.keys()));
+        assert_eq!(by_lines.extra, whole.extra);
+        assert_eq!(whole.extra["note"], ",\n\"links\": {\n");
+    }
+
+    #[test]
+    fn lines_that_are_not_one_member_each_are_read_whole() {
+        let two_on_a_line = text(3, None).replace("},\n\"l1\"", "}, \"l1\"");
+        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&text(3, None)).unwrap()).unwrap();
+        for text in [two_on_a_line, pretty] {
+            let lines = LinkLines::split(&text);
+            let entries = lines.and_then(|lines| lines.map(|line| serde_json::from_str::<LinkEntry>(line.entry)));
+            assert!(entries.is_none(), "{text}");
+            assert_eq!(parse(text.as_bytes()).unwrap().links.len(), 3, "{text}");
+        }
+    }
+
+    #[test]
     fn an_empty_manifest_is_valid_json() {
         let mut written = Vec::new();
-        write(&Manifest::new(), &mut written).unwrap();
+        Manifest::new().write(&mut written).unwrap();
         assert_eq!(parse(&written).unwrap(), Manifest::new());
         let _: Value = serde_json::from_slice(&written).unwrap();
     }

@@ -14,6 +14,7 @@
 //! field: [`Manifest`], [`LinkEntry`], [`LastCheck`], [`Snapshot`].
 
 mod json;
+mod update;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,7 @@ use serde_json::{Map, Value};
 
 pub use self::json::ParseFailure;
 use self::json::deserialize_keeping_unknown_fields;
+pub use self::update::ManifestUpdate;
 
 use crate::outcome::{Change, Outcome};
 
@@ -232,25 +234,20 @@ impl Manifest {
         }
     }
 
-    /// Writes `archive/manifest.json` atomically: a temporary file beside it, fsync, rename,
-    /// fsync of the directory. A reader (or a crash) sees the old manifest or the new one.
+    /// Writes `archive/manifest.json` atomically: see [`save_atomically`].
     pub fn save(&self, archive: &Path) -> Result<(), ManifestError> {
-        let path = archive.join(MANIFEST_FILE);
-        let tmp = archive.join(format!(".{MANIFEST_FILE}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-            json::write(self, &mut file)?;
-            let file = file.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(archive)?.sync_all()
+        save_atomically(archive, |out| self.write(out))
+    }
+
+    /// Writes the manifest's JSON, one link per line.
+    fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let header = json::Header {
+            schema_version: self.schema_version,
+            updated_at: self.updated_at.as_deref(),
+            extra: &self.extra,
         };
-        write().map_err(|source| {
-            let _ = std::fs::remove_file(&tmp);
-            ManifestError::Write {
-                path: path.clone(),
-                source,
-            }
+        json::write(header, out, |links| {
+            self.links.iter().try_for_each(|(id, entry)| links.entry(id, entry))
         })
     }
 
@@ -263,12 +260,18 @@ impl Manifest {
     /// there is one. Returns how the capture compares with the latest snapshot: the same bytes
     /// or a 304 move `last_seen` forward, different bytes add a snapshot.
     pub fn record(&mut self, id: &str, url: &str, check: LastCheck, capture: Option<Capture>) -> Option<Change> {
-        let entry = self.links.entry(id.to_owned()).or_default();
-        entry.url = url.to_owned();
+        self.links.entry(id.to_owned()).or_default().record(url, check, capture)
+    }
+}
+
+impl LinkEntry {
+    /// Records a fetch of this link (at `url`), as [`Manifest::record`] describes.
+    fn record(&mut self, url: &str, check: LastCheck, capture: Option<Capture>) -> Option<Change> {
+        self.url = url.to_owned();
         let at = check.at.clone();
-        entry.last_check = Some(check);
+        self.last_check = Some(check);
         let capture = capture?;
-        match (capture, entry.snapshots.last_mut()) {
+        match (capture, self.snapshots.last_mut()) {
             (Capture::NotModified { etag, last_modified }, Some(latest)) => {
                 latest.last_seen = at;
                 latest.etag = etag.or(latest.etag.take());
@@ -286,7 +289,7 @@ impl Manifest {
             }
             (Capture::Payload(snapshot), latest) => {
                 let change = if latest.is_some() { Change::Changed } else { Change::New };
-                entry.snapshots.push(*snapshot);
+                self.snapshots.push(*snapshot);
                 Some(change)
             }
         }
@@ -303,14 +306,31 @@ impl std::str::FromStr for Manifest {
 }
 
 /// Reads and parses `archive/manifest.json`, each link as a `T`; `None` if there is no file.
-fn read<T: serde::de::DeserializeOwned>(archive: &Path) -> Result<Option<json::Parsed<T>>, ManifestError> {
+fn read<T: serde::de::DeserializeOwned + Send>(archive: &Path) -> Result<Option<json::Parsed<T>>, ManifestError> {
     let path = archive.join(MANIFEST_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ManifestError::Read { path, source }),
+    let Some(bytes) = read_bytes(&path)? else {
+        return Ok(None);
     };
-    json::parse(&bytes).map(Some).map_err(|failure| match failure {
+    json::parse(&bytes)
+        .map(Some)
+        .map_err(|failure| parse_error(path, failure))
+}
+
+/// The bytes of the manifest at `path`; `None` if there is no file.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ManifestError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// The error for a manifest at `path` that did not parse.
+fn parse_error(path: PathBuf, failure: ParseFailure) -> ManifestError {
+    match failure {
         ParseFailure::Invalid { line, column, message } => ManifestError::Parse {
             path,
             line,
@@ -318,6 +338,31 @@ fn read<T: serde::de::DeserializeOwned>(archive: &Path) -> Result<Option<json::P
             message,
         },
         ParseFailure::NewerSchema(found) => ManifestError::NewerSchema { path, found },
+    }
+}
+
+/// Writes `archive/manifest.json` atomically: a temporary file beside it, fsync, rename,
+/// fsync of the directory. A reader (or a crash) sees the old manifest or the new one.
+fn save_atomically(
+    archive: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), ManifestError> {
+    let path = archive.join(MANIFEST_FILE);
+    let tmp = archive.join(format!(".{MANIFEST_FILE}.tmp"));
+    let save = || -> std::io::Result<()> {
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(archive)?.sync_all()
+    };
+    save().map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        ManifestError::Write {
+            path: path.clone(),
+            source,
+        }
     })
 }
 

@@ -46,6 +46,43 @@ async fn corrupt_manifest_exits_2_and_is_left_untouched() {
     assert!(!scratch.archive.join("objects").exists());
 }
 
+/// A manifest in the one-link-per-line layout whose fourth line, the entry of a link the run
+/// does not archive, is `other_entry`.
+fn manifest_with_other_entry(p_url: &str, other_entry: &str) -> String {
+    format!(
+        "{{\"schema_version\":1,\"updated_at\":null,\n\"links\": {{\n\"p\": {{\"url\":\"{p_url}\",\"snapshots\":[]}},\n\"other\": {other_entry}\n}}}}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_entry_of_a_link_outside_the_run_stops_it() {
+    let server = any_server().await;
+    let url = format!("{}/p", server.uri());
+    let scratch = Scratch::new(&[("p", url.clone())]);
+    std::fs::create_dir_all(&scratch.archive).unwrap();
+    let manifest = scratch.archive.join("manifest.json");
+    // Entries of links outside the run are not read, but they must be JSON objects.
+    for (broken, message) in [
+        (r#"{"url": "http://o.example/", "snapshots": [}"#, "line 4, column 53"),
+        ("5", "line 4, column 10"),
+    ] {
+        let text = manifest_with_other_entry(&url, broken);
+        std::fs::write(&manifest, &text).unwrap();
+
+        let run = scratch.run(&["archive", "--retries", "0"]).await;
+
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("manifest.json is not a valid manifest ({message})")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&manifest).unwrap(), text);
+        assert_eq!(requests(&server).await, 0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unreadable_manifest_exits_2() {
     let server = any_server().await;

@@ -1,12 +1,13 @@
 //! The archive's files as SPEC.md lays them out: manifest fields, content-addressed read-only
 //! objects, the run report in runs/, and unknown manifest fields kept across runs. Guards
-//! issue #3.
+//! issue #3; the entries of links outside a run kept byte for byte, issue #7.
 
 use chrono::DateTime;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::{Scratch, sha256_hex};
+use crate::support::links_file;
 
 fn is_rfc3339_utc(text: &serde_json::Value) -> bool {
     text.as_str()
@@ -132,5 +133,39 @@ async fn unknown_manifest_fields_survive_a_run() {
     assert_eq!(
         after["links"]["kept"]["url"], "http://gone.invalid/",
         "links no longer listed stay"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_outside_the_run_keep_their_lines_byte_for_byte() {
+    let server = MockServer::start().await;
+    for page in ["/p", "/q"] {
+        Mock::given(path(page))
+            .respond_with(ResponseTemplate::new(200).set_body_string(page))
+            .mount(&server)
+            .await;
+    }
+    let p = ("p", format!("{}/p", server.uri()));
+    let scratch = Scratch::new(&[p.clone(), ("q", format!("{}/q", server.uri()))]);
+    assert_eq!(scratch.archive(&["--retries", "0"]).await.code, 0);
+    // q's line as a hand edit might leave it: valid JSON that linkkeep itself would write
+    // differently (an escaped id, spaces, a field of its own first).
+    let manifest = scratch.archive.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let q_line = text.lines().find(|l| l.starts_with("\"q\": ")).unwrap();
+    let edited = q_line.replacen("\"q\": {", "\"\\u0071\" :  {\"note\": \"hand-edited\", ", 1);
+    std::fs::write(&manifest, text.replace(q_line, &edited)).unwrap();
+
+    links_file(scratch.dir.path(), &[p]);
+    let run = scratch.archive(&["--retries", "0"]).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = std::fs::read_to_string(&manifest).unwrap();
+    assert!(after.lines().any(|l| l == edited), "q's line was rewritten:\n{after}");
+    let after = scratch.manifest();
+    assert_eq!(after["links"]["q"]["note"], "hand-edited");
+    assert_eq!(
+        after["links"]["p"]["last_check"]["run"], run.report["run"],
+        "the run's own link is recorded"
     );
 }

@@ -1,0 +1,357 @@
+//! The manifest as `archive` updates it (issue #7: load and save a 100,000-link manifest in
+//! under a second).
+//!
+//! A run reads in full only the entries of the links it archives. Every other entry stays the
+//! text it was read as, checked to be a JSON object, and is written back byte for byte: so a
+//! run of a few links in a large archive costs a copy of the file, not a parse and a rewrite
+//! of every entry, and so does each checkpoint of a long run. A file not in the
+//! one-link-per-line layout that [`Manifest::save`](super::Manifest::save) writes is read
+//! whole, and written back in that layout.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use super::json::{self, LinkLines};
+use super::{Capture, LastCheck, LinkEntry, MANIFEST_FILE, ManifestError, SCHEMA_VERSION, Snapshot};
+use crate::links::Link;
+use crate::outcome::Change;
+
+/// The manifest during a run: loaded with [`ManifestUpdate::load`], changed by
+/// [`ManifestUpdate::record`], written by [`ManifestUpdate::save`].
+#[derive(Debug)]
+pub struct ManifestUpdate {
+    /// When the manifest was last written; the run sets it before each save.
+    pub updated_at: Option<String>,
+    schema_version: u32,
+    extra: Map<String, Value>,
+    /// Every link, in the manifest's order, then the run's new links in links.json order.
+    links: IndexMap<String, Slot>,
+    /// The file's text, which unread entries are spans of; empty when every entry is read.
+    text: String,
+    /// Where the manifest is, for errors.
+    path: PathBuf,
+}
+
+/// What separates two link lines in the file: the comma after one member and the newline.
+const LINE_BREAK: &str = ",\n";
+
+/// A link's entry in a [`ManifestUpdate`].
+#[derive(Debug)]
+enum Slot {
+    /// Boxed: most entries of a large archive stay unread in a small run.
+    Read(Box<LinkEntry>),
+    /// An entry of a link outside the run, as spans of the file's text: its line's whole
+    /// `"id": {…}` member and the entry in it, with the entry's place for errors.
+    Unread {
+        member: Range<usize>,
+        entry: Range<usize>,
+        line: usize,
+        column: usize,
+    },
+}
+
+impl ManifestUpdate {
+    /// Loads `archive/manifest.json` for a run over `run`: their entries are read (a missing
+    /// one is added, empty, in `run`'s order), the others only checked to be JSON objects. A
+    /// missing file is an empty manifest.
+    pub fn load(archive: &Path, run: &[Link]) -> Result<Self, ManifestError> {
+        let path = archive.join(MANIFEST_FILE);
+        let mut update = match super::read_bytes(&path)? {
+            None => Self {
+                updated_at: None,
+                schema_version: SCHEMA_VERSION,
+                extra: Map::new(),
+                links: IndexMap::new(),
+                text: String::new(),
+                path,
+            },
+            Some(bytes) => {
+                let text = json::into_text(bytes).map_err(|failure| super::parse_error(path.clone(), failure))?;
+                let wanted: HashSet<&str> = run.iter().map(|link| link.id.as_str()).collect();
+                match LinkLines::split(&text).and_then(|lines| read_lines(&lines, &wanted)) {
+                    Some(parsed) => Self::from_parsed(parsed, text, path),
+                    None => {
+                        let parsed = json::parse_whole::<LinkEntry>(&text)
+                            .map_err(|failure| super::parse_error(path.clone(), failure))?;
+                        let parsed = json::Parsed {
+                            links: parsed
+                                .links
+                                .into_iter()
+                                .map(|(id, e)| (id, Slot::Read(Box::new(e))))
+                                .collect(),
+                            schema_version: parsed.schema_version,
+                            updated_at: parsed.updated_at,
+                            extra: parsed.extra,
+                        };
+                        Self::from_parsed(parsed, String::new(), path)
+                    }
+                }
+            }
+        };
+        for link in run {
+            update.links.entry(link.id.clone()).or_insert_with(|| {
+                Slot::Read(Box::new(LinkEntry {
+                    url: link.url.clone(),
+                    ..LinkEntry::default()
+                }))
+            });
+        }
+        Ok(update)
+    }
+
+    fn from_parsed(parsed: json::Parsed<Slot>, text: String, path: PathBuf) -> Self {
+        let unread = parsed.links.values().any(|slot| matches!(slot, Slot::Unread { .. }));
+        Self {
+            updated_at: parsed.updated_at,
+            schema_version: parsed.schema_version,
+            extra: parsed.extra,
+            links: parsed.links,
+            // Nothing points into the text once every entry is read.
+            text: if unread { text } else { String::new() },
+            path,
+        }
+    }
+
+    /// The latest snapshot of link `id`. Only the run's links are read: for any other link
+    /// this is `None`.
+    pub fn latest(&self, id: &str) -> Option<&Snapshot> {
+        match self.links.get(id)? {
+            Slot::Read(entry) => entry.snapshots.last(),
+            Slot::Unread { .. } => None,
+        }
+    }
+
+    /// Records a fetch of link `id`, as [`Manifest::record`](super::Manifest::record) does.
+    /// The entry of a link outside the run is read first, which fails if it does not parse.
+    pub fn record(
+        &mut self,
+        id: &str,
+        url: &str,
+        check: LastCheck,
+        capture: Option<Capture>,
+    ) -> Result<Option<Change>, ManifestError> {
+        let slot = self
+            .links
+            .entry(id.to_owned())
+            .or_insert_with(|| Slot::Read(Box::default()));
+        if let Slot::Unread {
+            entry, line, column, ..
+        } = slot
+        {
+            let entry = serde_json::from_str(&self.text[entry.clone()]).map_err(|e| ManifestError::Parse {
+                path: self.path.clone(),
+                line: *line,
+                column: *column + e.column() - 1,
+                message: json::strip_position(&e.to_string()),
+            })?;
+            *slot = Slot::Read(entry);
+        }
+        let Slot::Read(entry) = slot else {
+            unreachable!("an unread entry was just read")
+        };
+        Ok(entry.record(url, check, capture))
+    }
+
+    /// Writes `archive/manifest.json` atomically, unread entries as they were.
+    pub fn save(&self, archive: &Path) -> Result<(), ManifestError> {
+        super::save_atomically(archive, |out| {
+            let header = json::Header {
+                schema_version: self.schema_version,
+                updated_at: self.updated_at.as_deref(),
+                extra: &self.extra,
+            };
+            json::write(header, out, |links| {
+                // Lines unread and next to each other in the file go out as one piece of it.
+                let mut unread: Option<Range<usize>> = None;
+                for (id, slot) in &self.links {
+                    match (slot, &mut unread) {
+                        (Slot::Unread { member, .. }, Some(lines)) if lines.end + LINE_BREAK.len() == member.start => {
+                            lines.end = member.end;
+                        }
+                        (Slot::Unread { member, .. }, _) => {
+                            if let Some(lines) = unread.replace(member.clone()) {
+                                links.lines(&self.text[lines])?;
+                            }
+                        }
+                        (Slot::Read(entry), _) => {
+                            if let Some(lines) = unread.take() {
+                                links.lines(&self.text[lines])?;
+                            }
+                            links.entry(id, entry)?;
+                        }
+                    }
+                }
+                unread.map_or(Ok(()), |lines| links.lines(&self.text[lines]))
+            })
+        })
+    }
+}
+
+/// The manifest of `lines`, the entries of `wanted` links read and the others left unread;
+/// `None` if a line does not parse (the whole text is then read, which places the error).
+fn read_lines(lines: &LinkLines, wanted: &HashSet<&str>) -> Option<json::Parsed<Slot>> {
+    let frame = lines.frame::<serde::de::IgnoredAny>().ok()?;
+    let slots = lines.map(|line| {
+        let id = line.id()?;
+        let slot = if wanted.contains(id.as_str()) {
+            Slot::Read(serde_json::from_str(line.entry)?)
+        } else {
+            // Syntax only, and an object: what the entry holds is read when a run needs it.
+            if !line.entry.starts_with('{') {
+                return Err(serde::de::Error::custom("an entry is not an object"));
+            }
+            serde_json::from_str::<serde::de::IgnoredAny>(line.entry)?;
+            Slot::Unread {
+                member: lines.span(line.member),
+                entry: lines.span(line.entry),
+                line: line.line,
+                column: line.column,
+            }
+        };
+        Ok((id, slot))
+    })?;
+    Some(json::Parsed {
+        schema_version: frame.schema_version,
+        updated_at: frame.updated_at,
+        links: slots.into_iter().collect(),
+        extra: frame.extra,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Manifest, Outcome};
+
+    fn links(ids: &[&str]) -> Vec<Link> {
+        let entries: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "url": format!("http://{id}.example/")}))
+            .collect();
+        let text = serde_json::json!({"version": 1, "links": entries}).to_string();
+        crate::links::parse(Path::new("links.json"), &text).unwrap().links
+    }
+
+    fn check(run: &str) -> LastCheck {
+        LastCheck {
+            at: "2026-11-29T00:00:00Z".into(),
+            outcome: Outcome::Ok,
+            http_status: Some(200),
+            final_url: None,
+            error: None,
+            run: run.into(),
+            extra: Map::new(),
+        }
+    }
+
+    /// An archive directory whose manifest is `text`.
+    fn archive(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), text).unwrap();
+        dir
+    }
+
+    fn saved(update: &ManifestUpdate, dir: &Path) -> String {
+        update.save(dir).unwrap();
+        std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap()
+    }
+
+    const LINES: &str = concat!(
+        "{\"schema_version\":1,\"updated_at\":null,\n\"owner\":\"lab\",\n\"links\": {\n",
+        "\"a\": {\"url\":\"http://a.example/\",\"snapshots\":[]},\n",
+        "\"b\" : { \"url\" : \"http://b.example/\", \"snapshots\": [], \"tags\": [\"x\"] },\n",
+        "\"c\\\"\\\\\": {\"snapshots\":[],\"url\":\"http://c.example/\"},\n",
+        "\"d\": {\"url\":\"http://d.example/\",\"snapshots\":[]}\n",
+        "}}\n"
+    );
+
+    #[test]
+    fn only_the_runs_entries_are_rewritten() {
+        let dir = archive(LINES);
+        let mut update = ManifestUpdate::load(dir.path(), &links(&["a", "n"])).unwrap();
+        assert!(matches!(update.links["b"], Slot::Unread { .. }));
+        assert_eq!(
+            update.record("a", "http://a.example/", check("r2"), None).unwrap(),
+            None
+        );
+        let text = saved(&update, dir.path());
+
+        let lines: Vec<&str> = text.lines().collect();
+        let before: Vec<&str> = LINES.lines().collect();
+        assert_eq!(lines[..3], before[..3], "the header");
+        assert!(lines[3].contains("\"run\":\"r2\""), "{}", lines[3]);
+        assert_eq!(lines[4..6], before[4..6], "b and c byte for byte");
+        // The run's new link comes last, and the line before it gained its comma.
+        assert_eq!(lines[6], "\"d\": {\"url\":\"http://d.example/\",\"snapshots\":[]},");
+        assert!(
+            lines[7].starts_with("\"n\": {\"url\":\"http://n.example/\""),
+            "{}",
+            lines[7]
+        );
+        let read = Manifest::load(dir.path()).unwrap();
+        let ids: Vec<&str> = read.links.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["a", "b", "c\"\\", "d", "n"]);
+        assert_eq!(read.links["b"].extra["tags"], serde_json::json!(["x"]));
+        assert_eq!(read.extra["owner"], "lab");
+    }
+
+    #[test]
+    fn the_same_manifest_as_a_whole_read_whatever_the_layout() {
+        // Pretty-printed by hand: read whole, written in lines. And duplicated ids in lines:
+        // the last entry wins in the first one's place, as in any JSON reader.
+        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(LINES).unwrap()).unwrap();
+        let duplicated = LINES.replace(
+            "\"d\": {\"url\":\"http://d.example/\",",
+            "\"a\": {\"url\":\"http://a2.example/\",\"snapshots\":[]},\n\"d\": {\"url\":\"http://d.example/\",",
+        );
+        for text in [pretty.as_str(), LINES, &duplicated] {
+            let dir = archive(text);
+            let expected = Manifest::load(dir.path()).unwrap();
+            for run in [&[][..], &["b"], &["a", "b", "c\"\\", "d"]] {
+                let update = ManifestUpdate::load(dir.path(), &links(run)).unwrap();
+                let written = saved(&update, dir.path());
+                assert_eq!(written.parse::<Manifest>().unwrap(), expected, "{run:?} of\n{text}");
+                std::fs::write(dir.path().join(MANIFEST_FILE), text).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn an_unread_entry_that_does_not_parse_is_an_error_when_recorded() {
+        let text = LINES.replace("\"url\":\"http://d.example/\"", "\"url\":5");
+        let dir = archive(&text);
+        let mut update = ManifestUpdate::load(dir.path(), &links(&["a"])).unwrap();
+        // Kept as it is while nothing needs it...
+        assert!(saved(&update, dir.path()).contains("\"d\": {\"url\":5,"));
+        // ...and placed when something does.
+        let error = update.record("d", "http://d.example/", check("r"), None).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("manifest.json is not a valid manifest (line 7, column 13): invalid type: integer `5`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_empty_manifest_gets_the_runs_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let update = ManifestUpdate::load(dir.path(), &links(&["b", "a"])).unwrap();
+        let text = saved(&update, dir.path());
+        let again = ManifestUpdate::load(dir.path(), &links(&[])).unwrap();
+        assert_eq!(saved(&again, dir.path()), text);
+        let ids: Vec<String> = Manifest::load(dir.path()).unwrap().links.into_keys().collect();
+        assert_eq!(ids, ["b", "a"]);
+
+        std::fs::write(dir.path().join(MANIFEST_FILE), "").unwrap();
+        assert!(ManifestUpdate::load(dir.path(), &links(&["a"])).is_err());
+        let mut empty = Vec::new();
+        Manifest::new().write(&mut empty).unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), &empty).unwrap();
+        let update = ManifestUpdate::load(dir.path(), &links(&[])).unwrap();
+        assert_eq!(saved(&update, dir.path()).as_bytes(), empty);
+    }
+}
