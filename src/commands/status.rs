@@ -9,6 +9,7 @@
 //!  "links": [{"id": "…", "url": "…", "in_links_json": true, "last_check": {…} | null,
 //!             "snapshots": 2, "latest": {…snapshot…} | null}]}
 //! ```
+//! `last_check` and `latest` are the manifest's own JSON for them, on one line each.
 
 use std::io::{self, Write};
 
@@ -18,11 +19,12 @@ use super::{Exit, emit, release_at_exit};
 use crate::cli::StatusArgs;
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::links;
-use crate::manifest::{LastCheck, ManifestSummary, Snapshot};
+use crate::manifest::{CheckFields, Json, ManifestSummary, SnapshotFields};
 use crate::outcome::Outcome;
 
-/// The status report. It borrows from the manifest: at 100,000 links, copying every last check
-/// and latest snapshot cost as much as rendering them (issue #7).
+/// The status report. It borrows from the manifest's text, and writes each link's last check
+/// and latest snapshot as the manifest has them: at 100,000 links, reading them into structs
+/// and writing them out again took most of the time (issue #7).
 #[derive(Debug, Serialize)]
 pub struct StatusReport<'a> {
     /// Always `linkkeep`.
@@ -65,18 +67,19 @@ pub struct LinkStatus<'a> {
     pub url: &'a str,
     /// Whether the current links.json lists it.
     pub in_links_json: bool,
-    /// Its last check, if any.
-    pub last_check: Option<&'a LastCheck>,
+    /// Its last check, if any, as the manifest has it.
+    pub last_check: Option<&'a Json<'a, CheckFields<'a>>>,
     /// How many snapshots it has.
     pub snapshots: usize,
-    /// The latest snapshot, if any.
-    pub latest: Option<&'a Snapshot>,
+    /// The latest snapshot, if any, as the manifest has it.
+    pub latest: Option<&'a Json<'a, SnapshotFields<'a>>>,
 }
 
 /// Runs `linkkeep status`.
 pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyhow::Result<Exit> {
     let output = OutputConfig::new(&args.output, env);
-    let manifest = ManifestSummary::load(&global.archive_dir)?;
+    let mut text = String::new();
+    let manifest = ManifestSummary::load(&global.archive_dir, &mut text)?;
     // The links file is optional here: status describes the archive. When present it must be
     // valid, and links it lists that were never archived are shown too.
     let listed = if global.links_path.exists() {
@@ -96,18 +99,19 @@ pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyho
     };
     release_at_exit(report);
     release_at_exit(manifest);
+    release_at_exit(text);
     Ok(exit)
 }
 
 /// The status of every link in `manifest`, then of links in `listed` it lacks.
-pub fn build<'a>(manifest: &'a ManifestSummary, listed: &'a [links::Link], archive: &str) -> StatusReport<'a> {
+pub fn build<'a>(manifest: &'a ManifestSummary<'a>, listed: &'a [links::Link], archive: &str) -> StatusReport<'a> {
     let listed_ids: std::collections::HashSet<&str> = listed.iter().map(|l| l.id.as_str()).collect();
     let mut links: Vec<LinkStatus> = manifest
         .links
         .iter()
         .map(|(id, entry)| LinkStatus {
             id,
-            url: &entry.url,
+            url: entry.url.as_ref(),
             in_links_json: listed_ids.contains(id.as_str()),
             last_check: entry.last_check.as_ref(),
             snapshots: entry.snapshots.count,
@@ -130,7 +134,7 @@ pub fn build<'a>(manifest: &'a ManifestSummary, listed: &'a [links::Link], archi
     };
     for link in &links {
         summary.snapshots += link.snapshots;
-        match link.last_check.map(|c| c.outcome) {
+        match link.last_check.map(|c| c.fields.outcome) {
             None => summary.never_checked += 1,
             Some(outcome) if outcome.is_failure() => summary.failed += 1,
             Some(_) => summary.ok += 1,
@@ -181,11 +185,12 @@ struct Row<'a> {
 
 fn row<'a>(link: &LinkStatus<'a>) -> Row<'a> {
     let last = link.last_check;
+    let latest = link.latest.map(|s| &s.fields);
     Row {
-        last: last.map_or("never".into(), |c| c.outcome.to_string()),
-        when: last.map_or("-", |c| c.at.as_str()),
-        sha: link.latest.map_or("-", |s| &s.sha256[..12.min(s.sha256.len())]),
-        title: link.latest.and_then(|s| s.title.as_deref()).unwrap_or_default(),
+        last: last.map_or("never".into(), |c| c.fields.outcome.to_string()),
+        when: last.map_or("-", |c| c.fields.at.as_ref()),
+        sha: latest.map_or("-", |s| s.sha256.get(..12).unwrap_or(&s.sha256)),
+        title: latest.and_then(|s| s.title.as_deref()).unwrap_or_default(),
     }
 }
 
@@ -204,9 +209,10 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
     )?;
     for link in &report.links {
         let r = row(link);
-        let failed = link.last_check.is_some_and(|c| c.outcome.is_failure());
+        let outcome = link.last_check.map(|c| c.fields.outcome);
+        let failed = outcome.is_some_and(|o| o.is_failure());
         let last = format!("{:<14}", r.last);
-        let last = match (color, failed, link.last_check.map(|c| c.outcome)) {
+        let last = match (color, failed, outcome) {
             (true, true, _) => format!("\x1b[31m{last}\x1b[0m"),
             (true, false, Some(Outcome::Ok)) => format!("\x1b[32m{last}\x1b[0m"),
             _ => last,
@@ -258,7 +264,7 @@ fn junit(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
             "    <testcase name=\"{}\" classname=\"linkkeep.status\"",
             xml(link.id)
         )?;
-        match link.last_check {
+        match link.last_check.map(|c| &c.fields) {
             None => out.write_all(b">\n      <skipped message=\"never archived\"/>\n    </testcase>\n")?,
             Some(c) if c.outcome.is_failure() => {
                 let error = c.error.as_deref().unwrap_or_default();

@@ -194,7 +194,7 @@ impl ManifestUpdate {
 /// The manifest of `lines`, the entries of `wanted` links read and the others left unread;
 /// `None` if a line does not parse (the whole text is then read, which places the error).
 fn read_lines(lines: &LinkLines, wanted: &HashSet<&str>) -> Option<json::Parsed<Slot>> {
-    let frame = lines.frame::<serde::de::IgnoredAny>().ok()?;
+    let frame = lines.frame().ok()?;
     let slots = lines.map(|line| {
         let id = line.id()?;
         let slot = if wanted.contains(id.as_str()) {
@@ -214,12 +214,7 @@ fn read_lines(lines: &LinkLines, wanted: &HashSet<&str>) -> Option<json::Parsed<
         };
         Ok((id, slot))
     })?;
-    Some(json::Parsed {
-        schema_version: frame.schema_version,
-        updated_at: frame.updated_at,
-        links: slots.into_iter().collect(),
-        extra: frame.extra,
-    })
+    Some(frame.with_links(slots.into_iter().collect()))
 }
 
 #[cfg(test)]
