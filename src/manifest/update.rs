@@ -2,11 +2,12 @@
 //! under a second).
 //!
 //! A run reads in full only the entries of the links it archives. Every other entry stays the
-//! text it was read as, checked to be a JSON object, and is written back byte for byte: so a
-//! run of a few links in a large archive costs a copy of the file, not a parse and a rewrite
-//! of every entry, and so does each checkpoint of a long run. A file not in the
-//! one-link-per-line layout that [`Manifest::save`](super::Manifest::save) writes is read
-//! whole, and written back in that layout.
+//! text it was read as, checked to be a JSON object, and is written back byte for byte, and so
+//! is every entry the run has not recorded yet: a run of a few links in a large archive costs a
+//! copy of the file, not a parse and a rewrite of every entry, and a checkpoint early in a long
+//! run costs little more. A file not in the one-link-per-line layout that
+//! [`Manifest::save`](super::Manifest::save) writes is read whole, and written back in that
+//! layout.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -30,7 +31,8 @@ pub struct ManifestUpdate {
     extra: Map<String, Value>,
     /// Every link, in the manifest's order, then the run's new links in links.json order.
     links: IndexMap<String, Slot>,
-    /// The file's text, which unread entries are spans of; empty when every entry is read.
+    /// The file's text, from which entries the run has not changed are written; empty when
+    /// the file was not in the line layout.
     text: String,
     /// Where the manifest is, for errors.
     path: PathBuf,
@@ -42,16 +44,42 @@ const LINE_BREAK: &str = ",\n";
 /// A link's entry in a [`ManifestUpdate`].
 #[derive(Debug)]
 enum Slot {
-    /// Boxed: most entries of a large archive stay unread in a small run.
-    Read(Box<LinkEntry>),
-    /// An entry of a link outside the run, as spans of the file's text: its line's whole
-    /// `"id": {…}` member and the entry in it, with the entry's place for errors.
-    Unread {
-        member: Range<usize>,
-        entry: Range<usize>,
-        line: usize,
-        column: usize,
+    /// The entry of a link outside the run, left as text.
+    Unread(Place),
+    /// An entry read: a link of the run, a new one, or any link of a file not in the line
+    /// layout. While the run has not changed it, `place` says where its text is, and that is
+    /// what a save writes. (Boxed: most entries of a large archive stay unread in a small run.)
+    Read {
+        entry: Box<LinkEntry>,
+        place: Option<Place>,
     },
+}
+
+/// Where an entry is in the manifest's text: its line's whole `"id": {…}` member, the entry
+/// in it, and the entry's line and column for errors.
+#[derive(Debug, Clone)]
+struct Place {
+    member: Range<usize>,
+    entry: Range<usize>,
+    line: usize,
+    column: usize,
+}
+
+impl Slot {
+    fn read(entry: LinkEntry, place: Option<Place>) -> Self {
+        Slot::Read {
+            entry: Box::new(entry),
+            place,
+        }
+    }
+
+    /// Where the text a save writes for this entry is, if it is written as it was read.
+    fn unchanged_text(&self) -> Option<&Range<usize>> {
+        match self {
+            Slot::Unread(place) | Slot::Read { place: Some(place), .. } => Some(&place.member),
+            Slot::Read { place: None, .. } => None,
+        }
+    }
 }
 
 impl ManifestUpdate {
@@ -77,12 +105,9 @@ impl ManifestUpdate {
                     None => {
                         let parsed = json::parse_whole::<LinkEntry>(&text)
                             .map_err(|failure| super::parse_error(path.clone(), failure))?;
+                        let links = parsed.links.into_iter().map(|(id, e)| (id, Slot::read(e, None)));
                         let parsed = json::Parsed {
-                            links: parsed
-                                .links
-                                .into_iter()
-                                .map(|(id, e)| (id, Slot::Read(Box::new(e))))
-                                .collect(),
+                            links: links.collect(),
                             schema_version: parsed.schema_version,
                             updated_at: parsed.updated_at,
                             extra: parsed.extra,
@@ -94,24 +119,23 @@ impl ManifestUpdate {
         };
         for link in run {
             update.links.entry(link.id.clone()).or_insert_with(|| {
-                Slot::Read(Box::new(LinkEntry {
+                let entry = LinkEntry {
                     url: link.url.clone(),
                     ..LinkEntry::default()
-                }))
+                };
+                Slot::read(entry, None)
             });
         }
         Ok(update)
     }
 
     fn from_parsed(parsed: json::Parsed<Slot>, text: String, path: PathBuf) -> Self {
-        let unread = parsed.links.values().any(|slot| matches!(slot, Slot::Unread { .. }));
         Self {
             updated_at: parsed.updated_at,
             schema_version: parsed.schema_version,
             extra: parsed.extra,
             links: parsed.links,
-            // Nothing points into the text once every entry is read.
-            text: if unread { text } else { String::new() },
+            text,
             path,
         }
     }
@@ -120,8 +144,8 @@ impl ManifestUpdate {
     /// this is `None`.
     pub fn latest(&self, id: &str) -> Option<&Snapshot> {
         match self.links.get(id)? {
-            Slot::Read(entry) => entry.snapshots.last(),
-            Slot::Unread { .. } => None,
+            Slot::Read { entry, .. } => entry.snapshots.last(),
+            Slot::Unread(_) => None,
         }
     }
 
@@ -137,26 +161,25 @@ impl ManifestUpdate {
         let slot = self
             .links
             .entry(id.to_owned())
-            .or_insert_with(|| Slot::Read(Box::default()));
-        if let Slot::Unread {
-            entry, line, column, ..
-        } = slot
-        {
-            let entry = serde_json::from_str(&self.text[entry.clone()]).map_err(|e| ManifestError::Parse {
+            .or_insert_with(|| Slot::read(LinkEntry::default(), None));
+        if let Slot::Unread(place) = slot {
+            let entry = serde_json::from_str(&self.text[place.entry.clone()]).map_err(|e| ManifestError::Parse {
                 path: self.path.clone(),
-                line: *line,
-                column: *column + e.column() - 1,
+                line: place.line,
+                column: place.column + e.column() - 1,
                 message: json::strip_position(&e.to_string()),
             })?;
-            *slot = Slot::Read(entry);
+            *slot = Slot::read(entry, None);
         }
-        let Slot::Read(entry) = slot else {
+        let Slot::Read { entry, place } = slot else {
             unreachable!("an unread entry was just read")
         };
+        // Changed from here on: a save writes it as JSON.
+        *place = None;
         Ok(entry.record(url, check, capture))
     }
 
-    /// Writes `archive/manifest.json` atomically, unread entries as they were.
+    /// Writes `archive/manifest.json` atomically, entries the run did not change as they were.
     pub fn save(&self, archive: &Path) -> Result<(), ManifestError> {
         super::save_atomically(archive, |out| {
             let header = json::Header {
@@ -165,27 +188,29 @@ impl ManifestUpdate {
                 extra: &self.extra,
             };
             json::write(header, out, |links| {
-                // Lines unread and next to each other in the file go out as one piece of it.
-                let mut unread: Option<Range<usize>> = None;
+                // Unchanged lines next to each other in the file go out as one piece of it.
+                let mut unchanged: Option<Range<usize>> = None;
                 for (id, slot) in &self.links {
-                    match (slot, &mut unread) {
-                        (Slot::Unread { member, .. }, Some(lines)) if lines.end + LINE_BREAK.len() == member.start => {
-                            lines.end = member.end;
+                    match (slot.unchanged_text(), &mut unchanged) {
+                        (Some(text), Some(lines)) if lines.end + LINE_BREAK.len() == text.start => {
+                            lines.end = text.end;
                         }
-                        (Slot::Unread { member, .. }, _) => {
-                            if let Some(lines) = unread.replace(member.clone()) {
+                        (Some(text), _) => {
+                            if let Some(lines) = unchanged.replace(text.clone()) {
                                 links.lines(&self.text[lines])?;
                             }
                         }
-                        (Slot::Read(entry), _) => {
-                            if let Some(lines) = unread.take() {
+                        (None, _) => {
+                            if let Some(lines) = unchanged.take() {
                                 links.lines(&self.text[lines])?;
                             }
-                            links.entry(id, entry)?;
+                            if let Slot::Read { entry, .. } = slot {
+                                links.entry(id, entry)?;
+                            }
                         }
                     }
                 }
-                unread.map_or(Ok(()), |lines| links.lines(&self.text[lines]))
+                unchanged.map_or(Ok(()), |lines| links.lines(&self.text[lines]))
             })
         })
     }
@@ -197,20 +222,21 @@ fn read_lines(lines: &LinkLines, wanted: &HashSet<&str>) -> Option<json::Parsed<
     let frame = lines.frame().ok()?;
     let slots = lines.map(|line| {
         let id = line.id()?;
+        let place = Place {
+            member: lines.span(line.member),
+            entry: lines.span(line.entry),
+            line: line.line,
+            column: line.column,
+        };
         let slot = if wanted.contains(id.as_str()) {
-            Slot::Read(serde_json::from_str(line.entry)?)
+            Slot::read(serde_json::from_str(line.entry)?, Some(place))
         } else {
             // Syntax only, and an object: what the entry holds is read when a run needs it.
             if !line.entry.starts_with('{') {
                 return Err(serde::de::Error::custom("an entry is not an object"));
             }
             serde_json::from_str::<serde::de::IgnoredAny>(line.entry)?;
-            Slot::Unread {
-                member: lines.span(line.member),
-                entry: lines.span(line.entry),
-                line: line.line,
-                column: line.column,
-            }
+            Slot::Unread(place)
         };
         Ok((id, slot))
     })?;
@@ -267,8 +293,10 @@ mod tests {
     #[test]
     fn only_the_runs_entries_are_rewritten() {
         let dir = archive(LINES);
-        let mut update = ManifestUpdate::load(dir.path(), &links(&["a", "n"])).unwrap();
-        assert!(matches!(update.links["b"], Slot::Unread { .. }));
+        // b is read for the run but never recorded: written back as it was, like c and d.
+        let mut update = ManifestUpdate::load(dir.path(), &links(&["a", "b", "n"])).unwrap();
+        assert!(matches!(update.links["b"], Slot::Read { place: Some(_), .. }));
+        assert!(matches!(update.links["c\"\\"], Slot::Unread(_)));
         assert_eq!(
             update.record("a", "http://a.example/", check("r2"), None).unwrap(),
             None
