@@ -1,15 +1,17 @@
 //! The manifest's JSON, read and written fast enough for archives of 100,000 links (issue #7:
 //! load + save under a second).
 //!
-//! Reading is one pass of serde_json over the text, checked as UTF-8 once beforehand. The
-//! structs keep unknown fields through [`deserialize_keeping_unknown_fields!`] instead of
-//! `#[serde(flatten)]`. (Parsing the links on both cores of the benchmark machine was tried:
-//! the first pass it needs to split them, and freeing memory across threads, cost more than
-//! the second core saved.)
-//!
 //! Writing puts one link per line: the file stays close to compact JSON in size and speed,
-//! and a run that changes three links changes three lines, which keeps an archive under
-//! version control diffable.
+//! a run that changes three links changes three lines, which keeps an archive under version
+//! control diffable, and a reader can cut the file into its links without parsing it.
+//!
+//! Reading checks the text as UTF-8 once, then finds the link lines ([`LinkLines`]) and parses
+//! blocks of them on every core. A text in any other layout is parsed in one pass of
+//! serde_json, and so is one whose lines do not parse, since that pass places the error
+//! exactly. (An earlier attempt at reading on both cores split the links with a first JSON
+//! pass, which cost what the second core saved; finding newlines costs next to nothing.) The
+//! structs keep unknown fields through [`deserialize_keeping_unknown_fields!`] instead of
+//! `#[serde(flatten)]`.
 
 use std::io::Write;
 

@@ -12,6 +12,10 @@
 //! ```
 //! One link per line, as [`Manifest::save`] writes it; any JSON layout reads the same. Field by
 //! field: [`Manifest`], [`LinkEntry`], [`LastCheck`], [`Snapshot`].
+//!
+//! Three readers, by what a command needs: [`Manifest`] reads every entry (`get`, `verify`,
+//! `serve`, `gc`, `export`), [`ManifestUpdate`] only the entries of a run's links
+//! (`archive`), [`ManifestSummary`] each link's last check and latest snapshot (`status`).
 
 mod json;
 mod update;
