@@ -644,6 +644,66 @@ mod tests {
     }
 
     #[test]
+    fn random_manifests_read_the_same_by_lines_and_whole() {
+        // Ids and values with quotes, backslashes, control characters and non-ASCII text,
+        // unknown fields at every level, links written by `write` and then edited by hand.
+        let mut rng = fastrand::Rng::with_seed(7);
+        let alphabet = [
+            'a', 'Z', '0', '"', '\\', '\n', '\t', '\u{1}', 'é', '€', '𝄞', ' ', ':', ',', '{', '}',
+        ];
+        let word = |rng: &mut fastrand::Rng| -> String {
+            (0..rng.usize(0..8))
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect()
+        };
+        let mut read_by_lines = 0;
+        for round in 0..200 {
+            let mut manifest = serde_json::json!({"schema_version": 1, "updated_at": null});
+            if rng.bool() {
+                manifest[word(&mut rng) + "x"] = serde_json::json!({"k": word(&mut rng)});
+            }
+            let mut links = Map::new();
+            for _ in 0..rng.usize(0..6) {
+                let mut entry = serde_json::json!({"url": word(&mut rng), "snapshots": []});
+                if rng.bool() {
+                    entry["tag"] = word(&mut rng).into();
+                }
+                links.insert(word(&mut rng), entry);
+            }
+            manifest["links"] = links.into();
+            let parsed = super::parse_whole::<LinkEntry>(&manifest.to_string()).unwrap();
+            let mut written = Vec::new();
+            Manifest::from_parsed(parsed).write(&mut written).unwrap();
+            let mut text = String::from_utf8(written).unwrap();
+            if rng.bool() {
+                // A hand edit: spaces around a member's colon, or a line broken in two.
+                text = if rng.bool() {
+                    text.replacen("\": {\"url\"", "\" :  {\"url\"", 1)
+                } else {
+                    text.replacen(",\"snapshots\"", ",\n\"snapshots\"", 1)
+                };
+            }
+            let lines = LinkLines::split(&text);
+            if lines
+                .and_then(|lines| lines.map(|line| serde_json::from_str::<LinkEntry>(line.entry)))
+                .is_some()
+            {
+                read_by_lines += 1;
+            }
+            let whole = parse_whole::<LinkEntry>(&text).map(Manifest::from_parsed);
+            let by_lines = parse(text.as_bytes());
+            match (by_lines, whole) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "round {round}:\n{text}");
+                    assert!(a.links.keys().eq(b.links.keys()), "round {round}:\n{text}");
+                }
+                (a, b) => panic!("round {round}: {:?} vs {:?}\n{text}", a.err(), b.err()),
+            }
+        }
+        assert!(read_by_lines > 120, "only {read_by_lines} of 200 went by lines");
+    }
+
+    #[test]
     fn lines_that_are_not_one_member_each_are_read_whole() {
         let two_on_a_line = text(3, None).replace("},\n\"l1\"", "}, \"l1\"");
         let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&text(3, None)).unwrap()).unwrap();
