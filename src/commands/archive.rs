@@ -54,8 +54,9 @@ const CHECKPOINT_MIN_GAP: Duration = Duration::from_millis(250);
 /// about half a second to write, and a run should spend most of its time archiving.
 const CHECKPOINT_COST_FACTOR: u32 = 4;
 
-/// An archive opened for writing: locked, its manifest loaded (a [`Manifest`](crate::manifest::Manifest), or for a run
-/// a [`ManifestUpdate`]), its leftovers cleaned.
+/// An archive opened for writing: locked, its manifest loaded (a whole
+/// [`Manifest`](crate::manifest::Manifest), or a [`ManifestUpdate`] for a run), its leftovers
+/// cleaned.
 pub struct OpenArchive<M> {
     /// The object store.
     pub store: Store,
