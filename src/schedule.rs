@@ -72,7 +72,7 @@ impl<T: Send + 'static> Window<T> {
     }
 
     /// The window of a run over `links` with `concurrency` request slots: host-interleaved
-    /// order, [`TASKS_PER_SLOT`] tasks per slot.
+    /// order, `TASKS_PER_SLOT` tasks per slot.
     pub fn for_links(links: &[Link], concurrency: std::num::NonZeroUsize) -> Self {
         Self::new(interleave_by_host(links), concurrency.get() * TASKS_PER_SLOT)
     }

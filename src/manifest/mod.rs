@@ -240,7 +240,8 @@ impl Manifest {
         }
     }
 
-    /// Writes `archive/manifest.json` atomically: see [`save_atomically`].
+    /// Writes `archive/manifest.json` atomically: a temporary file beside it, fsync, rename,
+    /// fsync of the directory. A reader (or a crash) sees the old manifest or the new one.
     pub fn save(&self, archive: &Path) -> Result<(), ManifestError> {
         save_atomically(archive, |out| self.write(out))
     }
