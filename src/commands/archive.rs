@@ -159,7 +159,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         results[index] = Some(result);
         if checkpoint.due(Instant::now()) {
             let started = Instant::now();
-            save(&mut manifest, &store)?;
+            block_in_place(|| save(&mut manifest, &store))?;
             checkpoint.saved(started.elapsed());
         }
         window.fill(|index| task(index, &manifest));
@@ -198,6 +198,18 @@ fn save(manifest: &mut ManifestUpdate, store: &Store) -> anyhow::Result<()> {
     manifest.updated_at = Some(timestamp(Utc::now()));
     manifest.save(archive)?;
     Ok(())
+}
+
+/// Runs `work`, which blocks (a checkpoint's flush can take seconds on a slow disk), from the
+/// task driving the run: on a multi-threaded runtime the other tasks move to another thread
+/// meanwhile, so the downloads in flight go on.
+fn block_in_place<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
 }
 
 /// The warcinfo fields of a run: what was archived, from which list, by whom.
@@ -656,6 +668,18 @@ async fn read_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // tokio's own block_in_place panics outside a multi-threaded runtime; a library caller
+    // may drive a run from any runtime.
+    #[tokio::test(flavor = "current_thread")]
+    async fn blocking_work_runs_on_a_single_threaded_runtime() {
+        assert_eq!(block_in_place(|| 7), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_work_runs_on_a_multi_threaded_runtime() {
+        assert_eq!(block_in_place(|| 7), 7);
+    }
 
     #[test]
     fn checkpoints_wait_longer_when_saving_is_slow() {
