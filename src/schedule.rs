@@ -14,8 +14,8 @@ use std::future::Future;
 
 use indexmap::IndexMap;
 use tokio::task::JoinSet;
-use url::Url;
 
+use crate::fetch::politeness::host_key;
 use crate::links::Link;
 
 /// How many tasks a window keeps alive per request slot (`--concurrency`): enough that tasks
@@ -41,15 +41,6 @@ pub fn interleave_by_host(links: &[Link]) -> Vec<usize> {
         });
     }
     order
-}
-
-/// A host as the politeness limits count it: scheme, host and port.
-fn host_key(url: &Url) -> (&str, &str, Option<u16>) {
-    (
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.port_or_known_default(),
-    )
 }
 
 /// Runs one task per link index, at most `size` at a time, in the order given. The caller

@@ -24,8 +24,8 @@ pub const TMP_DIR: &str = "tmp";
 const WRITE_BUFFER: usize = 256 * 1024;
 
 /// Where a downloaded payload goes: an object file, or only a hasher (`verify --live`).
-/// Writes are synchronous: they land in the page cache and return at once; the slow part,
-/// fsync, happens once in [`ObjectWriter::finish`] on the blocking pool.
+/// Writes are synchronous: they land in the page cache and return at once; making them durable
+/// is [`Store::sync`]'s job, once per manifest checkpoint.
 pub trait PayloadSink {
     /// Appends bytes to the payload. The chunk is owned (a cheap reference-counted buffer) so
     /// that a sink can hand it to another thread without copying it, as [`WorkerSink`] does.

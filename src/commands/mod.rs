@@ -83,11 +83,8 @@ pub fn emit(
         .with_context(|| format!("cannot write the report to {}", path.display()))?,
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            match render(global.color_stdout, &mut out).and_then(|()| out.flush()) {
-                // A reader that went away (`| head`) is not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("cannot write the report to standard output")?,
-            }
+            reader_gone_is_ok(render(global.color_stdout, &mut out).and_then(|()| out.flush()))
+                .context("cannot write the report to standard output")?
         }
     }
     if summary_to_stderr && !global.quiet {
@@ -106,7 +103,12 @@ pub fn release_at_exit<T>(value: T) {
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
 pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+    reader_gone_is_ok(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+}
+
+/// The result of writing to stdout, where a reader that went away (`| head`) is not an error.
+fn reader_gone_is_ok(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }

@@ -50,12 +50,8 @@ impl Limits {
     }
 
     fn host_semaphore(&self, url: &Url) -> Arc<Semaphore> {
-        let key = format!(
-            "{}://{}:{}",
-            url.scheme(),
-            url.host_str().unwrap_or_default(),
-            url.port_or_known_default().unwrap_or_default()
-        );
+        let (scheme, host, port) = host_key(url);
+        let key = format!("{scheme}://{host}:{}", port.unwrap_or_default());
         let mut hosts = self.hosts.lock().expect("no panics while the lock is held");
         Arc::clone(
             hosts
@@ -63,6 +59,16 @@ impl Limits {
                 .or_insert_with(|| Arc::new(Semaphore::new(self.per_host.get()))),
         )
     }
+}
+
+/// A host as the limits count it: scheme, host name and port (the scheme's default when the
+/// URL names none). The run's start order ([`crate::schedule`]) groups links by the same key.
+pub fn host_key(url: &Url) -> (&str, &str, Option<u16>) {
+    (
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default(),
+    )
 }
 
 #[cfg(test)]

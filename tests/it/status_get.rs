@@ -1,5 +1,6 @@
 //! `status` (human table and JSON) and `get` (`--at` between two captures, `--info`, unknown
-//! links and links without a snapshot) on an archive built by real runs. Guards issue #3.
+//! links and links without a snapshot) on an archive built by real runs, and both writing into
+//! a pipe whose reader has gone. Guards issue #3.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -176,4 +177,49 @@ async fn get_of_an_unknown_link_or_one_without_snapshot_exits_1() {
     let to_file = scratch.run(&["get", "gone", "-o", out.to_str().unwrap()]).await;
     assert_eq!(to_file.code, 1);
     assert!(!out.exists(), "no file for a link without a snapshot");
+}
+
+/// Runs linkkeep with `args` on `scratch`, its stdout a pipe whose reader has already gone, as
+/// in `linkkeep status | head` once `head` has exited.
+fn run_into_a_closed_pipe(scratch: &Scratch, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(env!("CARGO_BIN_EXE_linkkeep"))
+        .current_dir(scratch.dir.path())
+        .env("CI", "true")
+        .arg("--links")
+        .arg(&scratch.links)
+        .arg("--archive")
+        .arg(&scratch.archive)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_reader_that_went_away_is_not_an_error() {
+    let scratch = Scratch::new(&[("doc", "http://a.example/doc".into())]);
+    std::fs::create_dir_all(&scratch.archive).unwrap();
+    let snapshot = serde_json::json!({"sha256": "a".repeat(64), "size": 1, "content_type": null,
+        "first_seen": "2026-01-01T00:00:00Z", "last_seen": "2026-01-01T00:00:00Z", "http_status": 200,
+        "final_url": "http://a.example/doc", "etag": null, "last_modified": null, "title": "Doc",
+        "object": "objects/sha256/aa/x", "run": "r"});
+    let manifest = serde_json::json!({"schema_version": 1, "links": {"doc": {"url": "http://a.example/doc",
+        "last_check": {"at": "2026-01-01T00:00:00Z", "outcome": "ok", "http_status": 200,
+            "final_url": null, "error": null, "run": "r"}, "snapshots": [snapshot]}}});
+    std::fs::write(scratch.archive.join("manifest.json"), manifest.to_string()).unwrap();
+
+    // A report through `emit`, and bytes through `write_stdout`.
+    for args in [
+        &["status", "--format", "json"][..],
+        &["status"],
+        &["get", "doc", "--info"],
+    ] {
+        let run = run_into_a_closed_pipe(&scratch, args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("cannot write"), "{args:?}: {stderr}");
+    }
 }
