@@ -49,6 +49,7 @@ fn snapshot(i: usize, s: usize, url: &str) -> Snapshot {
         "first_seen": format!("2026-0{}-01T00:00:00Z", 1 + s),
         "last_seen": format!("2026-0{}-01T12:00:00Z", 1 + s),
         "http_status": 200,
+        "url": url,
         "final_url": url,
         "etag": format!("\"{i:x}-{s}\""),
         "last_modified": "Mon, 05 Feb 2018 12:30:00 GMT",

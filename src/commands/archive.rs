@@ -499,6 +499,7 @@ impl LinkJob {
                     first_seen: at.clone(),
                     last_seen: at,
                     http_status: status.unwrap_or_default(),
+                    url: Some(link.url.clone()),
                     final_url,
                     etag,
                     last_modified,

@@ -102,6 +102,10 @@ pub struct Snapshot {
     pub last_seen: String,
     /// The status of the response that carried the payload.
     pub http_status: u16,
+    /// The URL requested (links.json's URL at the time), before redirects; absent in
+    /// snapshots written before linkkeep recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The URL that served it, after redirects.
     pub final_url: String,
     /// The response's `ETag`, for conditional requests.
@@ -161,6 +165,7 @@ deserialize_keeping_unknown_fields!(Snapshot {
     first_seen,
     last_seen,
     http_status,
+    url,
     final_url,
     etag,
     last_modified,
@@ -651,6 +656,7 @@ mod tests {
             first_seen: at.into(),
             last_seen: at.into(),
             http_status: 200,
+            url: Some("http://a.example/".into()),
             final_url: "http://a.example/".into(),
             etag: None,
             last_modified: None,
