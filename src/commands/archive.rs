@@ -1,7 +1,9 @@
 //! `linkkeep archive`: fetch every link, store new payloads as content-addressed snapshots,
-//! and keep the manifest current, checkpointing it during the run so that a killed run loses
-//! only its last few seconds of work.
+//! and keep the manifest current. Finished links go into the run's journal at checkpoints
+//! during the run, so that a killed run loses only its last few seconds of work, and into the
+//! manifest and the index when it ends.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,7 @@ use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::download::{self, BodyLimits};
 use crate::fetch::{Fetcher, build_client};
+use crate::journal::{self, Journal, Recovery};
 use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
 use crate::manifest::{Capture, LastCheck, ManifestError, ManifestUpdate, Snapshot};
@@ -44,14 +47,15 @@ pub const INDEX_FILE: &str = "index.cdxj";
 /// How much of a redirect's or an error response's body goes into the WARC file: enough for any
 /// error page, not so much that a misbehaving server can fill the disk through one.
 const OTHER_BODY_LIMIT: u64 = 1 << 20;
-/// Save the manifest at least this often while links finish…
+/// Make a checkpoint at least this often while links finish…
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
-/// …and sooner once this many links are waiting to be saved (but not more often than
-/// [`CHECKPOINT_MIN_GAP`], so that huge lists do not rewrite the manifest for every few links).
+/// …and sooner once this many links are waiting for one (but not more often than
+/// [`CHECKPOINT_MIN_GAP`], so that a fast run does not flush the disk for every few links).
 const CHECKPOINT_LINKS: usize = 25;
 const CHECKPOINT_MIN_GAP: Duration = Duration::from_millis(250);
-/// Both intervals stretch to this many times the last save: a 100,000-link manifest takes
-/// about half a second to write, and a run should spend most of its time archiving.
+/// Both intervals stretch to this many times the last checkpoint: a flush of the archive's
+/// filesystem can take seconds on a slow disk, and a run should spend most of its time
+/// archiving.
 const CHECKPOINT_COST_FACTOR: u32 = 4;
 
 /// An archive opened for writing: locked, its manifest loaded (a whole
@@ -62,13 +66,15 @@ pub struct OpenArchive<M> {
     pub store: Store,
     /// The manifest as loaded.
     pub manifest: M,
+    /// Killed runs whose journals were recovered on opening.
+    pub recovered: Vec<Recovery>,
     _lock: ArchiveLock,
 }
 
 impl<M> OpenArchive<M> {
-    /// Creates the archive directory if needed, takes its lock, loads its manifest with `load`
-    /// (a corrupt one stops the command before anything is written) and removes downloads a
-    /// killed run left.
+    /// Creates the archive directory if needed, takes its lock, recovers the journals of killed
+    /// runs (each named in a warning), loads its manifest with `load` (a corrupt one stops the
+    /// command before anything is written) and removes downloads a killed run left.
     pub async fn open(
         dir: &Path,
         command: &str,
@@ -78,6 +84,10 @@ impl<M> OpenArchive<M> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the archive directory {}", dir.display()))?;
         let lock = ArchiveLock::acquire(dir, command, wait_lock).await?;
+        let recovered = journal::recover(dir).with_context(|| format!("cannot recover {}", dir.display()))?;
+        for recovery in &recovered {
+            tracing::warn!("{recovery}");
+        }
         let manifest = load(dir)?;
         let store = Store::new(dir);
         let removed = store
@@ -89,6 +99,7 @@ impl<M> OpenArchive<M> {
         Ok(Self {
             store,
             manifest,
+            recovered,
             _lock: lock,
         })
     }
@@ -103,6 +114,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let OpenArchive {
         store,
         mut manifest,
+        recovered,
         _lock,
     } = OpenArchive::open(&global.archive_dir, "archive", args.wait_lock, |dir| {
         // New links' entries appear in links.json order, whatever order the links finish in.
@@ -117,6 +129,19 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         RunWarc::create(store.root(), &run_id, warc_date(started), &warcinfo(&links, &fetcher))
             .with_context(|| format!("cannot create a WARC file in {}", store.root().display()))?,
     );
+    let mut journal = Journal::create(store.root(), &run_id)
+        .with_context(|| format!("cannot create a journal in {}", store.root().display()))?;
+    let mut warnings: Vec<String> = recovered.iter().map(ToString::to_string).collect();
+    let renamed_from: HashMap<String, String> = manifest
+        .renames()
+        .iter()
+        .map(|(old, new)| (new.clone(), old.clone()))
+        .collect();
+    for (old, new) in manifest.renames() {
+        warnings.push(format!(
+            "the manifest entry \"{old}\" has the URL of link \"{new}\" and was renamed to it"
+        ));
+    }
     let progress = Progress::new(global.progress && global.verbose == 0, links.links.len(), "archiving");
     // The latest snapshot is read when a link starts: a run records each link only once.
     let task = |index: usize, manifest: &ManifestUpdate| {
@@ -144,37 +169,40 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             Err(e) => {
                 // Keep what finished, then stop: the disk is full or the archive unwritable.
                 window.abort();
-                save(&mut manifest, &store)?;
+                compact(&mut manifest, journal, &warc, &store, index_lines)?;
                 return Err(e.into());
             }
         };
         let link = &links.links[index];
-        index_lines.extend(archived.index_lines);
         let mut result = archived.result;
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
-            checkpoint.pending += 1;
+            let entry = manifest.entry(&link.id).expect("a recorded entry is read");
+            let renamed = renamed_from.get(&link.id).map(String::as_str);
+            journal
+                .add(&link.id, renamed, entry, &archived.index_lines)
+                .with_context(|| format!("cannot write the journal {}", journal.path().display()))?;
+            index_lines.extend(archived.index_lines);
         }
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
-        if checkpoint.due(Instant::now()) {
+        if checkpoint.due(Instant::now(), journal.pending()) {
             let started = Instant::now();
-            block_in_place(|| save(&mut manifest, &store))?;
+            block_in_place(|| make_checkpoint(&mut journal, &warc, &store))?;
             checkpoint.saved(started.elapsed());
         }
         window.fill(|index| task(index, &manifest));
     }
-    save(&mut manifest, &store)?;
+    compact(&mut manifest, journal, &warc, &store, index_lines)?;
     release_at_exit(manifest);
-    let index = store.root().join(INDEX_FILE);
-    merge_cdxj(&index, index_lines).with_context(|| format!("cannot update {}", index.display()))?;
     progress.finish();
 
     let results = results
         .into_iter()
         .map(|r| r.expect("every link has a result"))
         .collect();
-    let report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
+    let mut report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
+    report.warnings = warnings;
     let runs = store.root().join(RUNS_DIR);
     let report_path = runs.join(format!("{run_id}.json"));
     std::fs::create_dir_all(&runs)
@@ -189,15 +217,40 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     })
 }
 
-/// A manifest checkpoint: the objects and WARC records it points at are made durable first.
-fn save(manifest: &mut ManifestUpdate, store: &Store) -> anyhow::Result<()> {
+/// A checkpoint: the WARC records and objects of the links finished since the last one are made
+/// durable, then the journal lines that name them.
+fn make_checkpoint(journal: &mut Journal, warc: &RunWarc, store: &Store) -> anyhow::Result<()> {
     let archive = store.root();
+    let lengths = warc.lengths();
     store
         .sync()
         .with_context(|| format!("cannot flush {} to disk", archive.display()))?;
+    journal
+        .checkpoint(&timestamp(Utc::now()), lengths)
+        .with_context(|| format!("cannot write the journal {}", journal.path().display()))
+}
+
+/// Ends a run: a last checkpoint, then the manifest and the index take in what the journal
+/// holds (`index_lines` are its CDXJ lines), and the journal goes. A failure leaves the
+/// journal for the next writing command to recover.
+fn compact(
+    manifest: &mut ManifestUpdate,
+    journal: Journal,
+    warc: &RunWarc,
+    store: &Store,
+    index_lines: Vec<String>,
+) -> anyhow::Result<()> {
+    let mut journal = journal;
+    make_checkpoint(&mut journal, warc, store)?;
+    let archive = store.root();
     manifest.updated_at = Some(timestamp(Utc::now()));
     manifest.save(archive)?;
-    Ok(())
+    let index = archive.join(INDEX_FILE);
+    merge_cdxj(&index, index_lines).with_context(|| format!("cannot update {}", index.display()))?;
+    let path = journal.path().to_owned();
+    journal
+        .remove()
+        .with_context(|| format!("cannot remove the compacted journal {}", path.display()))
 }
 
 /// Runs `work`, which blocks (a checkpoint's flush can take seconds on a slow disk), from the
@@ -235,11 +288,10 @@ fn warcinfo(links: &LinksFile, fetcher: &Fetcher) -> Vec<(&'static str, String)>
     info
 }
 
-/// When to save the manifest during a run.
+/// When to make a checkpoint during a run.
 struct Checkpoint {
     last: Instant,
-    pending: usize,
-    /// How long the last save took.
+    /// How long the last checkpoint took.
     cost: Duration,
 }
 
@@ -247,22 +299,21 @@ impl Checkpoint {
     fn new() -> Self {
         Self {
             last: Instant::now(),
-            pending: 0,
             cost: Duration::ZERO,
         }
     }
 
-    fn due(&self, now: Instant) -> bool {
+    /// Whether a checkpoint is due at `now`, with `pending` links finished since the last.
+    fn due(&self, now: Instant, pending: usize) -> bool {
         let waited = now.saturating_duration_since(self.last);
         let at_least = |interval: Duration| interval.max(self.cost * CHECKPOINT_COST_FACTOR);
-        self.pending > 0
+        pending > 0
             && (waited >= at_least(CHECKPOINT_EVERY)
-                || (self.pending >= CHECKPOINT_LINKS && waited >= at_least(CHECKPOINT_MIN_GAP)))
+                || (pending >= CHECKPOINT_LINKS && waited >= at_least(CHECKPOINT_MIN_GAP)))
     }
 
     fn saved(&mut self, cost: Duration) {
         self.last = Instant::now();
-        self.pending = 0;
         self.cost = cost;
     }
 }
@@ -686,19 +737,16 @@ mod tests {
     fn checkpoints_wait_longer_when_saving_is_slow() {
         let mut checkpoint = Checkpoint::new();
         let after = |d: Duration| checkpoint.last + d;
-        assert!(!checkpoint.due(after(Duration::from_secs(60))), "nothing to save");
-        checkpoint.pending = 1;
-        assert!(!checkpoint.due(after(CHECKPOINT_EVERY / 2)));
-        assert!(checkpoint.due(after(CHECKPOINT_EVERY)));
-        checkpoint.pending = CHECKPOINT_LINKS;
-        assert!(checkpoint.due(after(CHECKPOINT_MIN_GAP)));
+        assert!(!checkpoint.due(after(Duration::from_secs(60)), 0), "nothing to save");
+        assert!(!checkpoint.due(after(CHECKPOINT_EVERY / 2), 1));
+        assert!(checkpoint.due(after(CHECKPOINT_EVERY), 1));
+        assert!(checkpoint.due(after(CHECKPOINT_MIN_GAP), CHECKPOINT_LINKS));
 
-        // A save of a second: at most one save every four seconds, however many links wait.
+        // A checkpoint of a second: at most one every four seconds, however many links wait.
         checkpoint.saved(Duration::from_secs(1));
         let after = |d: Duration| checkpoint.last + d;
-        checkpoint.pending = CHECKPOINT_LINKS;
-        assert!(!checkpoint.due(after(CHECKPOINT_EVERY)));
-        assert!(!checkpoint.due(after(Duration::from_millis(3_900))));
-        assert!(checkpoint.due(after(Duration::from_secs(4))));
+        assert!(!checkpoint.due(after(CHECKPOINT_EVERY), CHECKPOINT_LINKS));
+        assert!(!checkpoint.due(after(Duration::from_millis(3_900)), CHECKPOINT_LINKS));
+        assert!(checkpoint.due(after(Duration::from_secs(4)), CHECKPOINT_LINKS));
     }
 }

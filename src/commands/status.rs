@@ -19,7 +19,7 @@ use super::{Exit, emit, release_at_exit};
 use crate::cli::StatusArgs;
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::links;
-use crate::manifest::{CheckFields, Json, ManifestBytes, ManifestSummary, SnapshotFields};
+use crate::manifest::{CheckFields, Json, ManifestSummary, SnapshotFields, SummarySources};
 use crate::outcome::Outcome;
 
 /// The status report. It borrows from the manifest's text, and writes each link's last check
@@ -78,8 +78,8 @@ pub struct LinkStatus<'a> {
 /// Runs `linkkeep status`.
 pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyhow::Result<Exit> {
     let output = OutputConfig::new(&args.output, env);
-    let mut bytes = ManifestBytes::default();
-    let manifest = ManifestSummary::load(&global.archive_dir, &mut bytes)?;
+    let mut sources = SummarySources::default();
+    let manifest = ManifestSummary::load(&global.archive_dir, &mut sources)?;
     // The links file is optional here: status describes the archive. When present it must be
     // valid, and links it lists that were never archived are shown too.
     let listed = if global.links_path.exists() {
@@ -99,7 +99,7 @@ pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyho
     };
     release_at_exit(report);
     release_at_exit(manifest);
-    release_at_exit(bytes);
+    release_at_exit(sources);
     Ok(exit)
 }
 

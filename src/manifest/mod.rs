@@ -33,6 +33,7 @@ pub use self::json::ParseFailure;
 use self::json::deserialize_keeping_unknown_fields;
 pub use self::update::ManifestUpdate;
 
+use crate::journal::JournalLink;
 use crate::outcome::{Change, Outcome};
 
 /// The schema this build writes and reads.
@@ -220,6 +221,8 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
 }
 
 impl Manifest {
@@ -231,9 +234,33 @@ impl Manifest {
         }
     }
 
-    /// Loads `archive/manifest.json`; a missing file is an empty manifest (a new archive).
+    /// Loads `archive/manifest.json` (a missing file is an empty manifest: a new archive) with
+    /// the finished links of any run still writing, or killed and not yet recovered, laid over
+    /// it from their journals: what a reader sees is the last checkpoint.
     pub fn load(archive: &Path) -> Result<Self, ManifestError> {
+        let mut manifest = Self::load_compacted(archive)?;
+        for journal in crate::journal::read_all(archive)? {
+            manifest.apply(journal.links);
+        }
+        Ok(manifest)
+    }
+
+    /// Loads `archive/manifest.json` alone, without the journals of runs not yet compacted.
+    pub fn load_compacted(archive: &Path) -> Result<Self, ManifestError> {
         Ok(read(archive)?.map_or_else(Self::new, Self::from_parsed))
+    }
+
+    /// Lays a journal's links over the manifest: each link's entry replaces the one under its
+    /// id, and an entry it was renamed from goes.
+    pub fn apply(&mut self, journal: Vec<JournalLink>) {
+        let renamed: std::collections::HashSet<String> =
+            journal.iter().filter_map(|l| l.renamed_from.clone()).collect();
+        if !renamed.is_empty() {
+            self.links.retain(|id, _| !renamed.contains(id));
+        }
+        for link in journal {
+            self.links.insert(link.id, link.entry);
+        }
     }
 
     fn from_parsed(parsed: json::Parsed<LinkEntry>) -> Self {
@@ -500,22 +527,55 @@ pub struct LatestSnapshot<'a> {
 }
 
 impl<'a> ManifestSummary<'a> {
-    /// Opens `archive/manifest.json` into `bytes` and reads its summary from there; a missing
-    /// file is an empty archive.
-    pub fn load(archive: &Path, bytes: &'a mut ManifestBytes) -> Result<Self, ManifestError> {
+    /// Opens `archive/manifest.json` into `sources` and reads its summary from there, with the
+    /// finished links of runs not yet compacted laid over it from their journals, as
+    /// [`Manifest::load`] does; a missing file is an empty archive.
+    pub fn load(archive: &Path, sources: &'a mut SummarySources) -> Result<Self, ManifestError> {
         let path = archive.join(MANIFEST_FILE);
-        let Some(opened) = ManifestBytes::open(&path)? else {
-            return Ok(Self::default());
-        };
-        *bytes = opened;
-        let bytes: &'a ManifestBytes = bytes;
-        let text = json::utf8(bytes.as_slice()).map_err(|failure| parse_error(path.clone(), failure))?;
-        let parsed = json::parse_text::<LinkSummary>(text).map_err(|failure| parse_error(path, failure))?;
-        Ok(Self {
-            updated_at: parsed.updated_at,
-            links: parsed.links,
-        })
+        if let Some(opened) = ManifestBytes::open(&path)? {
+            sources.manifest = opened;
+        }
+        for journal in crate::journal::read_all(archive)? {
+            for link in journal.links {
+                let text = serde_json::to_string(&link.entry).map_err(|e| ManifestError::Read {
+                    path: journal.path.clone(),
+                    source: e.into(),
+                })?;
+                sources
+                    .journal
+                    .push((link.id, link.renamed_from, text, journal.path.clone()));
+            }
+        }
+        let sources: &'a SummarySources = sources;
+        let mut summary = Self::default();
+        if !sources.manifest.as_slice().is_empty() || path.exists() {
+            let text = json::utf8(sources.manifest.as_slice()).map_err(|failure| parse_error(path.clone(), failure))?;
+            let parsed = json::parse_text::<LinkSummary>(text).map_err(|failure| parse_error(path, failure))?;
+            summary.updated_at = parsed.updated_at;
+            summary.links = parsed.links;
+        }
+        for (id, renamed_from, text, journal) in &sources.journal {
+            if let Some(old) = renamed_from {
+                summary.links.shift_remove(old);
+            }
+            let entry = serde_json::from_str(text).map_err(|e| ManifestError::Parse {
+                path: journal.clone(),
+                line: e.line(),
+                column: e.column(),
+                message: json::strip_position(&e.to_string()),
+            })?;
+            summary.links.insert(id.clone(), entry);
+        }
+        Ok(summary)
     }
+}
+
+/// What a [`ManifestSummary`] borrows from: the manifest's bytes and the entries of the links
+/// that journals hold (id, the id it was renamed from, the entry's JSON, the journal).
+#[derive(Debug, Default)]
+pub struct SummarySources {
+    manifest: ManifestBytes,
+    journal: Vec<(String, Option<String>, String, PathBuf)>,
 }
 
 /// Names the part of a link entry that [`Json`] reads, for errors.
@@ -744,7 +804,7 @@ mod tests {
         let text = serde_json::json!({"schema_version": 1, "links": {"a": entry, "b": {"url": "http://b.example/"}}});
         std::fs::write(dir.path().join(MANIFEST_FILE), text.to_string()).unwrap();
 
-        let mut bytes = ManifestBytes::default();
+        let mut bytes = SummarySources::default();
         let summary = ManifestSummary::load(dir.path(), &mut bytes).unwrap();
         let a = &summary.links["a"];
         assert_eq!(a.snapshots.count, 3);
@@ -834,7 +894,7 @@ mod tests {
             message.contains("cannot read") && message.contains("manifest.json"),
             "{message}"
         );
-        let mut bytes = ManifestBytes::default();
+        let mut bytes = SummarySources::default();
         assert!(matches!(
             ManifestSummary::load(dir.path(), &mut bytes),
             Err(ManifestError::Read { .. })

@@ -9,7 +9,7 @@
 //! [`Manifest::save`](super::Manifest::save) writes is read whole, and written back in that
 //! layout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use super::json::{self, LinkLines};
 use super::{Capture, LastCheck, LinkEntry, MANIFEST_FILE, ManifestError, SCHEMA_VERSION, Snapshot};
+use crate::journal::JournalLink;
 use crate::links::Link;
 use crate::outcome::Change;
 
@@ -36,6 +37,8 @@ pub struct ManifestUpdate {
     text: String,
     /// Where the manifest is, for errors.
     path: PathBuf,
+    /// Entries found by URL and moved to their link's id: old id, new id.
+    renames: Vec<(String, String)>,
 }
 
 /// What separates two link lines in the file: the comma after one member and the newline.
@@ -96,6 +99,7 @@ impl ManifestUpdate {
                 links: IndexMap::new(),
                 text: String::new(),
                 path,
+                renames: Vec::new(),
             },
             Some(bytes) => {
                 let text = json::into_text(bytes).map_err(|failure| super::parse_error(path.clone(), failure))?;
@@ -117,6 +121,7 @@ impl ManifestUpdate {
                 }
             }
         };
+        update.renames = update.match_by_url(run)?;
         for link in run {
             update.links.entry(link.id.clone()).or_insert_with(|| {
                 let entry = LinkEntry {
@@ -129,6 +134,85 @@ impl ManifestUpdate {
         Ok(update)
     }
 
+    /// Finds, for each link of `run` without an entry under its id, an entry with its URL that
+    /// no link of `run` claims by id, and moves that entry to the link's id (SPEC "Identity").
+    /// So a link whose derived id changed (a 0.1.0 archive's positional ids) keeps its history,
+    /// and two links never share an entry. Returns the renames, old id first.
+    fn match_by_url(&mut self, run: &[Link]) -> Result<Vec<(String, String)>, ManifestError> {
+        let unmatched: Vec<&Link> = run.iter().filter(|l| !self.links.contains_key(&l.id)).collect();
+        if unmatched.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claimed: HashSet<&str> = run.iter().map(|l| l.id.as_str()).collect();
+        // Every unclaimed entry's URL, parsed as links.json's URLs are, to compare like with like.
+        let mut by_url: HashMap<String, &str> = HashMap::new();
+        for (id, slot) in &self.links {
+            if claimed.contains(id.as_str()) {
+                continue;
+            }
+            let url = match slot {
+                Slot::Read { entry, .. } => Some(entry.url.clone()),
+                Slot::Unread(place) => {
+                    serde_json::from_str::<UrlOnly>(&self.text[place.entry.clone()]).map_or(None, |e| e.url)
+                }
+            };
+            if let Some(url) = url.map(|u| crate::links::parse_url(&u).map_or(u, String::from)) {
+                // The first entry with a URL wins, as the oldest history.
+                by_url.entry(url).or_insert(id);
+            }
+        }
+        let renames: Vec<(String, String)> = unmatched
+            .iter()
+            .filter_map(|link| Some((by_url.remove(link.parsed.as_str())?.to_owned(), link.id.clone())))
+            .collect();
+        if renames.is_empty() {
+            return Ok(renames);
+        }
+        let new_ids: HashMap<&str, &str> = renames.iter().map(|(old, new)| (old.as_str(), new.as_str())).collect();
+        let links = std::mem::take(&mut self.links);
+        for (id, mut slot) in links {
+            let id = match new_ids.get(id.as_str()) {
+                Some(new) => {
+                    // Its text names the old id: from now on it is written as JSON.
+                    read_slot(&self.text, &self.path, &mut slot)?;
+                    if let Slot::Read { place, .. } = &mut slot {
+                        *place = None;
+                    }
+                    (*new).to_owned()
+                }
+                None => id,
+            };
+            self.links.insert(id, slot);
+        }
+        Ok(renames)
+    }
+
+    /// The entries this run found by URL under another id, and moved to its link's id: old id,
+    /// new id.
+    pub fn renames(&self) -> &[(String, String)] {
+        &self.renames
+    }
+
+    /// Lays a killed run's journal over the manifest: each link's entry replaces the one under
+    /// its id, and an entry it was renamed from goes.
+    pub fn apply(&mut self, journal: Vec<JournalLink>) {
+        let renamed: HashSet<String> = journal.iter().filter_map(|l| l.renamed_from.clone()).collect();
+        if !renamed.is_empty() {
+            self.links.retain(|id, _| !renamed.contains(id));
+        }
+        for link in journal {
+            self.links.insert(link.id, Slot::read(link.entry, None));
+        }
+    }
+
+    /// The entry of link `id`, if it was read.
+    pub fn entry(&self, id: &str) -> Option<&LinkEntry> {
+        match self.links.get(id)? {
+            Slot::Read { entry, .. } => Some(entry),
+            Slot::Unread(_) => None,
+        }
+    }
+
     fn from_parsed(parsed: json::Parsed<Slot>, text: String, path: PathBuf) -> Self {
         Self {
             updated_at: parsed.updated_at,
@@ -137,6 +221,7 @@ impl ManifestUpdate {
             links: parsed.links,
             text,
             path,
+            renames: Vec::new(),
         }
     }
 
@@ -162,15 +247,7 @@ impl ManifestUpdate {
             .links
             .entry(id.to_owned())
             .or_insert_with(|| Slot::read(LinkEntry::default(), None));
-        if let Slot::Unread(place) = slot {
-            let entry = serde_json::from_str(&self.text[place.entry.clone()]).map_err(|e| ManifestError::Parse {
-                path: self.path.clone(),
-                line: place.line,
-                column: place.column + e.column() - 1,
-                message: json::strip_position(&e.to_string()),
-            })?;
-            *slot = Slot::read(entry, None);
-        }
+        read_slot(&self.text, &self.path, slot)?;
         let Slot::Read { entry, place } = slot else {
             unreachable!("an unread entry was just read")
         };
@@ -214,6 +291,27 @@ impl ManifestUpdate {
             })
         })
     }
+}
+
+/// Reads an unread entry from the manifest's `text` (at `path`, for errors); fails, placing
+/// the error, if it does not parse.
+fn read_slot(text: &str, path: &Path, slot: &mut Slot) -> Result<(), ManifestError> {
+    if let Slot::Unread(place) = slot {
+        let entry = serde_json::from_str(&text[place.entry.clone()]).map_err(|e| ManifestError::Parse {
+            path: path.to_owned(),
+            line: place.line,
+            column: place.column + e.column() - 1,
+            message: json::strip_position(&e.to_string()),
+        })?;
+        *slot = Slot::read(entry, Some(place.clone()));
+    }
+    Ok(())
+}
+
+/// Just an entry's URL, for finding entries by URL without reading them.
+#[derive(serde::Deserialize)]
+struct UrlOnly {
+    url: Option<String>,
 }
 
 /// The manifest of `lines`, the entries of `wanted` links read and the others left unread;

@@ -79,23 +79,84 @@ pub fn cdxj_line(e: &CdxjEntry) -> String {
 /// removed, and the rest sorted byte-wise (the order pywb and `LC_ALL=C sort` use, which the
 /// binary search of replay tools relies on). Lines are never rewritten, so two captures with the
 /// same key and timestamp both stay; indexing the same record twice does not duplicate it.
+///
+/// Only `new_lines` are held in memory: the index, sorted as this function leaves it, is
+/// streamed through a merge, so a run's cost is a read and a write of the index, whatever its
+/// size. An index that turns out not to be sorted (edited by hand) is sorted whole instead.
 pub fn merge_cdxj(path: &Path, new_lines: Vec<String>) -> io::Result<()> {
-    let existing = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
-    };
-    let mut lines: Vec<String> = existing
-        .lines()
-        .map(str::to_string)
-        .chain(new_lines.iter().flat_map(|l| l.lines().map(str::to_string)))
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .filter(|l| !l.trim().is_empty())
+    let mut new: Vec<String> = new_lines
+        .iter()
+        .flat_map(|l| l.lines())
+        .filter_map(clean_line)
+        .map(str::to_owned)
         .collect();
     // `String`'s `Ord` compares the UTF-8 bytes, which is exactly byte-wise order.
-    lines.sort_unstable();
-    lines.dedup();
+    new.sort_unstable();
+    new.dedup();
+    let existing = match fs::File::open(path) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let merged = write_atomically(path, |out| match &existing {
+        Some(file) => merge_sorted(io::BufReader::with_capacity(1 << 20, file), &new, out),
+        None => write_lines(new.iter().map(String::as_str), out).map(|()| true),
+    })?;
+    if !merged {
+        // The index was out of order: pool and sort everything.
+        let text = fs::read_to_string(path)?;
+        let mut lines: Vec<&str> = text.lines().filter_map(clean_line).collect();
+        lines.extend(new.iter().map(String::as_str));
+        lines.sort_unstable();
+        lines.dedup();
+        write_atomically(path, |out| write_lines(lines.into_iter(), out).map(|()| true))?;
+    }
+    Ok(())
+}
 
+/// A line without its `\r`, or `None` if it is blank.
+fn clean_line(line: &str) -> Option<&str> {
+    let line = line.trim_end_matches('\r');
+    (!line.trim().is_empty()).then_some(line)
+}
+
+/// Writes the merge of the sorted lines of `existing` and the sorted, distinct `new` to `out`,
+/// each line once; returns `false`, having written an incomplete result, if `existing` turns
+/// out not to be sorted.
+fn merge_sorted(existing: impl io::BufRead, new: &[String], out: &mut dyn Write) -> io::Result<bool> {
+    let mut new = new.iter().map(String::as_str).peekable();
+    let mut last: Option<String> = None;
+    for line in existing.lines() {
+        let line = line?;
+        let Some(line) = clean_line(&line) else { continue };
+        if last.as_deref().is_some_and(|last| last > line) {
+            return Ok(false);
+        }
+        while let Some(next) = new.next_if(|next| *next < line) {
+            write_lines(std::iter::once(next), out)?;
+        }
+        new.next_if(|next| *next == line);
+        if last.as_deref() != Some(line) {
+            write_lines(std::iter::once(line), out)?;
+        }
+        last = Some(line.to_owned());
+    }
+    write_lines(new, out)?;
+    Ok(true)
+}
+
+fn write_lines<'a>(lines: impl Iterator<Item = &'a str>, out: &mut dyn Write) -> io::Result<()> {
+    for line in lines {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Writes a new version of the file at `path` with `write` into a temporary file beside it,
+/// then fsyncs and renames it over `path`, unless `write` returns `false`; returns what `write`
+/// returned. No temporary file stays behind.
+fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<bool>) -> io::Result<bool> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -104,23 +165,23 @@ pub fn merge_cdxj(path: &Path, new_lines: Vec<String>) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "index path has no file name"))?;
     let tmp = dir.join(format!(".{}.tmp-{:08x}", name.to_string_lossy(), fastrand::u32(..)));
-    let write = || -> io::Result<()> {
-        let mut file = io::BufWriter::new(fs::File::create(&tmp)?);
-        for line in &lines {
-            file.write_all(line.as_bytes())?;
-            file.write_all(b"\n")?;
+    let result = (|| -> io::Result<bool> {
+        let mut file = io::BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?);
+        if !write(&mut file)? {
+            return Ok(false);
         }
         file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    if let Err(e) = write() {
+        fs::rename(&tmp, path)?;
+        Ok(true)
+    })();
+    if !matches!(result, Ok(true)) {
         let _ = fs::remove_file(&tmp);
-        return Err(e);
+        return result;
     }
     // The rename is only durable once the directory entry is; not possible on Windows.
     #[cfg(unix)]
     fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    Ok(true)
 }
 
 /// A parsed URL in the shape of the `surt` package's `handyurl`.
@@ -647,6 +708,28 @@ mod tests {
             "Com,Z)/ 1 {}\ncom,a)/ 1 {\"x\":1}\ncom,a)/ 1 {}\ncom,a)/- 1 {}\ncom,a)/x 1 {}\norg,b)/ 2 {}\n"
         );
         // No temporary files are left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn merge_cdxj_streams_a_sorted_index_and_sorts_an_unsorted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.cdxj");
+        // Duplicates inside the index and between the index and the new lines go.
+        fs::write(&path, "a 1 {}\r\nb 1 {}\nb 1 {}\n\nd 1 {}\n").unwrap();
+        merge_cdxj(
+            &path,
+            vec!["c 1 {}".into(), "b 1 {}".into(), "e 1 {}".into(), "0 1 {}".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "0 1 {}\na 1 {}\nb 1 {}\nc 1 {}\nd 1 {}\ne 1 {}\n"
+        );
+        // Edited by hand out of order: sorted whole.
+        fs::write(&path, "d 1 {}\na 1 {}\nd 1 {}\n").unwrap();
+        merge_cdxj(&path, vec!["b 1 {}".into()]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a 1 {}\nb 1 {}\nd 1 {}\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -70,6 +70,12 @@ impl RunWarc {
         &self.name
     }
 
+    /// How long each of the run's WARC files is: everything before is whole records.
+    pub fn lengths(&self) -> std::collections::BTreeMap<String, u64> {
+        let end = self.file.lock().expect("no panics while the WARC lock is held").1;
+        std::collections::BTreeMap::from([(self.name.clone(), end)])
+    }
+
     /// The file name alone, as CDXJ lines name it.
     pub fn file_name(&self) -> &str {
         self.name.rsplit('/').next().unwrap_or(&self.name)
