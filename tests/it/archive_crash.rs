@@ -1,14 +1,22 @@
-//! SIGKILL at several moments of a long run: after each kill the manifest parses and every
-//! snapshot's object is whole, and a final uninterrupted run completes cleanly with one
-//! snapshot per link. Guards issue #3.
+//! SIGKILL at many moments of a long run, each after at least one checkpoint (guards issues #3
+//! and #12). Before recovery, `status` shows every link the journal's last checkpoint holds
+//! and writes nothing; after recovery by the next writing command, the manifest and the index
+//! agree record by record, every link finished before the last checkpoint is there, the WARC
+//! tail is whole and `verify` passes. A final uninterrupted run completes cleanly.
 
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use serde_json::Value;
 use wiremock::{MockServer, Request, ResponseTemplate};
 
-use crate::support::archive::{Scratch, random_bytes, wait_child};
+use crate::support::archive::{Scratch, random_bytes, wait_child, wait_until};
 
 const LINKS: usize = 150;
+/// Links that answer only after [`SLOW`]: every run is still going when it is killed.
+const SLOW_FROM: usize = 145;
+const SLOW: Duration = Duration::from_secs(2);
 
 /// The body of `/doc/<n>`: every tenth document is the same, the rest distinct and up to ~200 KB.
 fn body(n: usize) -> Vec<u8> {
@@ -22,15 +30,117 @@ fn doc_number(request: &Request) -> usize {
     request.url.path().rsplit('/').next().unwrap().parse().unwrap()
 }
 
+/// The journal of the run in progress, if there is one.
+fn journal_file(archive: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(archive.join("journal")).ok()?;
+    entries
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+}
+
+/// The links a journal's last checkpoint holds (id → the run's entry), and how many
+/// checkpoints it has.
+fn promised(journal: &Path) -> (BTreeMap<String, Value>, usize) {
+    let text = std::fs::read_to_string(journal).unwrap();
+    let (mut promised, mut pending, mut checkpoints) = (BTreeMap::new(), BTreeMap::new(), 0);
+    for line in text.lines() {
+        // A torn last line is not promised.
+        let Ok(line) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if line.get("checkpoint").is_some() {
+            promised.append(&mut pending);
+            checkpoints += 1;
+        } else {
+            pending.insert(line["link"].as_str().unwrap().to_owned(), line["entry"].clone());
+        }
+    }
+    (promised, checkpoints)
+}
+
+/// `(filename, offset, length, url)` of every index line.
+fn index_records(archive: &Path) -> Vec<(String, u64, u64, String)> {
+    let text = std::fs::read_to_string(archive.join("index.cdxj")).unwrap_or_default();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let sorted = {
+        let mut sorted = lines.clone();
+        sorted.sort_unstable();
+        sorted
+    };
+    assert_eq!(lines, sorted, "the index is sorted byte-wise");
+    lines.dedup();
+    lines
+        .iter()
+        .map(|line| {
+            let json: Value = serde_json::from_str(line.splitn(3, ' ').nth(2).unwrap()).unwrap();
+            let field = |name: &str| json[name].as_str().unwrap().to_owned();
+            (
+                field("filename"),
+                field("offset").parse().unwrap(),
+                field("length").parse().unwrap(),
+                field("url"),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that the manifest and the index agree: every snapshot's record is indexed, every
+/// index line is a whole gzip member of its WARC file, and the index lines of `run`'s WARC file
+/// are exactly the records of the links whose last check was `run`.
+fn assert_manifest_and_index_agree(archive: &Path, manifest: &Value, run: &str) {
+    let records = index_records(archive);
+    let indexed: BTreeSet<(String, u64)> = records.iter().map(|(f, o, _, _)| (f.clone(), *o)).collect();
+    for (id, entry) in manifest["links"].as_object().unwrap() {
+        for snapshot in entry["snapshots"].as_array().unwrap() {
+            let warc = snapshot["warc"].as_str().unwrap();
+            let offset = snapshot["warc_record"]["offset"].as_u64().unwrap();
+            let file = warc.strip_prefix("warc/").unwrap().to_owned();
+            assert!(
+                indexed.contains(&(file, offset)),
+                "{id}: snapshot record {warc}@{offset} is not indexed"
+            );
+        }
+    }
+    for (file, offset, length, url) in &records {
+        let bytes = std::fs::read(archive.join("warc").join(file)).unwrap();
+        let member = &bytes[*offset as usize..(*offset + *length) as usize];
+        let mut record = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(member), &mut record)
+            .unwrap_or_else(|e| panic!("{file}@{offset}+{length} ({url}) is not a whole gzip member: {e}"));
+        assert!(record.starts_with(b"WARC/1.1\r\n"), "{file}@{offset}");
+    }
+    let run_file = format!("{run}.warc.gz");
+    let urls_indexed: BTreeSet<&str> = records
+        .iter()
+        .filter(|(f, ..)| *f == run_file)
+        .map(|(.., url)| url.as_str())
+        .collect();
+    let urls_checked: BTreeSet<&str> = manifest["links"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|entry| entry["last_check"]["run"] == run)
+        .map(|entry| entry["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls_indexed, urls_checked,
+        "the killed run's index lines and checked links"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
     let server = MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .respond_with(|request: &Request| {
             let n = doc_number(request);
+            let delay = match n {
+                n if n >= SLOW_FROM => SLOW,
+                n => Duration::from_millis(20 + (n as u64 * 7) % 31),
+            };
             ResponseTemplate::new(200)
                 .set_body_raw(body(n), "application/octet-stream")
-                .set_delay(Duration::from_millis(20 + (n as u64 * 7) % 31))
+                .set_delay(delay)
         })
         .mount(&server)
         .await;
@@ -41,27 +151,62 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
     let scratch = Scratch::new(&links);
     let args = ["--per-host", "8", "--retries", "0", "--timeout", "10"];
 
-    for after_ms in [100, 300, 500, 700, 1000, 1500] {
+    // (checkpoints to wait for, then a little longer): kills early and late, right after a
+    // checkpoint and between two.
+    for (checkpoints, extra_ms) in [(1, 0), (1, 40), (2, 0), (2, 90), (3, 10), (1, 150)] {
         let mut child = scratch.spawn_archive(&args);
-        let start = Instant::now();
-        tokio::time::sleep(Duration::from_millis(after_ms)).await;
-        let still_running = child.try_wait().unwrap().is_none();
+        let mut journal = None;
+        wait_until("a checkpoint in the run's journal", || {
+            journal = journal_file(&scratch.archive).filter(|j| promised(j).1 >= checkpoints);
+            journal.is_some()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(extra_ms)).await;
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the kill");
         child.kill().unwrap();
         child.wait().unwrap();
-        if after_ms <= 300 {
-            // 150 links at 8 at a time and >= 20 ms each cannot finish this soon.
-            assert!(still_running, "the run ended before the kill at {after_ms} ms");
-        }
-        let killed_at = start.elapsed();
+        let journal = journal.unwrap();
+        let run = journal.file_stem().unwrap().to_str().unwrap().to_owned();
+        let (promised, _) = promised(&journal);
+        assert!(!promised.is_empty(), "a checkpoint holds links");
 
-        if scratch.archive.join("manifest.json").exists() {
-            let manifest = scratch.manifest();
-            assert_eq!(manifest["schema_version"], 1);
-            let snapshots = scratch.assert_objects_intact(&manifest);
-            eprintln!("killed after {killed_at:?}: {snapshots} snapshots saved");
-        } else {
-            eprintln!("killed after {killed_at:?}: no manifest yet");
+        // A reader sees the checkpoint without writing anything.
+        let manifest_before = std::fs::read(scratch.archive.join("manifest.json")).ok();
+        let status = scratch.run(&["status", "--format", "json"]).await;
+        assert!(status.code <= 1, "{}", status.stderr);
+        let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+        let status_links = status["links"].as_array().unwrap();
+        for id in promised.keys() {
+            let link = status_links.iter().find(|l| l["id"] == id.as_str()).unwrap();
+            assert_eq!(
+                link["last_check"]["run"],
+                run.as_str(),
+                "status shows {id} from the journal"
+            );
         }
+        assert!(journal.exists(), "status leaves the journal alone");
+        assert_eq!(
+            std::fs::read(scratch.archive.join("manifest.json")).ok(),
+            manifest_before
+        );
+
+        // The next writing command recovers the run.
+        let recover = scratch.run(&["gc"]).await;
+        assert_eq!(recover.code, 0, "{}", recover.stderr);
+        assert!(
+            recover.stderr.contains(&format!("recovered the killed run {run}")),
+            "{}",
+            recover.stderr
+        );
+        assert!(!journal.exists(), "the journal is compacted");
+        let manifest = scratch.manifest();
+        for (id, entry) in &promised {
+            assert_eq!(&manifest["links"][id], entry, "{id} as its checkpoint had it");
+        }
+        assert_manifest_and_index_agree(&scratch.archive, &manifest, &run);
+        scratch.assert_objects_intact(&manifest);
+        let verify = scratch.run(&["verify"]).await;
+        assert_eq!(verify.code, 0, "verify after recovering {run}: {}", verify.stderr);
     }
 
     let run = scratch.spawn_archive(&args);
@@ -77,4 +222,8 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
     let distinct = LINKS - LINKS / 10 + 1;
     assert_eq!(scratch.object_files().len(), distinct, "one file per distinct payload");
     scratch.assert_tmp_empty();
+    assert!(
+        journal_file(&scratch.archive).is_none(),
+        "a finished run leaves no journal"
+    );
 }
