@@ -520,4 +520,48 @@ mod tests {
         let message = read_all(dir.path()).unwrap_err().to_string();
         assert!(message.contains("R.jsonl line 1 is not a journal line"), "{message}");
     }
+
+    #[test]
+    fn recovery_cuts_a_torn_warc_record_and_compacts_the_journal() {
+        use crate::manifest::Manifest;
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path();
+        let run = "20261129T020000Z-ab12";
+        let warc = crate::warc::run::RunWarc::create(archive, run, "2026-11-29T02:00:00Z".into(), &[]).unwrap();
+        let lengths = warc.lengths();
+        let whole = lengths[warc.name()];
+        let mut journal = Journal::create(archive, run).unwrap();
+        add(&mut journal, &link("a"));
+        journal.checkpoint("t1", lengths).unwrap();
+        // The kill came in the middle of the next checkpoint and the next record: a torn
+        // journal line, half a gzip member.
+        let mut torn = OpenOptions::new().append(true).open(journal.path()).unwrap();
+        torn.write_all(br#"{"link":"b","entry":{"url":"#).unwrap();
+        let path = archive.join(warc.name());
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 1, 2, 3]).unwrap();
+        drop((file, torn, journal));
+
+        // Readers see the checkpoint; recovery makes it the manifest and the index.
+        assert_eq!(Manifest::load(archive).unwrap().links.keys().collect::<Vec<_>>(), ["a"]);
+        let recovered = recover(archive).unwrap();
+        assert_eq!(recovered.len(), 1);
+        let recovery = &recovered[0];
+        assert_eq!((recovery.links, recovery.dropped_links), (1, 1));
+        let name = format!("warc/{run}.warc.gz");
+        assert_eq!(recovery.cut, [(name.clone(), whole + 13, whole)]);
+        let message = recovery.to_string();
+        assert!(message.contains(&format!("{name} cut from {} to {whole} bytes", whole + 13)), "{message}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
+        assert!(check_warc(&path).unwrap().is_ok());
+
+        let manifest = Manifest::load_compacted(archive).unwrap();
+        assert_eq!(manifest.links["a"], link("a").entry);
+        assert!(!manifest.links.contains_key("b"));
+        let index = std::fs::read_to_string(archive.join(INDEX_FILE)).unwrap();
+        assert_eq!(index, "example,a)/ 20261129000000 {}\n");
+        assert!(read_all(archive).unwrap().is_empty());
+        // Nothing left to do the second time.
+        assert!(recover(archive).unwrap().is_empty());
+    }
 }
