@@ -539,7 +539,8 @@ mod tests {
         torn.write_all(br#"{"link":"b","entry":{"url":"#).unwrap();
         let path = archive.join(warc.name());
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 1, 2, 3]).unwrap();
+        file.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 1, 2, 3])
+            .unwrap();
         drop((file, torn, journal));
 
         // Readers see the checkpoint; recovery makes it the manifest and the index.
@@ -551,7 +552,10 @@ mod tests {
         let name = format!("warc/{run}.warc.gz");
         assert_eq!(recovery.cut, [(name.clone(), whole + 13, whole)]);
         let message = recovery.to_string();
-        assert!(message.contains(&format!("{name} cut from {} to {whole} bytes", whole + 13)), "{message}");
+        assert!(
+            message.contains(&format!("{name} cut from {} to {whole} bytes", whole + 13)),
+            "{message}"
+        );
         assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
         assert!(check_warc(&path).unwrap().is_ok());
 

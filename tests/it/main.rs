@@ -7,6 +7,7 @@ mod support;
 mod archive_changes;
 mod archive_crash;
 mod archive_errors;
+mod archive_identity;
 mod archive_limits;
 mod archive_lock;
 mod archive_manifest;
