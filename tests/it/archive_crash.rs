@@ -227,3 +227,59 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
         "a finished run leaves no journal"
     );
 }
+
+/// A run that stops on a local error (here: an object's fan-out folder is a file) keeps the
+/// links finished before it, and leaves a manifest and an index that agree and no journal.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_exit_mid_run_leaves_the_index_consistent() {
+    let server = MockServer::start().await;
+    let doomed = b"this payload cannot be stored".to_vec();
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(move |request: &Request| match doc_number(request) {
+            // Last to finish, well after the others.
+            0 => ResponseTemplate::new(200)
+                .set_body_raw(doomed.clone(), "text/plain")
+                .set_delay(Duration::from_millis(500)),
+            n => ResponseTemplate::new(200).set_body_raw(body(n), "application/octet-stream"),
+        })
+        .mount(&server)
+        .await;
+    let links: Vec<(String, String)> = (0..20)
+        .map(|n| (format!("doc-{n}"), format!("{}/doc/{n}", server.uri())))
+        .collect();
+    let links: Vec<(&str, String)> = links.iter().map(|(id, url)| (id.as_str(), url.clone())).collect();
+    let scratch = Scratch::new(&links);
+    let sha = crate::support::archive::sha256_hex(b"this payload cannot be stored");
+    let fan_out = scratch.archive.join("objects/sha256").join(&sha[..2]);
+    std::fs::create_dir_all(fan_out.parent().unwrap()).unwrap();
+    std::fs::write(&fan_out, b"in the way").unwrap();
+
+    let run = scratch.run(&["archive", "--retries", "0"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot store a download"), "{}", run.stderr);
+    assert!(
+        journal_file(&scratch.archive).is_none(),
+        "the run compacted its journal"
+    );
+    let manifest = scratch.manifest();
+    let entries = manifest["links"].as_object().unwrap();
+    for (id, entry) in entries {
+        match id.as_str() {
+            "doc-0" => assert!(entry["last_check"].is_null(), "the doomed link was not recorded"),
+            _ => assert_eq!(entry["last_check"]["outcome"], "ok", "{id} finished before the error"),
+        }
+    }
+    let warc = std::fs::read_dir(scratch.archive.join("warc"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let run_id = warc
+        .file_name()
+        .to_str()
+        .unwrap()
+        .trim_end_matches(".warc.gz")
+        .to_owned();
+    assert_manifest_and_index_agree(&scratch.archive, &manifest, &run_id);
+    scratch.assert_objects_intact(&manifest);
+}
