@@ -42,10 +42,13 @@ pub struct Page {
 /// What goes into a WACZ.
 #[derive(Debug, Clone)]
 pub struct WaczContents {
-    /// WARC files, each stored as `archive/<file name>`.
-    pub warcs: Vec<PathBuf>,
+    /// WARC files, each stored as `archive/<file name>`: whole, or only their first bytes
+    /// (a run still writing one: what its last checkpoint made durable).
+    pub warcs: Vec<(PathBuf, Option<u64>)>,
     /// The CDXJ index file.
     pub index: PathBuf,
+    /// Index lines to merge into the index's (those of runs not yet compacted).
+    pub more_index_lines: Vec<String>,
     /// The pages.
     pub pages: Vec<Page>,
     /// The package title.
@@ -122,7 +125,7 @@ fn write_zip(file: &mut File, path: &Path, contents: &WaczContents) -> Result<()
     let modified = zip_time(&contents.created);
     let mut resources = Vec::new();
 
-    for warc in &contents.warcs {
+    for (warc, limit) in &contents.warcs {
         let file_name = warc.file_name().and_then(|n| n.to_str()).unwrap_or("archive.warc.gz");
         let entry = format!("archive/{file_name}");
         let source = File::open(warc).map_err(|source| WaczError::Read {
@@ -130,21 +133,53 @@ fn write_zip(file: &mut File, path: &Path, contents: &WaczContents) -> Result<()
             source,
         })?;
         let size = source.metadata().map(|m| m.len()).unwrap_or(0);
-        resources.push(add_entry(&mut zip, &entry, source, (size, modified), path, warc)?);
+        let size = limit.map_or(size, |limit| size.min(limit));
+        resources.push(add_entry(
+            &mut zip,
+            &entry,
+            source.take(size),
+            (size, modified),
+            path,
+            warc,
+        )?);
     }
-    let index = File::open(&contents.index).map_err(|source| WaczError::Read {
+    let read_err = |source| WaczError::Read {
         path: contents.index.clone(),
         source,
-    })?;
-    let size = index.metadata().map(|m| m.len()).unwrap_or(0);
-    resources.push(add_entry(
-        &mut zip,
-        "indexes/index.cdx",
-        index,
-        (size, modified),
-        path,
-        &contents.index,
-    )?);
+    };
+    let index = File::open(&contents.index).map_err(read_err)?;
+    let resource = if contents.more_index_lines.is_empty() {
+        let size = index.metadata().map(|m| m.len()).unwrap_or(0);
+        add_entry(
+            &mut zip,
+            "indexes/index.cdx",
+            index,
+            (size, modified),
+            path,
+            &contents.index,
+        )?
+    } else {
+        // A run is writing: its finished links' lines are merged in (a copy of the index,
+        // since the package must not wait for the run to end).
+        let text = io::read_to_string(index).map_err(read_err)?;
+        let mut lines: Vec<&str> = text
+            .lines()
+            .chain(contents.more_index_lines.iter().map(String::as_str))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let merged: String = lines.iter().flat_map(|l| [*l, "\n"]).collect();
+        let size = merged.len() as u64;
+        add_entry(
+            &mut zip,
+            "indexes/index.cdx",
+            merged.as_bytes(),
+            (size, modified),
+            path,
+            &contents.index,
+        )?
+    };
+    resources.push(resource);
 
     let mut pages = serde_json::to_string(&serde_json::json!({
         "format": "json-pages-1.0", "id": "pages", "title": "All Pages"

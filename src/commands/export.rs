@@ -1,18 +1,18 @@
-//! `linkkeep export --wacz FILE`: the archive as a WACZ package, under the archive lock so that
-//! no run is appending to a WARC file meanwhile.
+//! `linkkeep export --wacz FILE`: the archive as a WACZ package, as of the last checkpoint of
+//! any run writing meanwhile.
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 
 use super::Exit;
-use super::archive::{INDEX_FILE, OpenArchive};
+use super::archive::INDEX_FILE;
 use crate::cli::ExportArgs;
 use crate::config::{Environment, GlobalConfig};
-use crate::links;
 use crate::manifest::Manifest;
 use crate::report::timestamp;
 use crate::wacz::{Page, WaczContents, write_wacz};
 use crate::warc::run::WARC_DIR;
+use crate::{journal, links};
 
 /// Runs `linkkeep export`.
 pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -25,17 +25,45 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
             index.display()
         );
     }
-    let archive = OpenArchive::open(dir, "export", false, Manifest::load).await?;
-    let mut warcs: Vec<_> = std::fs::read_dir(dir.join(WARC_DIR))
+    // No lock: a run may be writing. What it has finished is in its journal, and only the
+    // first bytes of its WARC file that its last checkpoint made durable are whole records.
+    // The manifest is read before the journals: a run that compacts in between is then in the
+    // index and the WARC files whole, only its pages are missed.
+    let mut manifest = Manifest::load_compacted(dir)?;
+    let journals = journal::read_all(dir)?;
+    let mut limits = std::collections::HashMap::new();
+    let mut more_index_lines = Vec::new();
+    for recorded in journals {
+        limits.insert(recorded.run.clone(), recorded.warc_lengths.clone());
+        more_index_lines.extend(recorded.cdxj_lines().map(str::to_owned));
+        manifest.apply(recorded.links);
+    }
+    let mut warcs: Vec<(std::path::PathBuf, Option<u64>)> = Vec::new();
+    for entry in std::fs::read_dir(dir.join(WARC_DIR))
         .with_context(|| format!("cannot list {}", dir.join(WARC_DIR).display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_str().is_some_and(|p| p.ends_with(".warc.gz")))
-        .collect();
+    {
+        let Some(path) = entry.ok().map(|e| e.path()) else {
+            continue;
+        };
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| n.ends_with(".warc.gz"))
+        else {
+            continue;
+        };
+        let limit = journal::run_id_of_warc(name)
+            .and_then(|run| limits.get(run))
+            .map(|lengths| lengths.get(&format!("{WARC_DIR}/{name}")).copied().unwrap_or(0));
+        // A file its run has not yet made any of durable holds nothing the index names.
+        if limit != Some(0) {
+            warcs.push((path.clone(), limit));
+        }
+    }
     warcs.sort();
 
     // A page per link with a capture in a WARC file: its latest such capture.
-    let pages = archive
-        .manifest
+    let pages = manifest
         .links
         .iter()
         .filter_map(|(id, entry)| {
@@ -58,6 +86,7 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
     let contents = WaczContents {
         warcs,
         index,
+        more_index_lines,
         pages,
         title,
         software: format!("linkkeep {}", crate::VERSION),
