@@ -163,7 +163,22 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
     let mut index_lines = Vec::new();
     let mut checkpoint = Checkpoint::new();
-    while let Some((index, archived)) = window.next().await {
+    loop {
+        // Links finished while the others are still downloading reach the journal in time even
+        // when nothing else finishes for a while (a stalled download, say).
+        let due = checkpoint.next_due(journal.pending());
+        let next = tokio::select! {
+            // A due checkpoint first, however busy the window.
+            biased;
+            () = sleep_until_some(due) => {
+                let started = Instant::now();
+                block_in_place(|| make_checkpoint(&mut journal, &warc, &store))?;
+                checkpoint.saved(started.elapsed());
+                continue;
+            }
+            next = window.next() => next,
+        };
+        let Some((index, archived)) = next else { break };
         let archived = match archived {
             Ok(archived) => archived,
             Err(e) => {
@@ -186,11 +201,6 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         }
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
-        if checkpoint.due(Instant::now(), journal.pending()) {
-            let started = Instant::now();
-            block_in_place(|| make_checkpoint(&mut journal, &warc, &store))?;
-            checkpoint.saved(started.elapsed());
-        }
         window.fill(|index| task(index, &manifest));
     }
     compact(&mut manifest, journal, &warc, &store, index_lines)?;
@@ -253,6 +263,14 @@ fn compact(
         .with_context(|| format!("cannot remove the compacted journal {}", path.display()))
 }
 
+/// Sleeps until `due`, or for ever when there is nothing to wait for.
+async fn sleep_until_some(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs `work`, which blocks (a checkpoint's flush can take seconds on a slow disk), from the
 /// task driving the run: on a multi-threaded runtime the other tasks move to another thread
 /// meanwhile, so the downloads in flight go on.
@@ -303,13 +321,15 @@ impl Checkpoint {
         }
     }
 
-    /// Whether a checkpoint is due at `now`, with `pending` links finished since the last.
-    fn due(&self, now: Instant, pending: usize) -> bool {
-        let waited = now.saturating_duration_since(self.last);
+    /// When the next checkpoint is due with `pending` links finished since the last; `None`
+    /// while there is nothing to make durable.
+    fn next_due(&self, pending: usize) -> Option<Instant> {
         let at_least = |interval: Duration| interval.max(self.cost * CHECKPOINT_COST_FACTOR);
-        pending > 0
-            && (waited >= at_least(CHECKPOINT_EVERY)
-                || (pending >= CHECKPOINT_LINKS && waited >= at_least(CHECKPOINT_MIN_GAP)))
+        match pending {
+            0 => None,
+            n if n >= CHECKPOINT_LINKS => Some(self.last + at_least(CHECKPOINT_MIN_GAP)),
+            _ => Some(self.last + at_least(CHECKPOINT_EVERY)),
+        }
     }
 
     fn saved(&mut self, cost: Duration) {
@@ -736,17 +756,18 @@ mod tests {
     #[test]
     fn checkpoints_wait_longer_when_saving_is_slow() {
         let mut checkpoint = Checkpoint::new();
-        let after = |d: Duration| checkpoint.last + d;
-        assert!(!checkpoint.due(after(Duration::from_secs(60)), 0), "nothing to save");
-        assert!(!checkpoint.due(after(CHECKPOINT_EVERY / 2), 1));
-        assert!(checkpoint.due(after(CHECKPOINT_EVERY), 1));
-        assert!(checkpoint.due(after(CHECKPOINT_MIN_GAP), CHECKPOINT_LINKS));
+        let start = checkpoint.last;
+        assert_eq!(checkpoint.next_due(0), None, "nothing to save");
+        assert_eq!(checkpoint.next_due(1), Some(start + CHECKPOINT_EVERY));
+        assert_eq!(checkpoint.next_due(CHECKPOINT_LINKS), Some(start + CHECKPOINT_MIN_GAP));
 
         // A checkpoint of a second: at most one every four seconds, however many links wait.
         checkpoint.saved(Duration::from_secs(1));
-        let after = |d: Duration| checkpoint.last + d;
-        assert!(!checkpoint.due(after(CHECKPOINT_EVERY), CHECKPOINT_LINKS));
-        assert!(!checkpoint.due(after(Duration::from_millis(3_900)), CHECKPOINT_LINKS));
-        assert!(checkpoint.due(after(Duration::from_secs(4)), CHECKPOINT_LINKS));
+        let last = checkpoint.last;
+        assert_eq!(checkpoint.next_due(1), Some(last + Duration::from_secs(4)));
+        assert_eq!(
+            checkpoint.next_due(CHECKPOINT_LINKS),
+            Some(last + Duration::from_secs(4))
+        );
     }
 }

@@ -67,7 +67,7 @@ async fn an_id_changed_in_links_json_keeps_its_history() {
     let entry = &manifest["links"]["new-name"];
     assert_eq!(entry["snapshots"].as_array().unwrap().len(), 1);
     assert_ne!(
-        entry["snapshots"][0]["first_seen"], entry["last_check"]["at"],
+        entry["snapshots"][0]["run"], entry["last_check"]["run"],
         "the first capture is the first run's"
     );
     // Nothing else is renamed on the next run.

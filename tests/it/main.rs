@@ -11,6 +11,7 @@ mod archive_identity;
 mod archive_limits;
 mod archive_lock;
 mod archive_manifest;
+mod archive_readers;
 mod archive_roundtrip;
 mod archive_warc_hops;
 mod check_filters;
