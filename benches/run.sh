@@ -10,7 +10,9 @@
 # archive (archive-2k: linkkeep cold and unchanged re-run vs wget --warc-file and curl
 # --parallel), big (big-4g: linkkeep archive vs curl -o && sha256sum), manifest
 # (manifest-100k: linkkeep status, and archiving one link into a 100k-link archive;
-# status-links-5k/10k/20k: status with the matching links.json).
+# status-links-5k/10k/20k: status with the matching links.json), checkpoints (checkpoints-20k:
+# archiving 20,000 links into an empty archive and into a 100k-link one, with the time spent
+# in checkpoints summed from -v).
 #
 # A static nginx (Debian's, installed if missing) serves generated files on 127.0.0.1, one
 # `listen` port per simulated host. Nothing leaves the machine. Each timed run goes through
@@ -27,7 +29,7 @@ DATA=$HERE/.data
 RUNS=5
 RUNS_BIG=
 QUICK=0
-ONLY=check,archive,big,manifest
+ONLY=check,archive,big,manifest,checkpoints
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 HOSTS=10
 KEEP=0
@@ -53,11 +55,13 @@ if [ $QUICK = 1 ]; then
     ARCHIVE_N=200
     BIG_BYTES=$((256 * 1024 * 1024)); BIG_NAME=big-256m.bin
     MANIFEST_N=10000
+    CHECKPOINT_N=2000
 else
     CHECK_SIZES="1000 10000 100000"
     ARCHIVE_N=2000
     BIG_BYTES=$((4 * 1024 * 1024 * 1024)); BIG_NAME=big-4g.bin
     MANIFEST_N=100000
+    CHECKPOINT_N=20000
 fi
 ARCHIVE_SIZE=$((256 * 1024))
 
@@ -297,6 +301,39 @@ bench_manifest() {
     rm -rf "$dir/archive"
 }
 
+# checkpoints-<n>: archiving N links into an empty archive and into one that already holds
+# $MANIFEST_N links (issue #12): the time spent in checkpoints (summed from `-v`'s
+# "checkpoint links=… micros=…" lines) should not grow with the archive, only with the links.
+bench_checkpoints() {
+    local n=$1 name=checkpoints-$(($1 / 1000))k
+    local cache dir=$WORK/$name
+    cache=$(manifest_cache "$MANIFEST_N")
+    gen check-urls "$n" "$HOSTS" "$PORT_BASE" "$dir"
+    log "$name: $n links into an empty archive and into a $MANIFEST_N-link one"
+    local profile=${RESULTS%.tsv}-checkpoints.tsv
+    [ -s "$profile" ] || printf 'scenario\tarchive\trun\tcheckpoints\tlinks\ttotal_ms\tmax_ms\n' >"$profile"
+    for ((r = 1; r <= RUNS; r++)); do
+        for base in empty "$MANIFEST_N"; do
+            rm -rf "$dir/archive"
+            if [ "$base" = empty ]; then mkdir -p "$dir/archive"; else cp -r "$cache/archive" "$dir/archive"; fi
+            local tool="linkkeep archive (over $base)"
+            measure "$name" "$n" links "$tool" "$r" "$BIN" -v --links "$dir/links.json" --archive "$dir/archive" \
+                archive --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null
+            sed 's/\x1b\[[0-9;]*m//g' "$WORK/last.err" | awk -v s="$name" -v b="$base" -v r="$r" '
+                / checkpoint links=/ {
+                    for (i = 1; i <= NF; i++) {
+                        if ($i ~ /^links=/) { sub("links=", "", $i); links += $i }
+                        if ($i ~ /^micros=/) { sub("micros=", "", $i); total += $i; if ($i > max) max = $i }
+                    }
+                    count++
+                }
+                END { printf "%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\n", s, b, r, count, links, total / 1000, max / 1000 }
+            ' >>"$profile"
+        done
+    done
+    rm -rf "$dir/archive"
+}
+
 # status-links-<n>: `status` when links.json lists the archive's links too (every link is
 # looked up in links.json), at growing sizes, to show how its cost per link grows.
 bench_status_links() {
@@ -326,6 +363,7 @@ if wants manifest; then
     bench_manifest "$MANIFEST_N"
     for n in 5000 10000 20000; do bench_status_links "$n"; done
 fi
+if wants checkpoints; then bench_checkpoints "$CHECKPOINT_N"; fi
 
 SUMMARY=${RESULTS%.tsv}.md
 {
@@ -333,6 +371,15 @@ SUMMARY=${RESULTS%.tsv}.md
     echo "- load after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     python3 "$HERE/summarize.py" "$RESULTS"
+    PROFILE=${RESULTS%.tsv}-checkpoints.tsv
+    if [ -s "$PROFILE" ]; then
+        echo
+        echo "### Checkpoints (issue #12): time spent in them, per run"
+        echo
+        echo "| scenario | archive before | run | checkpoints | links | total | longest |"
+        echo "|---|---|---|---|---|---|---|"
+        tail -n +2 "$PROFILE" | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s ms | %s ms |\n", $1, $2, $3, $4, $5, $6, $7 }'
+    fi
 } >"$SUMMARY"
 rm -f "$RESULTS.header"
 echo
