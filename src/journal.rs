@@ -23,11 +23,12 @@
 //! of the run's WARC files, are on disk. Lines after the last checkpoint line (a torn write
 //! among them) are ignored: they were never promised.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::commands::archive::INDEX_FILE;
@@ -128,6 +129,18 @@ impl Recorded {
     /// The CDXJ lines of every link the journal holds.
     pub fn cdxj_lines(&self) -> impl Iterator<Item = &str> {
         self.links.iter().flat_map(|l| l.cdxj.iter().map(String::as_str))
+    }
+}
+
+/// Lays a journal's links over a manifest's `links`: each link's entry (made a `V` by `slot`)
+/// replaces the one under its id, and an entry it was renamed from goes.
+pub fn lay_over<V>(links: &mut IndexMap<String, V>, journal: Vec<JournalLink>, slot: impl Fn(LinkEntry) -> V) {
+    let renamed: HashSet<&str> = journal.iter().filter_map(|l| l.renamed_from.as_deref()).collect();
+    if !renamed.is_empty() {
+        links.retain(|id, _| !renamed.contains(id.as_str()));
+    }
+    for link in journal {
+        links.insert(link.id, slot(link.entry));
     }
 }
 

@@ -253,14 +253,7 @@ impl Manifest {
     /// Lays a journal's links over the manifest: each link's entry replaces the one under its
     /// id, and an entry it was renamed from goes.
     pub fn apply(&mut self, journal: Vec<JournalLink>) {
-        let renamed: std::collections::HashSet<String> =
-            journal.iter().filter_map(|l| l.renamed_from.clone()).collect();
-        if !renamed.is_empty() {
-            self.links.retain(|id, _| !renamed.contains(id));
-        }
-        for link in journal {
-            self.links.insert(link.id, link.entry);
-        }
+        crate::journal::lay_over(&mut self.links, journal, |entry| entry);
     }
 
     fn from_parsed(parsed: json::Parsed<LinkEntry>) -> Self {

@@ -196,13 +196,7 @@ impl ManifestUpdate {
     /// Lays a killed run's journal over the manifest: each link's entry replaces the one under
     /// its id, and an entry it was renamed from goes.
     pub fn apply(&mut self, journal: Vec<JournalLink>) {
-        let renamed: HashSet<String> = journal.iter().filter_map(|l| l.renamed_from.clone()).collect();
-        if !renamed.is_empty() {
-            self.links.retain(|id, _| !renamed.contains(id));
-        }
-        for link in journal {
-            self.links.insert(link.id, Slot::read(link.entry, None));
-        }
+        crate::journal::lay_over(&mut self.links, journal, |entry| Slot::read(entry, None));
     }
 
     /// The entry of link `id`, if it was read.
