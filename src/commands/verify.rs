@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use reqwest::StatusCode;
-use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::archive::request_headers;
 use super::check::result_of;
@@ -23,6 +23,7 @@ use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
 use crate::outcome::{Change, LinkResult, Outcome};
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
+use crate::schedule::Window;
 use crate::store::{HashSink, ObjectState, Store};
 use crate::warc::run::WARC_DIR;
 use crate::warc::{WarcCheck, check_warc};
@@ -279,24 +280,28 @@ fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
 }
 
 /// Fetches every link and compares its payload with the latest snapshot, without storing it.
+/// Links start through the run's one [`Window`], as in `check` and `archive`: a bounded number
+/// at a time, host by host in turn; results come back in the order of `links`.
 async fn compare_live(
     fetcher: &Arc<Fetcher>,
     links: &[Link],
     manifest: &Manifest,
     progress: &Progress,
 ) -> Vec<LinkResult> {
-    let mut tasks = JoinSet::new();
-    for (index, link) in links.iter().enumerate() {
+    let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
-        let link = link.clone();
+        let link = links[index].clone();
         let latest = manifest.latest(&link.id).cloned();
-        tasks.spawn(async move { (index, compare_link(&fetcher, &link, latest.as_ref()).await) });
-    }
+        let span = tracing::info_span!("link", id = %link.id);
+        async move { compare_link(&fetcher, &link, latest.as_ref()).await }.instrument(span)
+    };
+    let mut window = Window::for_links(links, fetcher.config().concurrency);
+    window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.expect("link tasks do not panic");
+    while let Some((index, result)) = window.next().await {
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
+        window.fill(task);
     }
     results
         .into_iter()
