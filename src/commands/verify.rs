@@ -1,8 +1,9 @@
 //! `linkkeep verify`: offline fixity (every snapshot's object exists, has its recorded size and
-//! hashes to its `sha256`), and with `--live` drift (each link re-fetched and compared with its
-//! latest snapshot). Writes nothing.
+//! hashes to its `sha256`), and with `--live` drift too (each link of links.json re-fetched and
+//! compared with its latest snapshot; entries of links no longer listed get their fixity only).
+//! Writes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -69,14 +70,25 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             let progress = Progress::new(global.progress && global.verbose == 0, links.len(), "verifying");
             let live = compare_live(&fetcher, &links, &manifest, &progress).await;
             progress.finish();
-            links
+            let listed: HashSet<&str> = links.iter().map(|l| l.id.as_str()).collect();
+            let mut results: Vec<LinkResult> = links
                 .iter()
                 .zip(live)
                 .map(|(link, live)| {
                     let snapshots = manifest.links.get(&link.id).map(|e| e.snapshots.as_slice());
                     fixity.merge(live, snapshots.unwrap_or_default())
                 })
-                .collect()
+                .collect();
+            // Entries of links taken off links.json are not fetched, but the archive still
+            // promises their snapshots: their fixity is reported after the listed links.
+            results.extend(
+                manifest
+                    .links
+                    .iter()
+                    .filter(|(id, _)| !listed.contains(id.as_str()))
+                    .map(|(id, entry)| fixity.result(id, &entry.url, &entry.snapshots)),
+            );
+            results
         }
     };
 
@@ -115,7 +127,7 @@ impl Fixity {
         let (found, strays) = store
             .list_objects()
             .with_context(|| format!("cannot list the objects of {}", store.root().display()))?;
-        let referenced: std::collections::HashSet<&str> = wanted.iter().map(|(s, _)| s.as_str()).collect();
+        let referenced: HashSet<&str> = wanted.iter().map(|(s, _)| s.as_str()).collect();
         let orphans = found
             .into_iter()
             .filter(|o| !referenced.contains(o.sha256.as_str()))

@@ -9,7 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::archive::{Scratch, random_bytes, run_raw, sha256_hex};
 use crate::support::links_file;
 use crate::support::raw::held_until_other_asked;
-use crate::support::verify::{Archived, NET, VerifyOutcome, bodies, mount, parse_report};
+use crate::support::verify::{Archived, NET, VerifyOutcome, bodies, flip_byte, mount, parse_report};
 
 /// `verify --live` with the network flags and `args`.
 fn live<'a>(args: &[&'a str]) -> Vec<&'a str> {
@@ -251,4 +251,43 @@ async fn live_a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
         assert_eq!(result.outcome, VerifyOutcome::Ok, "{result:#?}");
         assert_eq!(result.change.as_deref(), Some("new"), "{result:#?}");
     }
+}
+
+/// Issue #12: `--live` adds drift to fixity, it does not narrow it: a link taken off links.json
+/// is not fetched, but its damaged snapshot still fails the run, after the listed links.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_still_checks_the_fixity_of_links_no_longer_listed() {
+    let archived = Archived::build().await;
+    let kept: Vec<(&str, String)> = bodies()
+        .iter()
+        .filter(|(id, ..)| *id != "data")
+        .map(|(id, at, _, _)| (*id, format!("{}{at}", archived.server.uri())))
+        .collect();
+    links_file(archived.scratch.dir.path(), &kept);
+    let snapshot = archived.latest("data");
+    flip_byte(&archived.object_path(&snapshot), 100);
+    archived.server.reset().await;
+    for (_, at, body, content_type) in bodies() {
+        mount(&archived.server, at, body, content_type).await;
+    }
+
+    let (code, report, stderr) = archived.verify(&live(&[])).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_eq!(report.ids(), ["page", "report-pdf", "data"]);
+    let data = report.get("data");
+    assert_eq!(data.outcome, VerifyOutcome::CorruptObject, "{data:#?}");
+    assert!(
+        data.error
+            .as_deref()
+            .unwrap()
+            .contains(snapshot["object"].as_str().unwrap()),
+        "{data:#?}"
+    );
+    assert_eq!(data.change, None, "a link no longer listed is not fetched: {data:#?}");
+    for id in ["page", "report-pdf"] {
+        assert_eq!(report.get(id).outcome, VerifyOutcome::Ok);
+        assert_eq!(report.get(id).change.as_deref(), Some("unchanged"));
+    }
+    let requests = archived.server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "only the listed links are fetched");
 }
