@@ -16,6 +16,7 @@
 //! - [`title`]: titles of captured HTML pages and PDFs.
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically.
 //! - [`lock`]: the archive lock, one writing run at a time.
+//! - [`journal`]: the journal of runs in progress, and which WARC files belong to them.
 //! - [`markup`]: HTML/XML escaping and character references, shared by the outputs.
 //! - [`output`]: writing user-named files: atomically, or straight into devices and pipes.
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
@@ -32,6 +33,7 @@ pub mod commands;
 pub mod config;
 pub mod extract;
 pub mod fetch;
+pub mod journal;
 pub mod links;
 pub mod lock;
 pub mod manifest;

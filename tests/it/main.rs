@@ -36,4 +36,5 @@ mod serve_browser;
 mod serve_routes;
 mod status_get;
 mod verify_fixity;
+mod verify_in_progress;
 mod verify_live;
