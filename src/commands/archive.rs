@@ -137,6 +137,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
     let mut index_lines = Vec::new();
+    let mut warnings = Vec::new();
     let mut checkpoint = Checkpoint::new();
     while let Some((index, archived)) = window.next().await {
         let archived = match archived {
@@ -151,6 +152,13 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         let link = &links.links[index];
         index_lines.extend(archived.index_lines);
         let mut result = archived.result;
+        if archived.repaired {
+            let sha256 = result.sha256.as_deref().unwrap_or_default();
+            warnings.push(format!(
+                "object {sha256} was damaged and has been replaced by a fresh capture of {}",
+                link.id
+            ));
+        }
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
             checkpoint.pending += 1;
@@ -174,7 +182,8 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         .into_iter()
         .map(|r| r.expect("every link has a result"))
         .collect();
-    let report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
+    let mut report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
+    report.warnings = warnings;
     let runs = store.root().join(RUNS_DIR);
     let report_path = runs.join(format!("{run_id}.json"));
     std::fs::create_dir_all(&runs)
@@ -287,6 +296,8 @@ struct Archived {
     capture: Option<Capture>,
     /// CDXJ lines for the WARC records written.
     index_lines: Vec<String>,
+    /// Whether the payload's stored object was damaged and this capture replaced it.
+    repaired: bool,
 }
 
 /// What an accepted response left behind.
@@ -320,6 +331,7 @@ impl LinkJob {
                 check: None,
                 capture: None,
                 index_lines: Vec::new(),
+                repaired: false,
             });
         }
         let config = self.fetcher.config();
@@ -445,6 +457,7 @@ impl LinkJob {
             })
         });
         let mut index_lines = other_lines.into_inner().expect("not poisoned");
+        let repaired = matches!(&received, Some(Received::Payload { object, .. }) if object.repaired);
         let capture = match received {
             None => None,
             Some(Received::NotModified { head }) => {
@@ -517,6 +530,7 @@ impl LinkJob {
             check: Some(check),
             capture,
             index_lines,
+            repaired,
         })
     }
 

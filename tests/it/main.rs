@@ -6,6 +6,7 @@ mod support;
 
 mod archive_changes;
 mod archive_crash;
+mod archive_dedup;
 mod archive_errors;
 mod archive_limits;
 mod archive_lock;
