@@ -47,15 +47,25 @@ pub fn journal_path(archive: &Path, run_id: &str) -> PathBuf {
     archive.join(JOURNAL_DIR).join(format!("{run_id}{JOURNAL_EXT}"))
 }
 
-/// The run id of a WARC file named `warc/<run-id>.warc.gz` or `warc/<run-id>-<n>.warc.gz`
-/// (with or without the directory).
+/// The id of the run that wrote the WARC file named `name` (`R.warc.gz` or `R-<n>.warc.gz`, in `warc/` or not,
+/// R being `YYYYMMDDTHHMMSSZ-<suffix>`), or `None` for a name no run writes.
 pub fn run_id_of_warc(name: &str) -> Option<&str> {
-    let file = name.rsplit('/').next()?;
-    let stem = file.strip_suffix(".warc.gz")?;
-    // Run ids are `YYYYMMDDTHHMMSSZ-<suffix>`; a further `-<n>` numbers a run's extra files.
-    let mut parts = stem.splitn(3, '-');
-    let (time, suffix) = (parts.next()?, parts.next()?);
-    Some(&stem[..time.len() + 1 + suffix.len()])
+    let stem = name.strip_prefix("warc/").unwrap_or(name).strip_suffix(".warc.gz")?;
+    // The run id's own `-` comes right after its timestamp; a second one starts `<n>`.
+    let (time, rest) = stem.split_at_checked(16)?;
+    let time_ok = time.bytes().enumerate().all(|(i, b)| match i {
+        8 => b == b'T',
+        15 => b == b'Z',
+        _ => b.is_ascii_digit(),
+    });
+    let rest = rest.strip_prefix('-')?;
+    let (suffix, n) = match rest.split_once('-') {
+        Some((suffix, n)) => (suffix, Some(n)),
+        None => (rest, None),
+    };
+    let suffix_ok = !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_alphanumeric());
+    let n_ok = n.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    (time_ok && suffix_ok && n_ok).then(|| &stem[..16 + 1 + suffix.len()])
 }
 
 /// Why a journal cannot be read or written.
@@ -476,17 +486,42 @@ mod tests {
     }
 
     #[test]
-    fn run_ids_of_warc_files() {
+    fn a_runs_journal_sits_in_the_journal_folder() {
         assert_eq!(
-            run_id_of_warc("warc/20261129T020000Z-ab12.warc.gz"),
-            Some("20261129T020000Z-ab12")
+            journal_path(Path::new("/a"), "20261129T020000Z-ab2c"),
+            Path::new("/a/journal/20261129T020000Z-ab2c.jsonl")
         );
+    }
+
+    #[test]
+    fn warc_files_name_their_run() {
+        let run = Some("20261129T020000Z-ab2c");
+        assert_eq!(run_id_of_warc("20261129T020000Z-ab2c.warc.gz"), run);
+        assert_eq!(run_id_of_warc("20261129T020000Z-ab2c-2.warc.gz"), run);
+        assert_eq!(run_id_of_warc("20261129T020000Z-ab2c-17.warc.gz"), run);
+        assert_eq!(run_id_of_warc("warc/20261129T020000Z-ab2c-2.warc.gz"), run);
+        // A suffix of digits is still the run's own.
         assert_eq!(
-            run_id_of_warc("20261129T020000Z-ab12-3.warc.gz"),
-            Some("20261129T020000Z-ab12")
+            run_id_of_warc("20261129T020000Z-2345.warc.gz"),
+            Some("20261129T020000Z-2345")
         );
-        assert_eq!(run_id_of_warc("warc/other.warc"), None);
-        assert_eq!(run_id_of_warc("warc/nodash.warc.gz"), None);
+        for name in [
+            "20261129T020000Z-ab2c.warc",
+            "20261129T020000Z-ab2c.cdxj",
+            "20261129T020000Z.warc.gz",
+            "20261129T020000Z-.warc.gz",
+            "20261129T020000Z-ab2c-.warc.gz",
+            "20261129T020000Z-ab2c-x.warc.gz",
+            "20261129T020000Z-ab2c-2-3.warc.gz",
+            "20261129X020000Z-ab2c.warc.gz",
+            "2026112T020000Z-ab2c.warc.gz",
+            "../20261129T020000Z-ab2c.warc.gz",
+            "20261129T020000Z-a/b.warc.gz",
+            "sample.warc.gz",
+            "",
+        ] {
+            assert_eq!(run_id_of_warc(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -8,13 +8,19 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 /// The only `version` this build understands.
 pub const LINKS_VERSION: u64 = 1;
 
-/// Longest derived id, so that ids stay readable in tables.
-const MAX_DERIVED_ID_LEN: usize = 60;
+/// Hex digits of the URL's hash in a derived id: enough that URLs sharing a slug rarely meet.
+const SHORT_HASH: usize = 6;
+/// Hex digits of the URL's hash in a derived id whose short form is taken.
+const LONG_HASH: usize = 16;
+/// Longest slug in a derived id, so that the usual id (slug, `-`, short hash) stays within 60
+/// characters and readable in tables.
+const MAX_SLUG_LEN: usize = 60 - 1 - SHORT_HASH;
 
 /// A parsed, validated links.json.
 #[derive(Debug, Clone)]
@@ -128,7 +134,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LinksFile, LinksError> {
         links.push(parse_entry(path, i + 1, entry)?);
     }
     check_unique(path, &links)?;
-    assign_derived_ids(&mut links);
+    assign_derived_ids(path, &mut links)?;
     Ok(LinksFile {
         path: path.to_owned(),
         source,
@@ -241,30 +247,85 @@ fn check_unique(path: &Path, links: &[Link]) -> Result<(), LinksError> {
     Ok(())
 }
 
-/// Gives every link without an id one derived from its URL: readable, deterministic for a given
-/// file, and unique (a numeric suffix separates collisions, never reusing a written id).
-fn assign_derived_ids(links: &mut [Link]) {
-    let mut taken: HashSet<String> = links.iter().filter(|l| !l.id_derived).map(|l| l.id.clone()).collect();
-    for link in links.iter_mut().filter(|l| l.id_derived) {
-        link.id = unique_id(derive_id(&link.parsed), &mut taken);
+/// Gives every link without an id one derived from its URL alone ([`derive_ids`]).
+fn assign_derived_ids(path: &Path, links: &mut [Link]) -> Result<(), LinksError> {
+    let written: HashSet<&str> = links.iter().filter(|l| !l.id_derived).map(|l| l.id.as_str()).collect();
+    let derived: Vec<usize> = (0..links.len()).filter(|&i| links[i].id_derived).collect();
+    let urls: Vec<&Url> = derived.iter().map(|&i| &links[i].parsed).collect();
+    let ids = derive_ids(&urls, &written).map_err(|collision| LinksError::Entry {
+        path: path.to_owned(),
+        index: derived[collision.index] + 1,
+        id: None,
+        message: collision.to_string(),
+    })?;
+    for (i, id) in derived.into_iter().zip(ids) {
+        links[i].id = id;
     }
+    Ok(())
 }
 
-/// `base`, or `base-2`, `base-3`… whichever is not `taken` yet; it is then taken.
-pub fn unique_id(base: String, taken: &mut HashSet<String>) -> String {
-    let mut id = base.clone();
-    let mut n = 2;
-    while taken.contains(&id) {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    taken.insert(id.clone());
-    id
+/// Why [`derive_ids`] could not give a URL an id of its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no id of its own can be derived for {url}: {id:?} is taken; give this link an \"id\"")]
+pub struct IdCollision {
+    /// The URL's position in the list given to [`derive_ids`].
+    pub index: usize,
+    /// The URL, parsed.
+    pub url: String,
+    /// The id it would have had, which is taken.
+    pub id: String,
 }
 
-/// A readable slug from a URL: the host without `www.`, then the last path segment without its
-/// extension, e.g. `unctad-org-wgec-m5-revrecom-richardhill-en`.
-pub fn derive_id(url: &Url) -> String {
+/// Ids for the links of `urls`, which were written without one: a readable slug of the URL,
+/// `-`, and the first six hex digits of the SHA-256 of the parsed URL
+/// (`unctad-org-wgec-m5-revrecom-richardhill-en-3fa2c1`). An id depends on its URL alone, so a
+/// link keeps it however the list is reordered or grows, and the work per link is constant.
+///
+/// Where that short form is an id in `taken` (ids already in use: written ones, or for
+/// `extract --write` every id of the file) or the short form of another URL here, those URLs
+/// get sixteen hex digits instead: still from the URL alone, never a position. Where even that
+/// meets another id, the first URL (in list order) whose id is already taken is an error.
+pub fn derive_ids(urls: &[&Url], taken: &HashSet<&str>) -> Result<Vec<String>, IdCollision> {
+    let forms: Vec<(String, String)> = urls
+        .iter()
+        .map(|url| {
+            let slug = slug(url);
+            let digest = crate::store::hex(&Sha256::digest(url.as_str().as_bytes()));
+            (
+                format!("{slug}-{}", &digest[..SHORT_HASH]),
+                format!("{slug}-{}", &digest[..LONG_HASH]),
+            )
+        })
+        .collect();
+    let mut short_uses: HashMap<&str, usize> = HashMap::with_capacity(forms.len());
+    for (short, _) in &forms {
+        *short_uses.entry(short.as_str()).or_default() += 1;
+    }
+    let ids: Vec<String> = forms
+        .iter()
+        .map(|(short, long)| {
+            let clash = short_uses[short.as_str()] > 1 || taken.contains(short.as_str());
+            if clash { long.clone() } else { short.clone() }
+        })
+        .collect();
+    // A long form can still meet a taken id or another URL's id (a slug that ends like a
+    // hash): an error rather than a positional suffix, which would depend on list order.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(ids.len());
+    for (index, id) in ids.iter().enumerate() {
+        if taken.contains(id.as_str()) || !seen.insert(id.as_str()) {
+            return Err(IdCollision {
+                index,
+                url: urls[index].to_string(),
+                id: id.clone(),
+            });
+        }
+    }
+    Ok(ids)
+}
+
+/// The readable part of a derived id: the host without `www.`, then the last path segment
+/// without its extension, e.g. `unctad-org-wgec-m5-revrecom-richardhill-en`.
+fn slug(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
     let host = host.strip_prefix("www.").unwrap_or(host);
     let last = url
@@ -277,8 +338,8 @@ pub fn derive_id(url: &Url) -> String {
         _ => last,
     };
     let mut slug = slugify(&format!("{host} {stem}"));
-    if slug.len() > MAX_DERIVED_ID_LEN {
-        slug.truncate(MAX_DERIVED_ID_LEN);
+    if slug.len() > MAX_SLUG_LEN {
+        slug.truncate(MAX_SLUG_LEN);
         slug = slug.trim_end_matches('-').to_owned();
     }
     if slug.is_empty() { "link".to_owned() } else { slug }
@@ -312,19 +373,144 @@ mod tests {
         parse(Path::new("links.json"), text)
     }
 
+    fn ids(file: &LinksFile) -> Vec<&str> {
+        file.links.iter().map(|l| l.id.as_str()).collect()
+    }
+
+    /// The `digits` first hex digits of the SHA-256 of `url` as the url crate writes it.
+    fn hash(url: &str, digits: usize) -> String {
+        let parsed = Url::parse(url).unwrap();
+        crate::store::hex(&Sha256::digest(parsed.as_str().as_bytes()))[..digits].to_owned()
+    }
+
     #[test]
-    fn derived_ids_are_readable_and_unique() {
+    fn derived_ids_are_a_slug_and_a_hash_of_the_parsed_url() {
         let file = parse_str(
             r#"["http://www.apig.ch/Gaps%20r9%20clean.pdf", "https://example.org/",
-                "https://example.org/?page=2", {"id": "example-org-2", "url": "https://example.org/x/"}]"#,
+                "HTTPS://Example.org/?page=2", {"id": "example-org", "url": "https://example.org/x/"}]"#,
         )
         .unwrap();
-        let ids: Vec<_> = file.links.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(
+            ids(&file),
+            [
+                "apig-ch-gaps-r9-clean-15a38f",
+                "example-org-8198d1",
+                // Hashed as parsed: the same id as `https://example.org/?page=2` would get.
+                "example-org-ab8773",
+                "example-org"
+            ]
+        );
+        assert!(file.links[..3].iter().all(|l| l.id_derived) && !file.links[3].id_derived);
+        assert_eq!(file.links[0].url, "http://www.apig.ch/Gaps%20r9%20clean.pdf");
+
+        // Long slugs are cut so that the usual id stays within 60 characters.
+        let long = format!("https://example.org/{}", "word-".repeat(30));
+        let file = parse_str(&serde_json::to_string(&[&long]).unwrap()).unwrap();
+        let id = &file.links[0].id;
+        assert!(id.len() <= 60, "{id}");
+        assert!(
+            id.starts_with("example-org-word-word-") && id.ends_with(&hash(&long, 6)),
+            "{id}"
+        );
+    }
+
+    /// Issue #12: an id follows its URL, not its place in the list or what else is listed.
+    #[test]
+    fn derived_ids_survive_reordering_and_insertions() {
+        let urls = [
+            "https://example.org/a",
+            "https://example.org/b",
+            "https://example.org/",
+            "https://example.org/?page=2",
+            "http://other.example/a",
+        ];
+        let by_url = |file: &LinksFile| -> HashMap<String, String> {
+            file.links.iter().map(|l| (l.url.clone(), l.id.clone())).collect()
+        };
+        let first = by_url(&parse_str(&serde_json::to_string(&urls).unwrap()).unwrap());
+
+        let mut reordered: Vec<&str> = urls.iter().rev().copied().collect();
+        reordered.insert(2, "https://example.org/inserted");
+        reordered.insert(0, "https://example.org/?page=1");
+        let bare = serde_json::to_string(&reordered).unwrap();
+        let object = serde_json::json!({
+            "version": 1,
+            "links": reordered.iter().enumerate().map(|(i, url)| if i % 2 == 0 {
+                serde_json::json!({"url": url, "note": "object form"})
+            } else {
+                serde_json::json!(url)
+            }).collect::<Vec<_>>(),
+        })
+        .to_string();
+        for text in [bare, object] {
+            let again = by_url(&parse_str(&text).unwrap());
+            for url in urls {
+                assert_eq!(again[url], first[url], "{url} in {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_explicit_id_equal_to_a_derived_one_forces_the_long_hash() {
+        let url = "https://example.org/report.pdf";
+        let short = format!("example-org-report-{}", hash(url, 6));
+        let long = format!("example-org-report-{}", hash(url, 16));
+        let text = serde_json::json!([url, {"id": short, "url": "https://elsewhere.example/"}]).to_string();
+        let file = parse_str(&text).unwrap();
+        assert_eq!(ids(&file), [long.as_str(), short.as_str()]);
+
+        // Both forms taken by written ids: an error naming the entry, not a positional suffix.
+        let text = serde_json::json!([
+            {"id": short, "url": "https://elsewhere.example/1"},
+            {"id": long, "url": "https://elsewhere.example/2"},
+            url,
+        ])
+        .to_string();
+        let err = parse_str(&text).unwrap_err();
+        assert!(matches!(err, LinksError::Entry { index: 3, .. }), "{err:?}");
+        assert!(err.to_string().contains(url), "{err}");
+    }
+
+    #[test]
+    fn derived_ids_that_meet_each_other_both_take_the_long_hash() {
+        let (a, b) = (
+            Url::parse("https://example.org/a").unwrap(),
+            Url::parse("https://example.org/b").unwrap(),
+        );
+        // a's short form is someone else's id; b's is free.
+        let taken_short = format!("example-org-a-{}", hash(a.as_str(), 6));
+        let taken = HashSet::from([taken_short.as_str()]);
+        let ids = derive_ids(&[&a, &b], &taken).unwrap();
         assert_eq!(
             ids,
-            ["apig-ch-gaps-r9-clean", "example-org", "example-org-3", "example-org-2"]
+            [
+                format!("example-org-a-{}", hash(a.as_str(), 16)),
+                format!("example-org-b-{}", hash(b.as_str(), 6))
+            ]
         );
-        assert_eq!(file.links[0].url, "http://www.apig.ch/Gaps%20r9%20clean.pdf");
+        // The same URL twice has nowhere to go: the second one is the error.
+        let err = derive_ids(&[&a, &b, &a], &HashSet::new()).unwrap_err();
+        assert_eq!(err.index, 2);
+        assert_eq!(err.id, format!("example-org-a-{}", hash(a.as_str(), 16)));
+    }
+
+    /// Issue #12: 20,000 URLs sharing one slug each get an id of their own, the same whatever the
+    /// order (the old positional suffixes took quadratic time here).
+    #[test]
+    fn many_urls_sharing_a_slug_get_distinct_stable_ids() {
+        let urls: Vec<String> = (0..20_000)
+            .map(|i| format!("https://example.org/doc?page={i}"))
+            .collect();
+        let file = parse_str(&serde_json::to_string(&urls).unwrap()).unwrap();
+        let first: HashMap<&str, &str> = file.links.iter().map(|l| (l.url.as_str(), l.id.as_str())).collect();
+        assert_eq!(first.values().collect::<HashSet<_>>().len(), urls.len());
+        assert!(first.values().all(|id| id.starts_with("example-org-doc-")));
+
+        let reversed: Vec<&String> = urls.iter().rev().collect();
+        let again = parse_str(&serde_json::to_string(&reversed).unwrap()).unwrap();
+        for link in &again.links {
+            assert_eq!(first[link.url.as_str()], link.id, "{}", link.url);
+        }
     }
 
     #[test]

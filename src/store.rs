@@ -75,6 +75,9 @@ pub struct StoredObject {
     pub size: u64,
     /// The object's path relative to the archive root, `objects/sha256/ab/cdef…`.
     pub object: String,
+    /// Whether a copy already stored under this hash no longer held these bytes and was
+    /// replaced by this one.
+    pub repaired: bool,
 }
 
 /// Lower-case hex of a digest.
@@ -234,9 +237,11 @@ impl PayloadSink for ObjectWriter {
 }
 
 impl ObjectWriter {
-    /// Moves the payload to its content address, read-only. If an object with the same hash and
-    /// size exists already, the new copy is discarded: identical payloads are stored once. The
-    /// object is durable after the next [`Store::sync`].
+    /// Moves the payload to its content address, read-only. If an object with the same hash is
+    /// there already and still hashes to it, the new copy is discarded: identical payloads are
+    /// stored once. A stored copy that does not (a flipped bit keeps its size) is replaced by
+    /// this one, atomically, and the object is marked `repaired`. The object is durable after
+    /// the next [`Store::sync`].
     pub async fn finish(mut self) -> io::Result<StoredObject> {
         let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
         let sha256 = hex(&self.hasher.finalize());
@@ -244,26 +249,46 @@ impl ObjectWriter {
         let path = self.root.join(&object);
         let size = self.size;
         let tmp = self.tmp.0.clone().expect("armed until renamed");
-        let renamed = tokio::task::spawn_blocking(move || -> io::Result<bool> {
+        let expected = sha256.clone();
+        let placed = tokio::task::spawn_blocking(move || -> io::Result<Placed> {
             let mut permissions = file.metadata()?.permissions();
             permissions.set_readonly(true);
             file.set_permissions(permissions)?;
             drop(file);
-            if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == size) {
-                return Ok(false);
+            let stored = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+            if stored && hash_file(&path).is_ok_and(|found| found == (expected, size)) {
+                return Ok(Placed::Reused);
             }
             let dir = path.parent().expect("objects have a parent directory");
             std::fs::create_dir_all(dir)?;
+            // Over a damaged copy too: rename replaces it in one step (the read-only mode
+            // guards the file's bytes, not its name), so readers see one copy or the other.
             std::fs::rename(&tmp, &path)?;
-            Ok(true)
+            Ok(if stored { Placed::Repaired } else { Placed::New })
         })
         .await
         .map_err(io::Error::other)??;
-        if renamed {
+        if placed != Placed::Reused {
             self.tmp.0 = None;
         }
-        Ok(StoredObject { sha256, size, object })
+        Ok(StoredObject {
+            sha256,
+            size,
+            object,
+            repaired: placed == Placed::Repaired,
+        })
     }
+}
+
+/// What [`ObjectWriter::finish`] did with a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placed {
+    /// Moved into place: no object had its hash.
+    New,
+    /// Discarded: the stored object holds the same bytes.
+    Reused,
+    /// Moved into place over a stored object that no longer held its bytes.
+    Repaired,
 }
 
 /// Payloads up to this size are written on the downloading task itself: below it a thread
@@ -626,6 +651,40 @@ mod tests {
         assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
         assert_eq!(hash_file(&path).unwrap(), (a.sha256.clone(), 11));
         // Nothing is left in tmp/.
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+    }
+
+    /// Issue #12: a stored copy is trusted for its hash, not its size.
+    #[tokio::test]
+    async fn a_damaged_copy_is_replaced_by_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let write = |bytes: &'static [u8]| {
+            let mut writer = store.create().unwrap();
+            writer.write(Bytes::from_static(bytes)).unwrap();
+            writer.finish()
+        };
+        let first = write(b"hello world").await.unwrap();
+        assert!(!first.repaired);
+        let path = store.object_path(&first.sha256).unwrap();
+
+        // Same size, one bit off: what a size check cannot see.
+        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        permissions.set_readonly(false);
+        std::fs::set_permissions(&path, permissions).unwrap();
+        std::fs::write(&path, b"hello wprld").unwrap();
+
+        let again = write(b"hello world").await.unwrap();
+        assert!(again.repaired);
+        assert_eq!((&again.sha256, again.size), (&first.sha256, first.size));
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
+        assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+
+        // Intact now: the next copy is dropped, and nothing is repaired.
+        let third = write(b"hello world").await.unwrap();
+        assert!(!third.repaired);
         assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
     }
 

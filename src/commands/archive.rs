@@ -125,12 +125,14 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
 
     let started = Utc::now();
     let run_id = new_run_id(started);
+    // The journal first: while it exists, readers know the run's WARC file may end inside a
+    // record it is writing.
+    let mut journal = Journal::create(store.root(), &run_id)
+        .with_context(|| format!("cannot create a journal in {}", store.root().display()))?;
     let warc = Arc::new(
         RunWarc::create(store.root(), &run_id, warc_date(started), &warcinfo(&links, &fetcher))
             .with_context(|| format!("cannot create a WARC file in {}", store.root().display()))?,
     );
-    let mut journal = Journal::create(store.root(), &run_id)
-        .with_context(|| format!("cannot create a journal in {}", store.root().display()))?;
     let mut warnings: Vec<String> = recovered.iter().map(ToString::to_string).collect();
     let renamed_from: HashMap<String, String> = manifest
         .renames()
@@ -190,6 +192,13 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         };
         let link = &links.links[index];
         let mut result = archived.result;
+        if archived.repaired {
+            let sha256 = result.sha256.as_deref().unwrap_or_default();
+            warnings.push(format!(
+                "object {sha256} was damaged and has been replaced by a fresh capture of {}",
+                link.id
+            ));
+        }
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
             let entry = manifest.entry(&link.id).expect("a recorded entry is read");
@@ -362,6 +371,8 @@ struct Archived {
     capture: Option<Capture>,
     /// CDXJ lines for the WARC records written.
     index_lines: Vec<String>,
+    /// Whether the payload's stored object was damaged and this capture replaced it.
+    repaired: bool,
 }
 
 /// What an accepted response left behind.
@@ -395,6 +406,7 @@ impl LinkJob {
                 check: None,
                 capture: None,
                 index_lines: Vec::new(),
+                repaired: false,
             });
         }
         let config = self.fetcher.config();
@@ -520,6 +532,7 @@ impl LinkJob {
             })
         });
         let mut index_lines = other_lines.into_inner().expect("not poisoned");
+        let repaired = matches!(&received, Some(Received::Payload { object, .. }) if object.repaired);
         let capture = match received {
             None => None,
             Some(Received::NotModified { head }) => {
@@ -592,6 +605,7 @@ impl LinkJob {
             check: Some(check),
             capture,
             index_lines,
+            repaired,
         })
     }
 

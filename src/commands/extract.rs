@@ -82,7 +82,7 @@ pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyh
     }
 
     if !args.write {
-        let text = merge::to_text(&merge::fresh(&all, &documents));
+        let text = merge::to_text(&merge::fresh(&all, &documents)?);
         write_stdout(text.as_bytes()).context("cannot write to standard output")?;
         say(format!("{} links from {} document(s)", all.len(), documents.len()));
         return Ok(Exit::Success);

@@ -1,15 +1,16 @@
 //! `linkkeep verify`: offline fixity (every snapshot's object exists, has its recorded size and
-//! hashes to its `sha256`), and with `--live` drift (each link re-fetched and compared with its
-//! latest snapshot). Writes nothing.
+//! hashes to its `sha256`), and with `--live` drift too (each link of links.json re-fetched and
+//! compared with its latest snapshot; entries of links no longer listed get their fixity only).
+//! Writes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 use reqwest::StatusCode;
-use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::archive::request_headers;
 use super::check::result_of;
@@ -18,11 +19,13 @@ use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::download::{self, BodyLimits};
 use crate::fetch::{Fetcher, build_client};
+use crate::journal;
 use crate::links::{self, Link};
 use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
 use crate::outcome::{Change, LinkResult, Outcome};
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
+use crate::schedule::Window;
 use crate::store::{HashSink, ObjectState, Store};
 use crate::warc::run::WARC_DIR;
 use crate::warc::{WarcCheck, check_warc};
@@ -68,14 +71,25 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             let progress = Progress::new(global.progress && global.verbose == 0, links.len(), "verifying");
             let live = compare_live(&fetcher, &links, &manifest, &progress).await;
             progress.finish();
-            links
+            let listed: HashSet<&str> = links.iter().map(|l| l.id.as_str()).collect();
+            let mut results: Vec<LinkResult> = links
                 .iter()
                 .zip(live)
                 .map(|(link, live)| {
                     let snapshots = manifest.links.get(&link.id).map(|e| e.snapshots.as_slice());
                     fixity.merge(live, snapshots.unwrap_or_default())
                 })
-                .collect()
+                .collect();
+            // Entries of links taken off links.json are not fetched, but the archive still
+            // promises their snapshots: their fixity is reported after the listed links.
+            results.extend(
+                manifest
+                    .links
+                    .iter()
+                    .filter(|(id, _)| !listed.contains(id.as_str()))
+                    .map(|(id, entry)| fixity.result(id, &entry.url, &entry.snapshots)),
+            );
+            results
         }
     };
 
@@ -114,7 +128,7 @@ impl Fixity {
         let (found, strays) = store
             .list_objects()
             .with_context(|| format!("cannot list the objects of {}", store.root().display()))?;
-        let referenced: std::collections::HashSet<&str> = wanted.iter().map(|(s, _)| s.as_str()).collect();
+        let referenced: HashSet<&str> = wanted.iter().map(|(s, _)| s.as_str()).collect();
         let orphans = found
             .into_iter()
             .filter(|o| !referenced.contains(o.sha256.as_str()))
@@ -256,7 +270,8 @@ impl Fixity {
     }
 }
 
-/// Checks every WARC file of the archive with our own reader, on as many threads as cores.
+/// Checks every WARC file of the archive with our own reader. A file whose run has a journal
+/// may end inside its last record.
 fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
     let dir = archive.join(WARC_DIR);
     let mut files: Vec<String> = match std::fs::read_dir(&dir) {
@@ -272,31 +287,46 @@ fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
     let mut checks = HashMap::new();
     for file in files {
         let path = archive.join(&file);
-        let check = check_warc(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        // Looked for before the file is read: a run removes its journal only once its WARC
+        // files are whole, so a journal seen first covers whatever tail the read then finds.
+        let running = file
+            .strip_prefix(&format!("{WARC_DIR}/"))
+            .and_then(journal::run_id_of_warc)
+            .is_some_and(|run| journal::journal_path(archive, run).is_file());
+        let mut check = check_warc(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        // A run still writing (or killed, not yet recovered) has a record half written: that is
+        // work in progress, not damage. Everything before it is checked as usual.
+        if running && let Some(offset) = check.accept_cut_tail() {
+            tracing::info!("{file} ends inside the record at offset {offset}, which its run is still writing");
+        }
         checks.insert(file, check);
     }
     Ok(checks)
 }
 
 /// Fetches every link and compares its payload with the latest snapshot, without storing it.
+/// Links start through the run's one [`Window`], as in `check` and `archive`: a bounded number
+/// at a time, host by host in turn; results come back in the order of `links`.
 async fn compare_live(
     fetcher: &Arc<Fetcher>,
     links: &[Link],
     manifest: &Manifest,
     progress: &Progress,
 ) -> Vec<LinkResult> {
-    let mut tasks = JoinSet::new();
-    for (index, link) in links.iter().enumerate() {
+    let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
-        let link = link.clone();
+        let link = links[index].clone();
         let latest = manifest.latest(&link.id).cloned();
-        tasks.spawn(async move { (index, compare_link(&fetcher, &link, latest.as_ref()).await) });
-    }
+        let span = tracing::info_span!("link", id = %link.id);
+        async move { compare_link(&fetcher, &link, latest.as_ref()).await }.instrument(span)
+    };
+    let mut window = Window::for_links(links, fetcher.config().concurrency);
+    window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.expect("link tasks do not panic");
+    while let Some((index, result)) = window.next().await {
         progress.link_done(result.outcome.is_failure());
         results[index] = Some(result);
+        window.fill(task);
     }
     results
         .into_iter()

@@ -1,27 +1,29 @@
 //! links.json out of extracted URLs: a fresh document for stdout, or a merge into an existing
 //! file that keeps every hand-written entry, field and key order as it was.
 //!
-//! New entries are `{"id", "url", "note"}`, with the id derived from the URL
-//! ([`crate::links::derive_id`]) and made unique against every id already in use, written or
-//! derived. Existing entries are matched by URL, as written or in parsed form, and never edited.
+//! New entries are `{"id", "url", "note"}`, with the id derived from the URL as links.json
+//! derives it for an entry without one ([`crate::links::derive_ids`]), so writing it down
+//! changes nothing; it avoids every id already in use, written or derived. Existing entries are
+//! matched by URL, as written or in parsed form, and never edited.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::{Map, Value};
+use url::Url;
 
 use super::Found;
-use crate::links::{self, LINKS_VERSION, LinksError, derive_id, parse_url, unique_id};
+use crate::links::{self, IdCollision, LINKS_VERSION, LinksError, derive_ids, parse_url};
 
-/// A fresh links.json for the documents `documents` (paths as given) citing `found`.
-pub fn fresh(found: &[Found], documents: &[String]) -> Value {
-    let mut taken = HashSet::new();
-    let links: Vec<Value> = found.iter().map(|f| new_entry(f, &mut taken)).collect();
+/// A fresh links.json for the documents `documents` (paths as given) citing `found` (URLs that
+/// [`parse_url`] accepts, as extraction yields them).
+pub fn fresh(found: &[Found], documents: &[String]) -> Result<Value, IdCollision> {
+    let links = new_entries(&found.iter().collect::<Vec<_>>(), &HashSet::new())?;
     let mut doc = Map::new();
     doc.insert("version".into(), LINKS_VERSION.into());
     doc.insert("source".into(), source(documents));
     doc.insert("links".into(), Value::Array(links));
-    Value::Object(doc)
+    Ok(Value::Object(doc))
 }
 
 /// `{"document": "<path>"}`, plus `"documents": [...]` when there were several.
@@ -36,16 +38,26 @@ fn source(documents: &[String]) -> Value {
     Value::Object(source)
 }
 
-fn new_entry(found: &Found, taken: &mut HashSet<String>) -> Value {
-    let base = parse_url(&found.url).map_or_else(|_| "link".to_owned(), |url| derive_id(&url));
-    let id = unique_id(base, taken);
-    let mut entry = Map::new();
-    entry.insert("id".into(), id.into());
-    entry.insert("url".into(), found.url.clone().into());
-    if !found.note.is_empty() {
-        entry.insert("note".into(), found.note.clone().into());
-    }
-    Value::Object(entry)
+/// Entries for `found`, with ids derived from their URLs that avoid `taken`.
+fn new_entries(found: &[&Found], taken: &HashSet<&str>) -> Result<Vec<Value>, IdCollision> {
+    let parsed: Vec<Url> = found
+        .iter()
+        .map(|f| parse_url(&f.url).expect("extraction keeps only URLs that parse_url accepts"))
+        .collect();
+    let ids = derive_ids(&parsed.iter().collect::<Vec<_>>(), taken)?;
+    Ok(found
+        .iter()
+        .zip(ids)
+        .map(|(found, id)| {
+            let mut entry = Map::new();
+            entry.insert("id".into(), id.into());
+            entry.insert("url".into(), found.url.clone().into());
+            if !found.note.is_empty() {
+                entry.insert("note".into(), found.note.clone().into());
+            }
+            Value::Object(entry)
+        })
+        .collect())
 }
 
 /// What a merge did.
@@ -65,8 +77,9 @@ pub struct Merged {
     pub pruned: bool,
 }
 
-/// Merges `found` into the links.json text `existing` (`None`: no file yet), read from `path`.
-/// An invalid existing file is an error and nothing is merged.
+/// Merges `found` (URLs that [`parse_url`] accepts) into the links.json text `existing`
+/// (`None`: no file yet), read from `path`. An invalid existing file is an error and nothing is
+/// merged.
 pub fn merge(
     path: &Path,
     existing: Option<&str>,
@@ -74,9 +87,15 @@ pub fn merge(
     documents: &[String],
     prune: bool,
 ) -> Result<Merged, LinksError> {
+    let collision = |at: usize, e: IdCollision| LinksError::Entry {
+        path: path.to_owned(),
+        index: at + e.index + 1,
+        id: None,
+        message: e.to_string(),
+    };
     let Some(text) = existing else {
         return Ok(Merged {
-            document: fresh(found, documents),
+            document: fresh(found, documents).map_err(|e| collision(0, e))?,
             changed: true,
             appended: found.len(),
             pruned: prune,
@@ -102,11 +121,11 @@ pub fn merge(
         listed.insert(link.parsed.as_str(), i);
     }
     let mut cited = vec![false; parsed.links.len()];
-    let mut taken: HashSet<String> = parsed.links.iter().map(|l| l.id.clone()).collect();
     let mut merged = Merged {
         pruned: prune,
         ..Merged::default()
     };
+    let mut new = Vec::new();
     for f in found {
         let normal = parse_url(&f.url).map(|u| u.as_str().to_owned()).unwrap_or_default();
         match listed.get(f.url.as_str()).or_else(|| listed.get(normal.as_str())) {
@@ -114,12 +133,14 @@ pub fn merge(
                 cited[i] = true;
                 merged.already_listed += 1;
             }
-            None => {
-                entries.push(new_entry(f, &mut taken));
-                merged.appended += 1;
-            }
+            None => new.push(f),
         }
     }
+    // Every id of the file is taken, derived ones too: they are what its links are known by.
+    let taken: HashSet<&str> = parsed.links.iter().map(|l| l.id.as_str()).collect();
+    let listed_before = entries.len();
+    entries.extend(new_entries(&new, &taken).map_err(|e| collision(listed_before, e))?);
+    merged.appended = new.len();
     merged.stale = parsed
         .links
         .iter()
@@ -161,18 +182,19 @@ mod tests {
     }
 
     #[test]
-    fn fresh_documents_get_unique_derived_ids() {
+    fn fresh_documents_get_ids_derived_from_their_urls() {
         let doc = fresh(
             &found(&["https://a.example/x", "https://a.example/x?y", "https://b.example/"]),
             &["d.md".into()],
-        );
+        )
+        .unwrap();
         let ids: Vec<_> = doc["links"]
             .as_array()
             .unwrap()
             .iter()
             .map(|l| l["id"].as_str().unwrap())
             .collect();
-        assert_eq!(ids, ["a-example-x", "a-example-x-2", "b-example"]);
+        assert_eq!(ids, ["a-example-x-390213", "a-example-x-069ff5", "b-example-5d1dd9"]);
         assert_eq!(doc["source"], serde_json::json!({"document": "d.md"}));
     }
 
@@ -190,7 +212,7 @@ mod tests {
         assert_eq!((merged.appended, merged.already_listed), (1, 2));
         assert_eq!(
             merged.stale,
-            [("gone-example".to_owned(), "https://gone.example/".to_owned())]
+            [("gone-example-39234c".to_owned(), "https://gone.example/".to_owned())]
         );
         let text = to_text(&merged.document);
         assert!(
@@ -208,6 +230,34 @@ mod tests {
 
         let unchanged = merge(path, Some(existing), &urls[..2], &[], false).unwrap();
         assert!(!unchanged.changed);
+    }
+
+    /// Issue #12: `extract --write` writes down the id links.json would derive anyway, and
+    /// entries already listed without an id keep theirs.
+    #[test]
+    fn merged_ids_are_the_ids_links_json_derives() {
+        let path = Path::new("links.json");
+        let existing = r#"["https://b.example/", {"id": "a-example-x-390213", "url": "https://other.example/"}]"#;
+        let before = links::parse(path, existing).unwrap();
+        let urls = found(&["https://c.example/new", "https://a.example/x", "https://b.example/"]);
+        let merged = merge(path, Some(existing), &urls, &[], false).unwrap();
+        let text = to_text(&merged.document);
+        let after = links::parse(path, &text).unwrap();
+        let ids: Vec<&str> = after.links.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                before.links[0].id.as_str(),
+                "a-example-x-390213",
+                // What the bare URL gets in links.json.
+                links::parse(path, r#"["https://c.example/new"]"#).unwrap().links[0]
+                    .id
+                    .as_str(),
+                // Its short form is taken by the hand-written id above: the long hash.
+                "a-example-x-39021306bfa34811",
+            ]
+        );
+        assert_eq!(ids[2], "c-example-new-6d7453");
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct Report {
     pub summary: Summary,
     /// One result per link, in links.json order.
     pub results: Vec<LinkResult>,
-    /// Problems that fail no link, e.g. objects no snapshot references (`verify`).
+    /// Problems that fail no link, e.g. objects no snapshot references (`verify`), or a damaged
+    /// object a fresh capture replaced (`archive`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }

@@ -54,6 +54,10 @@ pub struct WarcCheck {
     pub records: Vec<RecordInfo>,
     /// One human-readable line per problem, each naming the offset it concerns.
     pub problems: Vec<String>,
+    /// Where the last gzip member starts when the file ends inside it: cut short, or still
+    /// being written. Its problem is in `problems` too, unless [`WarcCheck::accept_cut_tail`]
+    /// took it out.
+    pub cut_tail: Option<u64>,
 }
 
 impl WarcCheck {
@@ -65,6 +69,15 @@ impl WarcCheck {
     /// The offset a problem line concerns (every line starts `offset N:`).
     pub fn problem_offset(problem: &str) -> Option<u64> {
         problem.strip_prefix("offset ")?.split(':').next()?.parse().ok()
+    }
+
+    /// Takes the cut last member's problem out of `problems`, for a file whose run is still
+    /// writing it (or was killed and not yet recovered), and returns where that member starts.
+    /// Problems before it stay.
+    pub fn accept_cut_tail(&mut self) -> Option<u64> {
+        let tail = self.cut_tail?;
+        self.problems.retain(|p| Self::problem_offset(p) != Some(tail));
+        Some(tail)
     }
 
     /// Whether a whole, undamaged record starts at `offset`.
@@ -557,12 +570,38 @@ fn describe(info: &RecordInfo) -> String {
     format!("{} record {}", info.record_type, info.record_id)
 }
 
+/// The problem of a gzip member the file ends inside.
+fn truncated(offset: u64) -> String {
+    format!("offset {offset}: truncated: the file ends inside this gzip member")
+}
+
+/// Where the walk goes after a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// On to the next member.
+    Next,
+    /// Nowhere: where the next record starts is unknown.
+    Stop,
+    /// Nowhere: the file ends inside this gzip member (the decoder ran out of input).
+    CutTail,
+}
+
+impl Walk {
+    /// After a failed read of a gzip member: a file that ends too early is a cut tail, any
+    /// other error corrupt data.
+    fn after(e: &io::Error) -> Self {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            Walk::CutTail
+        } else {
+            Walk::Stop
+        }
+    }
+}
+
 /// Turns a stream failure into a message about the member or record at `offset`.
 fn io_problem(offset: u64, e: &io::Error, gzip: bool) -> String {
     match (gzip, e.kind()) {
-        (true, io::ErrorKind::UnexpectedEof) => {
-            format!("offset {offset}: truncated: the file ends inside this gzip member")
-        }
+        (true, io::ErrorKind::UnexpectedEof) => truncated(offset),
         (true, _) => format!("offset {offset}: corrupt gzip member: {e}"),
         (false, _) => format!("offset {offset}: read error: {e}"),
     }
@@ -590,7 +629,8 @@ pub fn check_warc(path: &Path) -> io::Result<WarcCheck> {
     let mut ids = HashSet::new();
 
     let first = source.peek(5)?.to_vec();
-    let gzip = first.starts_with(&[0x1f, 0x8b]);
+    // A lone first byte of the gzip magic is a gzip file cut (or written) that far.
+    let gzip = first.starts_with(&[0x1f, 0x8b]) || first == [0x1f];
     if !gzip && !first.is_empty() && !first.starts_with(b"WARC/") {
         check.problems.push(format!(
             "offset 0: neither a gzip member nor a WARC record: starts with {}",
@@ -606,6 +646,12 @@ pub fn check_warc(path: &Path) -> io::Result<WarcCheck> {
             break;
         }
         let expected: &[u8] = if gzip { &[0x1f, 0x8b] } else { b"WA" };
+        if gzip && next == [0x1f] {
+            // The file ends one byte into a member.
+            check.problems.push(truncated(offset));
+            check.cut_tail = Some(offset);
+            break;
+        }
         if next != expected {
             check.problems.push(format!(
                 "offset {offset}: {} bytes of trailing garbage after the last record",
@@ -614,13 +660,16 @@ pub fn check_warc(path: &Path) -> io::Result<WarcCheck> {
             break;
         }
 
-        let (parsed, fatal) = if gzip {
+        let (parsed, walk) = if gzip {
             read_member(&mut source, offset)
         } else {
             read_plain(&mut source, offset)
         };
         let end = source.consumed;
-        let stop = fatal;
+        let stop = walk != Walk::Next;
+        if walk == Walk::CutTail {
+            check.cut_tail = Some(offset);
+        }
         match parsed {
             Ok(mut parsed) => {
                 parsed.info.length = end - offset;
@@ -644,66 +693,70 @@ pub fn check_warc(path: &Path) -> io::Result<WarcCheck> {
     Ok(check)
 }
 
-/// Reads one gzip member holding one record. Returns the record (or a message), and whether the
-/// walk has to stop because the member's end is unknown.
-fn read_member<R: Read>(source: &mut Source<R>, offset: u64) -> (Result<Parsed, String>, bool) {
+/// Reads one gzip member holding one record. Returns the record (or a message), and where the
+/// walk goes next: on, or nowhere when the member's end is unknown.
+fn read_member<R: Read>(source: &mut Source<R>, offset: u64) -> (Result<Parsed, String>, Walk) {
     let mut member = BufReader::with_capacity(READ_BUFFER, GzDecoder::new(&mut *source));
+    let broken = |e: io::Error| (Err(io_problem(offset, &e, true)), Walk::after(&e));
     let result = read_record(&mut member, offset);
     let mut parsed = match result {
         Ok(parsed) => parsed,
-        Err(Failure::Io(e)) => return (Err(io_problem(offset, &e, true)), true),
+        Err(Failure::Io(e)) => return broken(e),
         Err(Failure::Empty) => {
             // An empty member is harmless in itself, but no writer of ours produces one.
             return match io::copy(&mut member, &mut io::sink()) {
                 Ok(_) => (
                     Err(format!("offset {offset}: a gzip member with no record in it")),
-                    false,
+                    Walk::Next,
                 ),
-                Err(e) => (Err(io_problem(offset, &e, true)), true),
+                Err(e) => broken(e),
             };
         }
         Err(Failure::Cut(what)) => {
             return match io::copy(&mut member, &mut io::sink()) {
-                Ok(_) => (Err(format!("offset {offset}: record cut short: {what}")), false),
-                Err(e) => (Err(io_problem(offset, &e, true)), true),
+                Ok(_) => (Err(format!("offset {offset}: record cut short: {what}")), Walk::Next),
+                Err(e) => broken(e),
             };
         }
         Err(Failure::Bad(what)) => {
             // The member is self-delimiting, so the walk can go on after a bad header.
             return match io::copy(&mut member, &mut io::sink()) {
-                Ok(_) => (Err(format!("offset {offset}: bad record header: {what}")), false),
-                Err(e) => (Err(io_problem(offset, &e, true)), true),
+                Ok(_) => (Err(format!("offset {offset}: bad record header: {what}")), Walk::Next),
+                Err(e) => broken(e),
             };
         }
     };
     // Reading to the member's end is what checks its CRC and length trailer.
     match io::copy(&mut member, &mut io::sink()) {
-        Ok(0) => (Ok(parsed), false),
+        Ok(0) => (Ok(parsed), Walk::Next),
         Ok(extra) => {
             parsed.problems.push(format!(
                 "{extra} bytes of extra data after the record inside its gzip member"
             ));
-            (Ok(parsed), false)
+            (Ok(parsed), Walk::Next)
         }
         Err(e) => {
             let name = describe(&parsed.info);
-            (Err(format!("{} ({name})", io_problem(offset, &e, true))), true)
+            (
+                Err(format!("{} ({name})", io_problem(offset, &e, true))),
+                Walk::after(&e),
+            )
         }
     }
 }
 
 /// Reads one record of an uncompressed WARC. Any failure stops the walk: without gzip framing
 /// there is no telling where the next record starts.
-fn read_plain<R: Read>(source: &mut Source<R>, offset: u64) -> (Result<Parsed, String>, bool) {
+fn read_plain<R: Read>(source: &mut Source<R>, offset: u64) -> (Result<Parsed, String>, Walk) {
     match read_record(source, offset) {
         Ok(parsed) => {
             let misaligned = parsed.problems.iter().any(|p| p.contains("CRLF CRLF"));
-            (Ok(parsed), misaligned)
+            (Ok(parsed), if misaligned { Walk::Stop } else { Walk::Next })
         }
-        Err(Failure::Io(e)) => (Err(io_problem(offset, &e, false)), true),
-        Err(Failure::Empty) => (Err(format!("offset {offset}: empty record")), true),
-        Err(Failure::Cut(what)) => (Err(format!("offset {offset}: truncated: {what}")), true),
-        Err(Failure::Bad(what)) => (Err(format!("offset {offset}: bad record header: {what}")), true),
+        Err(Failure::Io(e)) => (Err(io_problem(offset, &e, false)), Walk::Stop),
+        Err(Failure::Empty) => (Err(format!("offset {offset}: empty record")), Walk::Stop),
+        Err(Failure::Cut(what)) => (Err(format!("offset {offset}: truncated: {what}")), Walk::Stop),
+        Err(Failure::Bad(what)) => (Err(format!("offset {offset}: bad record header: {what}")), Walk::Stop),
     }
 }
 
@@ -939,6 +992,48 @@ mod tests {
                 check.problems
             );
         }
+    }
+
+    /// A file still being written ends inside its last member at any byte: that member, and
+    /// only it, is the cut tail (issue #12).
+    #[test]
+    fn every_cut_inside_a_member_is_a_cut_tail_at_that_member() {
+        let (file, written) = sample();
+        for cut in 1..file.len() {
+            let mut check = check_bytes(&file[..cut]);
+            let inside = written
+                .iter()
+                .find(|w| w.offset < cut as u64 && (cut as u64) < w.offset + w.length)
+                .map(|w| w.offset);
+            assert_eq!(check.cut_tail, inside, "cut at {cut}: {:?}", check.problems);
+            assert_eq!(check.accept_cut_tail(), inside);
+            assert!(check.is_ok(), "cut at {cut}: {:?}", check.problems);
+            let whole = written.iter().filter(|w| w.offset + w.length <= cut as u64).count();
+            assert_eq!(check.records.len(), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn damage_before_a_cut_tail_is_still_a_problem() {
+        let (file, written) = sample();
+        let bad = tamper(&file, &written, 1, |text| text[..8].copy_from_slice(b"XARC/1.1"));
+        let cut = bad.len() - 10;
+        let mut check = check_bytes(&bad[..cut]);
+        // The tampered member is recompressed, and its length may change: the last member
+        // starts where its own length before the end says.
+        let last = bad.len() as u64 - written[3].length;
+        assert_eq!(check.cut_tail, Some(last));
+        assert_eq!(check.accept_cut_tail(), Some(last));
+        assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
+        assert!(check.problems[0].starts_with(&format!("offset {}: bad record header", written[1].offset)));
+
+        // Damage inside the last member is not a cut: its CRC fails with the whole file there.
+        let mut bad = file.clone();
+        let at = (written[3].offset + written[3].length / 2) as usize;
+        bad[at] ^= 0xff;
+        let check = check_bytes(&bad);
+        assert!(!check.is_ok());
+        assert_eq!(check.cut_tail, None, "{:?}", check.problems);
     }
 
     #[test]

@@ -175,4 +175,16 @@ async fn derived_ids_are_present_unique_and_stable() {
     assert!(ids.iter().all(|id| !id.trim().is_empty()), "{ids:?}");
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 4, "{ids:?}");
     assert_eq!(ids, second.ids(), "derived ids are deterministic");
+
+    // Issue #12: reordered, as a bare array, with a URL inserted before them, every URL keeps
+    // its id: it follows the URL, not the list.
+    let mut reordered: Vec<String> = urls.iter().rev().cloned().collect();
+    reordered.insert(0, format!("{base}/a/doc?x=0"));
+    let links = write_file(dir.path(), "links.json", &serde_json::to_string(&reordered).unwrap());
+    let (code, third, stderr) = run_check(&links, &[]).await;
+    assert_eq!(code, 0, "stderr: {stderr}");
+    for (url, id) in urls.iter().zip(&ids) {
+        let result = third.results.iter().find(|r| &r.url == url).unwrap();
+        assert_eq!(result.id, *id, "{url}");
+    }
 }

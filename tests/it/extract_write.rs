@@ -53,7 +53,7 @@ fn merging_keeps_hand_written_entries_and_appends_new_urls() {
     // The new URL is appended with a derived id and its sentence.
     assert_eq!(
         links[3],
-        json!({"id": "c-example-new", "url": "https://c.example/new", "note": "New: [this](https://c.example/new)."})
+        json!({"id": "c-example-new-6d7453", "url": "https://c.example/new", "note": "New: [this](https://c.example/new)."})
     );
     // The stale entry is reported, and kept.
     assert!(

@@ -6,6 +6,7 @@ mod support;
 
 mod archive_changes;
 mod archive_crash;
+mod archive_dedup;
 mod archive_errors;
 mod archive_identity;
 mod archive_limits;
@@ -38,4 +39,5 @@ mod serve_browser;
 mod serve_routes;
 mod status_get;
 mod verify_fixity;
+mod verify_in_progress;
 mod verify_live;

@@ -1,11 +1,13 @@
 //! `linkkeep verify` offline fixity: an intact archive passes, a flipped byte, a truncated or
-//! deleted object (also in an older snapshot) fails its link, an orphan object only warns, JUnit
-//! carries the failure, and no manifest is exit 2. Guards issue #4.
+//! deleted object (also in an older snapshot, or of a link no longer in links.json) fails its
+//! link, an orphan object only warns, JUnit carries the failure, and no manifest is exit 2.
+//! Guards issues #4 and #12.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::support::archive::{Scratch, random_bytes, sha256_hex};
+use crate::support::links_file;
 use crate::support::verify::{
     Archived, ORPHAN_SHA, VerifyOutcome, VerifyReport, bodies, flip_byte, mount, truncate_half,
 };
@@ -153,6 +155,30 @@ async fn damage_in_an_older_snapshot_is_caught() {
     assert!(
         !error.contains(latest["object"].as_str().unwrap()),
         "the intact latest object is blamed: {error}"
+    );
+}
+
+/// Issue #12: fixity covers every entry of the manifest, not only the links links.json still
+/// lists: the archive keeps promising what it captured of a link taken off the list.
+#[tokio::test(flavor = "multi_thread")]
+async fn damage_of_a_link_no_longer_listed_is_caught() {
+    let archived = Archived::build().await;
+    let kept: Vec<(&str, String)> = bodies()
+        .iter()
+        .filter(|(id, ..)| *id != "data")
+        .map(|(id, at, _, _)| (*id, format!("{}{at}", archived.server.uri())))
+        .collect();
+    links_file(archived.scratch.dir.path(), &kept);
+    let snapshot = archived.latest("data");
+    flip_byte(&archived.object_path(&snapshot), 100);
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_only_failure(
+        &report,
+        "data",
+        VerifyOutcome::CorruptObject,
+        snapshot["object"].as_str().unwrap(),
     );
 }
 

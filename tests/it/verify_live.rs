@@ -1,13 +1,15 @@
 //! `linkkeep verify --live`: each link of links.json is re-fetched and compared with its latest
 //! snapshot (`unchanged`, `changed`, `new`, null when the fetch failed), a 304 to the ETag is
-//! unchanged, `--fail-on-change` turns drift into exit 1, and nothing is written. Guards issue #4.
+//! unchanged, `--fail-on-change` turns drift into exit 1, and nothing is written. Guards issue #4;
+//! links start host by host in turn, as in `check` (issue #12).
 
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::archive::{Scratch, random_bytes, sha256_hex};
+use crate::support::archive::{Scratch, random_bytes, run_raw, sha256_hex};
 use crate::support::links_file;
-use crate::support::verify::{Archived, NET, VerifyOutcome, bodies, mount};
+use crate::support::raw::held_until_other_asked;
+use crate::support::verify::{Archived, NET, VerifyOutcome, bodies, flip_byte, mount, parse_report};
 
 /// `verify --live` with the network flags and `args`.
 fn live<'a>(args: &[&'a str]) -> Vec<&'a str> {
@@ -208,4 +210,84 @@ async fn a_failed_fetch_has_no_change_and_fails_the_run() {
     assert!(gone.error.as_deref().is_some_and(|e| !e.is_empty()), "{gone:#?}");
     assert_eq!(report.get("page").change.as_deref(), Some("unchanged"));
     assert_eq!(report.get("data").change.as_deref(), Some("unchanged"));
+}
+
+/// Issue #12: `verify --live` starts links through the same window as `check`, one host at a
+/// time in turn. Host a answers only once host b has been asked; started in list order (six
+/// links of a, then b) with a window of four, b would wait until a's first links timed out.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
+    let (a, b) = held_until_other_asked().await;
+    let mut links: Vec<(String, String)> = (0..6).map(|i| (format!("a-{i}"), format!("{a}/doc/{i}"))).collect();
+    links.push(("b".into(), format!("{b}/doc")));
+    let entries: Vec<(&str, String)> = links.iter().map(|(id, u)| (id.as_str(), u.clone())).collect();
+    let scratch = Scratch::new(&entries);
+    // An archive that has captured nothing yet: every link is `new`.
+    std::fs::create_dir_all(&scratch.archive).unwrap();
+    std::fs::write(
+        scratch.archive.join("manifest.json"),
+        r#"{"schema_version": 1, "links": {}}"#,
+    )
+    .unwrap();
+
+    let mut cmd = scratch.cmd();
+    cmd.args(["verify", "--live", "--format", "json"]).args([
+        "--concurrency",
+        "2",
+        "--per-host",
+        "1",
+        "--retries",
+        "0",
+        "--timeout",
+        "3",
+    ]);
+    let run = run_raw(cmd).await;
+    let report = parse_report(&run);
+
+    assert_eq!(run.code, 0, "{report:#?}\n{}", run.stderr);
+    let ids: Vec<&str> = links.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(report.ids(), ids, "results in links.json order");
+    for result in &report.results {
+        assert_eq!(result.outcome, VerifyOutcome::Ok, "{result:#?}");
+        assert_eq!(result.change.as_deref(), Some("new"), "{result:#?}");
+    }
+}
+
+/// Issue #12: `--live` adds drift to fixity, it does not narrow it: a link taken off links.json
+/// is not fetched, but its damaged snapshot still fails the run, after the listed links.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_still_checks_the_fixity_of_links_no_longer_listed() {
+    let archived = Archived::build().await;
+    let kept: Vec<(&str, String)> = bodies()
+        .iter()
+        .filter(|(id, ..)| *id != "data")
+        .map(|(id, at, _, _)| (*id, format!("{}{at}", archived.server.uri())))
+        .collect();
+    links_file(archived.scratch.dir.path(), &kept);
+    let snapshot = archived.latest("data");
+    flip_byte(&archived.object_path(&snapshot), 100);
+    archived.server.reset().await;
+    for (_, at, body, content_type) in bodies() {
+        mount(&archived.server, at, body, content_type).await;
+    }
+
+    let (code, report, stderr) = archived.verify(&live(&[])).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_eq!(report.ids(), ["page", "report-pdf", "data"]);
+    let data = report.get("data");
+    assert_eq!(data.outcome, VerifyOutcome::CorruptObject, "{data:#?}");
+    assert!(
+        data.error
+            .as_deref()
+            .unwrap()
+            .contains(snapshot["object"].as_str().unwrap()),
+        "{data:#?}"
+    );
+    assert_eq!(data.change, None, "a link no longer listed is not fetched: {data:#?}");
+    for id in ["page", "report-pdf"] {
+        assert_eq!(report.get(id).outcome, VerifyOutcome::Ok);
+        assert_eq!(report.get(id).change.as_deref(), Some("unchanged"));
+    }
+    let requests = archived.server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "only the listed links are fetched");
 }

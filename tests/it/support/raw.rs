@@ -1,5 +1,6 @@
 //! Raw TCP misbehaviour that no HTTP library will produce for us: a dead port, a server that
-//! never answers, and a connection reset in the middle of a response.
+//! never answers, a connection reset in the middle of a response, and a pair of servers where
+//! one answers only once the other has been asked.
 
 use std::time::Duration;
 
@@ -56,6 +57,53 @@ async fn reset_after_partial_headers(mut stream: TcpStream) {
     tokio::time::sleep(Duration::from_millis(50)).await;
     stream.set_zero_linger().unwrap();
     drop(stream);
+}
+
+/// Two servers on 127.0.0.1 (base URLs `(a, b)`) answering `200 ok`: `a` holds every request
+/// until `b` has been asked something. A client that starts one host's links in a row, with
+/// too few slots to reach `b`, waits on `a` until it times out.
+pub async fn held_until_other_asked() -> (String, String) {
+    let (asked, waiting) = tokio::sync::watch::channel(false);
+    let a = gated_server(move || {
+        let mut waiting = waiting.clone();
+        async move {
+            let _ = waiting.wait_for(|asked| *asked).await;
+        }
+    })
+    .await;
+    let asked = std::sync::Arc::new(asked);
+    let b = gated_server(move || {
+        let asked = std::sync::Arc::clone(&asked);
+        async move {
+            let _ = asked.send(true);
+        }
+    })
+    .await;
+    (a, b)
+}
+
+/// Serves `200 ok` on 127.0.0.1, one request per connection, after `ready` resolves; returns
+/// the base URL.
+async fn gated_server<F, Fut>(ready: F) -> String
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let ready = std::sync::Arc::new(ready);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let ready = std::sync::Arc::clone(&ready);
+            tokio::spawn(async move {
+                read_request_head(&mut stream).await;
+                ready().await;
+                let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    base
 }
 
 /// Reads until the end of the request head (`\r\n\r\n`) or EOF.
