@@ -72,30 +72,51 @@ pub fn cdxj_line(e: &CdxjEntry) -> String {
     format!("{} {} {{{}}}", surt(&e.url), e.timestamp, fields.join(", "))
 }
 
+/// `text/html` from `text/html; charset=utf-8`; `unk` when unknown, as pywb writes it: the
+/// `mime` of a response's index line.
+pub fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "unk".to_owned())
+}
+
 /// Merges `new_lines` into the CDXJ file at `path` (created if missing) and writes it back
-/// atomically: a temporary file beside it, fsynced, then renamed over it.
+/// atomically with [`write_cdxj`].
 ///
-/// The merge rule: existing and new lines are pooled, empty lines dropped, exact duplicates
-/// removed, and the rest sorted byte-wise (the order pywb and `LC_ALL=C sort` use, which the
-/// binary search of replay tools relies on). Lines are never rewritten, so two captures with the
-/// same key and timestamp both stay; indexing the same record twice does not duplicate it.
+/// Existing and new lines are pooled and put in index order by [`sorted_cdxj`]. Lines are never
+/// rewritten, so two captures with the same key and timestamp both stay; indexing the same
+/// record twice does not duplicate it.
 pub fn merge_cdxj(path: &Path, new_lines: Vec<String>) -> io::Result<()> {
     let existing = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    let mut lines: Vec<String> = existing
-        .lines()
-        .map(str::to_string)
-        .chain(new_lines.iter().flat_map(|l| l.lines().map(str::to_string)))
+    let pooled = existing.lines().map(str::to_string).chain(new_lines);
+    write_cdxj(path, &sorted_cdxj(pooled))
+}
+
+/// Lines in the order an index keeps them: each piece split at its newlines, a trailing CR
+/// and blank lines dropped, exact duplicates removed, and the rest sorted byte-wise (the order
+/// pywb and `LC_ALL=C sort` use, which the binary search of replay tools relies on).
+pub fn sorted_cdxj(lines: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut lines: Vec<String> = lines
+        .into_iter()
+        .flat_map(|l| l.lines().map(str::to_string).collect::<Vec<_>>())
         .map(|l| l.trim_end_matches('\r').to_string())
         .filter(|l| !l.trim().is_empty())
         .collect();
     // `String`'s `Ord` compares the UTF-8 bytes, which is exactly byte-wise order.
     lines.sort_unstable();
     lines.dedup();
+    lines
+}
 
+/// Replaces the CDXJ file at `path` with `lines` (already in [`sorted_cdxj`] order), one per
+/// line, atomically: a temporary file beside it, fsynced, then renamed over it.
+pub fn write_cdxj(path: &Path, lines: &[String]) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -106,7 +127,7 @@ pub fn merge_cdxj(path: &Path, new_lines: Vec<String>) -> io::Result<()> {
     let tmp = dir.join(format!(".{}.tmp-{:08x}", name.to_string_lossy(), fastrand::u32(..)));
     let write = || -> io::Result<()> {
         let mut file = io::BufWriter::new(fs::File::create(&tmp)?);
-        for line in &lines {
+        for line in lines {
             file.write_all(line.as_bytes())?;
             file.write_all(b"\n")?;
         }
