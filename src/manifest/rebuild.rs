@@ -493,4 +493,130 @@ mod tests {
         assert!(!belongs_to("20260101T020304Z-ab23-x.warc.gz", run));
         assert!(!belongs_to("20260101T020304Z-ab23-.warc.gz", run));
     }
+
+    const URL: &str = "http://a.example/doc";
+    const SHA: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+
+    fn report(run: &str, finished_at: &str, status: u16, change: crate::outcome::Change) -> RunReport {
+        let result = LinkResult {
+            id: "doc".into(),
+            url: URL.into(),
+            outcome: Outcome::Ok,
+            http_status: Some(status),
+            final_url: Some(URL.into()),
+            redirects: Vec::new(),
+            attempts: 1,
+            elapsed_ms: 1,
+            content_type: Some("text/plain".into()),
+            size: Some(5),
+            sha256: Some(SHA.into()),
+            change: Some(change),
+            error: None,
+        };
+        let at = chrono::DateTime::parse_from_rfc3339(finished_at).unwrap().to_utc();
+        let mut report = Report::new("archive", run.into(), at, at, vec![result]);
+        report.finished_at = finished_at.into();
+        RunReport { report, written: None }
+    }
+
+    /// A WARC file of `run` holding one response of [`URL`] dated `date`, with an ETag.
+    fn warc(run: &str, date: &str) -> WarcIndex {
+        let info = crate::warc::RecordInfo {
+            offset: 100,
+            length: 50,
+            record_type: "response".into(),
+            target_uri: Some(URL.into()),
+            record_id: format!("<urn:uuid:{run}>"),
+            date: date.into(),
+            payload_digest: Some("sha256:X".into()),
+            block_digest: None,
+        };
+        let http = crate::warc::index::HttpHead {
+            status: 200,
+            headers: vec![("ETag".into(), b"\"v2\"".to_vec())],
+        };
+        WarcIndex {
+            filename: format!("{run}.warc.gz"),
+            records: vec![IndexedRecord {
+                info,
+                profile: None,
+                refers_to: None,
+                http: Some(http),
+            }],
+            whole_records: 3,
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_capture_without_its_record_is_rebuilt_from_the_report_and_its_gaps_named() {
+        use crate::outcome::Change;
+        let reports = [report(
+            "20260101T000000Z-aaaa",
+            "2026-01-01T00:00:09Z",
+            200,
+            Change::New,
+        )];
+        let rebuilt = rebuild(&reports, &[], |_, _| ObjectTitle::Title(Some("Doc".into())));
+        let snapshot = &rebuilt.manifest.links["doc"].snapshots[0];
+        assert_eq!((snapshot.sha256.as_str(), snapshot.size), (SHA, 5));
+        assert_eq!(snapshot.first_seen, "2026-01-01T00:00:09Z", "the run's finished_at");
+        assert_eq!((&snapshot.warc, &snapshot.title), (&None, &Some("Doc".into())));
+        let fields: Vec<&str> = rebuilt.inexact.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "last_check.at",
+                "snapshots[0].first_seen",
+                "snapshots[0].last_seen",
+                "snapshots[0].etag",
+                "snapshots[0].last_modified",
+                "snapshots[0].warc"
+            ]
+        );
+        assert_eq!(rebuilt.unrecovered.len(), 2, "{:?}", rebuilt.unrecovered);
+        assert!(
+            rebuilt.unrecovered[0].contains("no WARC file"),
+            "{:?}",
+            rebuilt.unrecovered
+        );
+        assert!(
+            rebuilt.unrecovered[1].contains("link doc: the WARC record"),
+            "{:?}",
+            rebuilt.unrecovered
+        );
+    }
+
+    #[test]
+    fn a_later_exact_sighting_clears_what_it_sets_and_runs_replay_oldest_first() {
+        use crate::outcome::Change;
+        // Given newest first: the order comes from the reports, not from the slice.
+        let reports = [
+            report("20260102T000000Z-bbbb", "2026-01-02T00:00:09Z", 200, Change::Unchanged),
+            report("20260101T000000Z-aaaa", "2026-01-01T00:00:09Z", 200, Change::New),
+        ];
+        let warcs = [warc("20260102T000000Z-bbbb", "2026-01-02T00:00:05Z")];
+        let rebuilt = rebuild(&reports, &warcs, |_, _| ObjectTitle::Missing);
+        let entry = &rebuilt.manifest.links["doc"];
+        assert_eq!(entry.snapshots.len(), 1);
+        let snapshot = &entry.snapshots[0];
+        assert_eq!(snapshot.first_seen, "2026-01-01T00:00:09Z");
+        assert_eq!(snapshot.last_seen, "2026-01-02T00:00:05Z", "the second run's record");
+        assert_eq!(snapshot.etag.as_deref(), Some("\"v2\""));
+        assert_eq!(entry.last_check.as_ref().unwrap().at, "2026-01-02T00:00:05Z");
+        let gaps: Vec<(&str, &str)> = rebuilt
+            .inexact
+            .iter()
+            .map(|x| (x.field.as_str(), x.run.as_str()))
+            .collect();
+        assert_eq!(
+            gaps,
+            [
+                ("snapshots[0].title", "20260101T000000Z-aaaa"),
+                ("snapshots[0].first_seen", "20260101T000000Z-aaaa"),
+                ("snapshots[0].warc", "20260101T000000Z-aaaa"),
+            ],
+            "last_seen, the validators and the last check were set exactly by the second run"
+        );
+    }
 }
