@@ -179,9 +179,10 @@ pub async fn run(global: &GlobalConfig, args: &RepairArgs, env: &Environment) ->
         path: args.output.as_ref().map(|p| env.current_dir.join(p)),
     };
     // A dry run writes nothing, not even the lock file's holder line.
-    let _lock = match args.dry_run {
-        true => None,
-        false => Some(ArchiveLock::acquire(&archive, "repair", args.wait_lock).await?),
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(ArchiveLock::acquire(&archive, "repair", args.wait_lock).await?)
     };
     let dry_run = args.dry_run;
     let report = tokio::task::spawn_blocking(move || repair(&archive, dry_run, Utc::now()))

@@ -440,3 +440,42 @@ async fn a_lost_run_report_is_named_and_what_it_held_is_approximated() {
     let verify = two.scratch.run(&["verify"]).await;
     assert_eq!(verify.code, 0, "what is in the manifest is intact:\n{}", verify.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_runs_journal_is_named_and_left_alone_until_it_can_be_recovered() {
+    let scratch = Scratch::new(&[("a", "http://127.0.0.1:9/a".to_owned())]);
+    let missing = scratch.run(&["repair"]).await;
+    assert_eq!(missing.code, 2, "no archive to repair: {}", missing.stderr);
+    assert!(missing.stderr.contains("no archive"), "{}", missing.stderr);
+    assert!(
+        !scratch.archive.exists(),
+        "repair created the archive it was pointed at"
+    );
+
+    let journal = scratch.archive.join("journal/20260101T000000Z-abcd.jsonl");
+    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+    std::fs::write(&journal, "{\"link\": \"a\"}\n").unwrap();
+    let mut cmd = scratch.cmd();
+    cmd.args(["repair", "--format", "json"]);
+    let run = run_raw(cmd).await;
+
+    assert_eq!(run.code, 1, "a journal it cannot recover: {}", run.stderr);
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        report["journal"]["files"],
+        serde_json::json!(["journal/20260101T000000Z-abcd.jsonl"])
+    );
+    assert_eq!(report["journal"]["recovered"], 0);
+    assert!(
+        report["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("journal/20260101T000000Z-abcd.jsonl")
+    );
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "{\"link\": \"a\"}\n");
+    // Nothing else to do in an empty archive, and nothing written for it.
+    assert_eq!(report["manifest"]["action"], "nothing");
+    assert_eq!(report["index"]["action"], "nothing");
+    assert!(!scratch.archive.join("manifest.json").exists());
+    assert!(!scratch.archive.join("index.cdxj").exists());
+}
