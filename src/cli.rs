@@ -65,6 +65,44 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package).
     Export(ExportArgs),
+    /// Rebuild index.cdxj from the WARC files and, when it is missing or damaged, the manifest
+    /// from the WARC files and run reports.
+    ///
+    /// Nothing is deleted: a WARC file with nothing readable is moved to `damaged/`, a manifest
+    /// that does not parse to `manifest.json.damaged-<time>`. A manifest that parses is kept;
+    /// snapshots pointing at WARC records that are not there are reported. Exit codes: 0 when
+    /// everything was rebuilt (fields that could only be approximated are listed), 1 when
+    /// something could not be recovered (unreadable WARC data, a WARC file without its run
+    /// report, a capture whose record is gone, a journal left unrecovered), 2 when the repair
+    /// could not run (archive locked by another run, I/O error).
+    Repair(RepairArgs),
+}
+
+/// Flags of `linkkeep repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Say what would be rebuilt or moved, write nothing (and take no lock).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Wait for another run holding the archive instead of exiting.
+    #[arg(long)]
+    pub wait_lock: bool,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = RepairFormat::Human)]
+    pub format: RepairFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `repair --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepairFormat {
+    Human,
+    Json,
 }
 
 /// Flags of `linkkeep export`.

@@ -288,6 +288,31 @@ pub enum RecoverError {
 /// does it again with the same result.
 pub fn recover(archive: &Path) -> Result<Vec<Recovery>, RecoverError> {
     let mut recoveries = Vec::new();
+    for (path, recorded, recovery) in cut_tails(archive)? {
+        let io_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| RecoverError::Io { path, source }
+        };
+        let mut manifest = ManifestUpdate::load(archive, &[])?;
+        let cdxj: Vec<String> = recorded.cdxj_lines().map(str::to_owned).collect();
+        manifest.apply(recorded.links);
+        manifest.updated_at = Some(crate::report::timestamp(chrono::Utc::now()));
+        manifest.save(archive)?;
+        let index = archive.join(INDEX_FILE);
+        merge_cdxj(&index, cdxj).map_err(io_err(&index))?;
+        std::fs::remove_file(&path)
+            .and_then(|()| std::fs::File::open(archive.join(JOURNAL_DIR))?.sync_all())
+            .map_err(io_err(&path))?;
+        recoveries.push(recovery);
+    }
+    Ok(recoveries)
+}
+
+/// The first step of [`recover`] alone: cuts the WARC files of every killed run back to their
+/// last whole record, and returns each journal (its path, what it holds, and the recovery so
+/// far). `repair` cuts first and lays the journals over the manifest once it has rebuilt it.
+pub fn cut_tails(archive: &Path) -> Result<Vec<(PathBuf, Recorded, Recovery)>, RecoverError> {
+    let mut journals = Vec::new();
     for path in journal_files(archive)? {
         let recorded = read(&path)?;
         let mut recovery = Recovery {
@@ -308,20 +333,9 @@ pub fn recover(archive: &Path) -> Result<Vec<Recovery>, RecoverError> {
         }
         // The cut is durable before the manifest and the index say the run is recovered.
         crate::store::Store::new(archive).sync().map_err(io_err(archive))?;
-
-        let mut manifest = ManifestUpdate::load(archive, &[])?;
-        let cdxj: Vec<String> = recorded.cdxj_lines().map(str::to_owned).collect();
-        manifest.apply(recorded.links);
-        manifest.updated_at = Some(crate::report::timestamp(chrono::Utc::now()));
-        manifest.save(archive)?;
-        let index = archive.join(INDEX_FILE);
-        merge_cdxj(&index, cdxj).map_err(io_err(&index))?;
-        std::fs::remove_file(&path)
-            .and_then(|()| std::fs::File::open(archive.join(JOURNAL_DIR))?.sync_all())
-            .map_err(io_err(&path))?;
-        recoveries.push(recovery);
+        journals.push((path, recorded, recovery));
     }
-    Ok(recoveries)
+    Ok(journals)
 }
 
 /// The WARC files of run `run`, as archive-relative names.

@@ -14,7 +14,8 @@
 //! - [`outcome`]: per-link results shared by every command and report.
 //! - [`store`]: content-addressed objects, written atomically.
 //! - [`title`]: titles of captured HTML pages and PDFs.
-//! - [`manifest`]: the manifest of links and snapshots, saved atomically.
+//! - [`manifest`]: the manifest of links and snapshots, saved atomically, and rebuilt from the
+//!   WARC files and run reports when lost.
 //! - [`lock`]: the archive lock, one writing run at a time.
 //! - [`journal`]: what runs in progress (or killed) have finished but not yet compacted.
 //! - [`markup`]: HTML/XML escaping and character references, shared by the outputs.
@@ -23,7 +24,7 @@
 //! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
 //! - [`serve`]: the read-only, Wayback-style replay server.
-//! - [`warc`]: WARC 1.1 writing and validation, SURT keys and the CDXJ index.
+//! - [`warc`]: WARC 1.1 writing, validation and reading back, SURT keys and the CDXJ index.
 //! - [`extract`]: the URLs cited by text, Markdown, HTML and PDF documents, and merging them
 //!   into links.json.
 //! - [`commands`]: one module per subcommand, the glue between the modules above.

@@ -37,7 +37,7 @@ use crate::store::{Store, StoredObject, WORKER_THRESHOLD, WorkerSink, digest_byt
 use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
 use crate::warc::{
     PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
-    merge_cdxj, sha256_label, warc_date,
+    media_type, merge_cdxj, sha256_label, warc_date,
 };
 
 /// Where run reports go, relative to the archive.
@@ -717,15 +717,6 @@ fn request_head(url: &url::Url, config: &NetworkConfig, extra: &HeaderMap) -> Ve
     let fields = config.headers.iter().map(|(n, v)| (n, v)).chain(extra.iter());
     headers.extend(fields.map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())));
     http_request_head("GET", url, &headers)
-}
-
-/// `text/html` from `text/html; charset=utf-8`; `unk` when unknown, as pywb writes it.
-fn media_type(content_type: Option<&str>) -> String {
-    content_type
-        .and_then(|c| c.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| "unk".to_owned())
 }
 
 /// Reads a body into `spool` until its end, `limit` bytes, a stall longer than `stall`, or an

@@ -6,6 +6,7 @@ pub mod export;
 pub mod extract;
 pub mod gc;
 pub mod get;
+pub mod repair;
 pub mod serve;
 pub mod status;
 pub mod verify;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Serve(args) => serve::run(&global, &args).await,
         Command::Extract(args) => extract::run(&global, &args, env),
         Command::Export(args) => export::run(&global, &args, env).await,
+        Command::Repair(args) => repair::run(&global, &args, env).await,
     }
 }
 

@@ -13,11 +13,15 @@
 //! One link per line, as [`Manifest::save`] writes it; any JSON layout reads the same. Field by
 //! field: [`Manifest`], [`LinkEntry`], [`LastCheck`], [`Snapshot`].
 //!
+//! [`rebuild`] makes a manifest from the run reports and WARC files when `manifest.json` is
+//! lost (`linkkeep repair`).
+//!
 //! Three readers, by what a command needs: [`Manifest`] reads every entry (`get`, `verify`,
 //! `serve`, `gc`, `export`), [`ManifestUpdate`] only the entries of a run's links
 //! (`archive`), [`ManifestSummary`] each link's last check and latest snapshot (`status`).
 
 mod json;
+pub mod rebuild;
 mod update;
 
 use std::borrow::Cow;

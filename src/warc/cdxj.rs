@@ -72,6 +72,16 @@ pub fn cdxj_line(e: &CdxjEntry) -> String {
     format!("{} {} {{{}}}", surt(&e.url), e.timestamp, fields.join(", "))
 }
 
+/// `text/html` from `text/html; charset=utf-8`; `unk` when unknown, as pywb writes it: the
+/// `mime` of a response's index line.
+pub fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "unk".to_owned())
+}
+
 /// Merges `new_lines` into the CDXJ file at `path` (created if missing) and writes it back
 /// atomically: a temporary file beside it, fsynced, then renamed over it.
 ///
@@ -84,15 +94,7 @@ pub fn cdxj_line(e: &CdxjEntry) -> String {
 /// streamed through a merge, so a run's cost is a read and a write of the index, whatever its
 /// size. An index that turns out not to be sorted (edited by hand) is sorted whole instead.
 pub fn merge_cdxj(path: &Path, new_lines: Vec<String>) -> io::Result<()> {
-    let mut new: Vec<String> = new_lines
-        .iter()
-        .flat_map(|l| l.lines())
-        .filter_map(clean_line)
-        .map(str::to_owned)
-        .collect();
-    // `String`'s `Ord` compares the UTF-8 bytes, which is exactly byte-wise order.
-    new.sort_unstable();
-    new.dedup();
+    let new = sorted_cdxj(new_lines);
     let existing = match fs::File::open(path) {
         Ok(file) => Some(file),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -105,13 +107,33 @@ pub fn merge_cdxj(path: &Path, new_lines: Vec<String>) -> io::Result<()> {
     if !merged {
         // The index was out of order: pool and sort everything.
         let text = fs::read_to_string(path)?;
-        let mut lines: Vec<&str> = text.lines().filter_map(clean_line).collect();
-        lines.extend(new.iter().map(String::as_str));
-        lines.sort_unstable();
-        lines.dedup();
-        write_atomically(path, |out| write_lines(lines.into_iter(), out).map(|()| true))?;
+        let pooled = text.lines().map(str::to_owned).chain(new);
+        write_cdxj(path, &sorted_cdxj(pooled))?;
     }
     Ok(())
+}
+
+/// Lines in the order an index keeps them: each piece split at its newlines, a trailing CR
+/// and blank lines dropped, exact duplicates removed, and the rest sorted byte-wise (the order
+/// pywb and `LC_ALL=C sort` use, which the binary search of replay tools relies on).
+pub fn sorted_cdxj(lines: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut lines: Vec<String> = lines
+        .into_iter()
+        .flat_map(|l| l.lines().filter_map(clean_line).map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    // `String`'s `Ord` compares the UTF-8 bytes, which is exactly byte-wise order.
+    lines.sort_unstable();
+    lines.dedup();
+    lines
+}
+
+/// Replaces the CDXJ file at `path` with `lines` (already in [`sorted_cdxj`] order), one per
+/// line, atomically: a temporary file beside it, fsynced, then renamed over it.
+pub fn write_cdxj(path: &Path, lines: &[String]) -> io::Result<()> {
+    write_atomically(path, |out| {
+        write_lines(lines.iter().map(String::as_str), out).map(|()| true)
+    })
+    .map(drop)
 }
 
 /// A line without its `\r`, or `None` if it is blank.

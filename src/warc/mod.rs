@@ -4,6 +4,8 @@
 //! - [`record`]: writing records, one gzip member each, bodies streamed from a reader.
 //! - [`reader`]: our own validator ([`check_warc`]), used by `linkkeep verify`.
 //! - [`cdxj`]: pywb-compatible SURT keys and CDXJ index lines.
+//! - [`index`]: WARC files read back into their CDXJ lines (and the heads behind them), for
+//!   `linkkeep repair`.
 //! - [`digest`]: labelled `sha256:` digests in the base32 form warcio writes and checks.
 //! - [`run`]: the WARC file of one archive run, and the spool of raw response bodies.
 //!
@@ -12,11 +14,12 @@
 
 pub mod cdxj;
 pub mod digest;
+pub mod index;
 pub mod reader;
 pub mod record;
 pub mod run;
 
-pub use cdxj::{CdxjEntry, cdxj_line, merge_cdxj, surt};
+pub use cdxj::{CdxjEntry, cdxj_line, media_type, merge_cdxj, sorted_cdxj, surt, write_cdxj};
 pub use digest::sha256_label;
 pub use reader::{RecordInfo, WarcCheck, check_warc};
 pub use record::{

@@ -8,6 +8,7 @@ pub mod http;
 pub mod proxy;
 pub mod pytools;
 pub mod raw;
+pub mod repair;
 pub mod report;
 pub mod serve;
 pub mod tls;

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -40,6 +40,8 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// [`tool`] for every name, or `None` after printing a visible SKIPPED line naming what is missing.
+/// Under `CI` (set by `.ci/run`, which installs the tools) a missing tool fails the test instead:
+/// a broken install must not pass as a skip.
 pub fn tools_or_skip<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
     let found = names.map(tool);
     let missing: Vec<&str> = names
@@ -49,6 +51,11 @@ pub fn tools_or_skip<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
         .map(|(n, _)| *n)
         .collect();
     if !missing.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} not installed, and CI is set: .ci/run installs them (pip install -r .ci/python-tools.txt)",
+            missing.join(", ")
+        );
         eprintln!(
             "SKIPPED: {} not installed (run .ci/run or pip install -r .ci/python-tools.txt)",
             missing.join(", ")
@@ -56,6 +63,107 @@ pub fn tools_or_skip<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
         return None;
     }
     Some(found.map(Option::unwrap))
+}
+
+/// How long pywb may take to start answering.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// A running `wayback`, killed (and reaped) when dropped.
+pub struct Wayback {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for Wayback {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Wayback {
+    /// Starts `wayback` in `dir` (which holds `collections/`) and waits until it answers.
+    pub async fn start(wayback: &Path, dir: &Path) -> Self {
+        // A free port: bind it, read it, let it go for wayback to take.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join("wayback.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(wayback)
+            .args(["-p", &port.to_string(), "--bind", "127.0.0.1"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut server = Wayback { child, port, log };
+        let client = reqwest::Client::new();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("wayback exited ({status}) before answering:\n{}", server.log());
+            }
+            let probe = client
+                .get(format!("http://127.0.0.1:{port}/"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            if probe.is_ok() {
+                return server;
+            }
+            assert!(
+                start.elapsed() < STARTUP,
+                "wayback did not answer within {STARTUP:?}:\n{}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET `/coll/<ts>id_/<url>` with `Accept-Encoding: <encoding>`: the original bytes, unrewritten.
+    pub async fn replay(&self, ts: &str, url: &str, encoding: &str) -> reqwest::Response {
+        self.replay_in("coll", ts, url, encoding).await
+    }
+
+    /// The captures of `url` that collection `collection`'s index lists, as CDXJ lines from
+    /// pywb's CDX server API.
+    pub async fn cdx(&self, collection: &str, url: &str) -> String {
+        let query = url::Url::parse_with_params(
+            &format!("http://127.0.0.1:{}/{collection}/cdx", self.port),
+            [("url", url)],
+        )
+        .unwrap();
+        let response = reqwest::Client::new()
+            .get(query.clone())
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {query}: {e}\n{}", self.log()));
+        assert_eq!(response.status(), 200, "GET {query}: {}", self.log());
+        response.text().await.unwrap()
+    }
+
+    /// [`Wayback::replay`] from collection `collection`.
+    pub async fn replay_in(&self, collection: &str, ts: &str, url: &str, encoding: &str) -> reqwest::Response {
+        // Our reqwest has no decompression features: the body arrives exactly as pywb sends it.
+        let replay = format!("http://127.0.0.1:{}/{collection}/{ts}id_/{url}", self.port);
+        reqwest::Client::new()
+            .get(&replay)
+            .header("accept-encoding", encoding)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {replay}: {e}\n{}", self.log()))
+    }
 }
 
 /// A finished tool run.
