@@ -73,6 +73,11 @@ fn dump_dom(chromium: &Path, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn chromium_renders_the_index_and_replayed_pages() {
     let Some(chromium) = chromium() else {
+        // .ci/run installs chromium: under CI a missing browser is a broken install, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium not found and CI is set: .ci/run installs Debian's chromium"
+        );
         eprintln!(
             "SKIPPED: chromium not found (/usr/bin/chromium or chromium on PATH); install Debian's chromium to run this test"
         );
