@@ -48,7 +48,11 @@ const LINE_BREAK: &str = ",\n";
 #[derive(Debug)]
 enum Slot {
     /// The entry of a link outside the run, left as text.
-    Unread(Place),
+    Unread {
+        place: Place,
+        /// The entry's `url`, read with it, for finding entries by URL.
+        url: Option<Box<str>>,
+    },
     /// An entry read: a link of the run, a new one, or any link of a file not in the line
     /// layout. While the run has not changed it, `place` says where its text is, and that is
     /// what a save writes. (Boxed: most entries of a large archive stay unread in a small run.)
@@ -79,7 +83,7 @@ impl Slot {
     /// Where the text a save writes for this entry is, if it is written as it was read.
     fn unchanged_text(&self) -> Option<&Range<usize>> {
         match self {
-            Slot::Unread(place) | Slot::Read { place: Some(place), .. } => Some(&place.member),
+            Slot::Unread { place, .. } | Slot::Read { place: Some(place), .. } => Some(&place.member),
             Slot::Read { place: None, .. } => None,
         }
     }
@@ -151,12 +155,10 @@ impl ManifestUpdate {
                 continue;
             }
             let url = match slot {
-                Slot::Read { entry, .. } => Some(entry.url.clone()),
-                Slot::Unread(place) => {
-                    serde_json::from_str::<UrlOnly>(&self.text[place.entry.clone()]).map_or(None, |e| e.url)
-                }
+                Slot::Read { entry, .. } => Some(entry.url.as_str()),
+                Slot::Unread { url, .. } => url.as_deref(),
             };
-            if let Some(url) = url.map(|u| crate::links::parse_url(&u).map_or(u, String::from)) {
+            if let Some(url) = url.map(|u| crate::links::parse_url(u).map_or_else(|_| u.to_owned(), String::from)) {
                 // The first entry with a URL wins, as the oldest history.
                 by_url.entry(url).or_insert(id);
             }
@@ -203,7 +205,7 @@ impl ManifestUpdate {
     pub fn entry(&self, id: &str) -> Option<&LinkEntry> {
         match self.links.get(id)? {
             Slot::Read { entry, .. } => Some(entry),
-            Slot::Unread(_) => None,
+            Slot::Unread { .. } => None,
         }
     }
 
@@ -224,7 +226,7 @@ impl ManifestUpdate {
     pub fn latest(&self, id: &str) -> Option<&Snapshot> {
         match self.links.get(id)? {
             Slot::Read { entry, .. } => entry.snapshots.last(),
-            Slot::Unread(_) => None,
+            Slot::Unread { .. } => None,
         }
     }
 
@@ -290,7 +292,7 @@ impl ManifestUpdate {
 /// Reads an unread entry from the manifest's `text` (at `path`, for errors); fails, placing
 /// the error, if it does not parse.
 fn read_slot(text: &str, path: &Path, slot: &mut Slot) -> Result<(), ManifestError> {
-    if let Slot::Unread(place) = slot {
+    if let Slot::Unread { place, .. } = slot {
         let entry = serde_json::from_str(&text[place.entry.clone()]).map_err(|e| ManifestError::Parse {
             path: path.to_owned(),
             line: place.line,
@@ -302,10 +304,11 @@ fn read_slot(text: &str, path: &Path, slot: &mut Slot) -> Result<(), ManifestErr
     Ok(())
 }
 
-/// Just an entry's URL, for finding entries by URL without reading them.
+/// Just an entry's URL, for finding entries by URL without reading them; whatever it holds.
 #[derive(serde::Deserialize)]
-struct UrlOnly {
-    url: Option<String>,
+struct UrlOnly<'a> {
+    #[serde(borrow)]
+    url: Option<&'a serde_json::value::RawValue>,
 }
 
 /// The manifest of `lines`, the entries of `wanted` links read and the others left unread;
@@ -323,12 +326,17 @@ fn read_lines(lines: &LinkLines, wanted: &HashSet<&str>) -> Option<json::Parsed<
         let slot = if wanted.contains(id.as_str()) {
             Slot::read(serde_json::from_str(line.entry)?, Some(place))
         } else {
-            // Syntax only, and an object: what the entry holds is read when a run needs it.
+            // Syntax only, and an object: what the entry holds is read when a run needs it,
+            // but for its URL, which finds it for a link whose id it does not have.
             if !line.entry.starts_with('{') {
                 return Err(serde::de::Error::custom("an entry is not an object"));
             }
-            serde_json::from_str::<serde::de::IgnoredAny>(line.entry)?;
-            Slot::Unread(place)
+            let only: UrlOnly = serde_json::from_str(line.entry)?;
+            let url = only.url.and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+            Slot::Unread {
+                place,
+                url: url.map(String::into_boxed_str),
+            }
         };
         Ok((id, slot))
     })?;
@@ -388,7 +396,7 @@ mod tests {
         // b is read for the run but never recorded: written back as it was, like c and d.
         let mut update = ManifestUpdate::load(dir.path(), &links(&["a", "b", "n"])).unwrap();
         assert!(matches!(update.links["b"], Slot::Read { place: Some(_), .. }));
-        assert!(matches!(update.links["c\"\\"], Slot::Unread(_)));
+        assert!(matches!(update.links["c\"\\"], Slot::Unread { .. }));
         assert_eq!(
             update.record("a", "http://a.example/", check("r2"), None).unwrap(),
             None
