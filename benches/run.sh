@@ -88,7 +88,7 @@ command -v curl >/dev/null || apt_install curl
 command -v wget >/dev/null || apt_install wget
 command -v sha256sum >/dev/null || apt_install coreutils
 LYCHEE=$TOOLS/bin/lychee
-if [ ! -x "$LYCHEE" ]; then
+if wants check && [ ! -x "$LYCHEE" ]; then
     log "installing lychee into $TOOLS (takes several minutes)"
     cargo install lychee --locked --root "$TOOLS" >&2
 fi
@@ -351,7 +351,7 @@ bench_status_links() {
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
     echo "- load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo "+changes in $(git -C "$ROOT" diff --name-only | tr '\n' ' ')") (binary sha256 $(sha256sum "$BIN" | cut -c1-12)), $("$LYCHEE" --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
+    echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo "+changes in $(git -C "$ROOT" diff --name-only | tr '\n' ' ')") (binary sha256 $(sha256sum "$BIN" | cut -c1-12)), $("$LYCHEE" --version 2>/dev/null || echo "lychee not installed"), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
     echo "- runs per tool: $RUNS$([ $QUICK = 1 ] && echo ' (--quick)')"
 } >"$RESULTS.header"
 cat "$RESULTS.header" >&2
