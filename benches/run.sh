@@ -323,7 +323,7 @@ bench_checkpoints() {
                 / checkpoint links=/ {
                     for (i = 1; i <= NF; i++) {
                         if ($i ~ /^links=/) { sub("links=", "", $i); links += $i }
-                        if ($i ~ /^micros=/) { sub("micros=", "", $i); total += $i; if ($i > max) max = $i }
+                        if ($i ~ /^micros=/) { sub("micros=", "", $i); v = $i + 0; total += v; if (v > max) max = v }
                     }
                     count++
                 }

@@ -258,12 +258,11 @@ fn make_checkpoint(journal: &mut Journal, warc: &RunWarc, store: &Store) -> anyh
 /// journal for the next writing command to recover.
 fn compact(
     manifest: &mut ManifestUpdate,
-    journal: Journal,
+    mut journal: Journal,
     warc: &RunWarc,
     store: &Store,
     index_lines: Vec<String>,
 ) -> anyhow::Result<()> {
-    let mut journal = journal;
     make_checkpoint(&mut journal, warc, store)?;
     let archive = store.root();
     manifest.updated_at = Some(timestamp(Utc::now()));
