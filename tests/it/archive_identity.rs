@@ -204,3 +204,42 @@ async fn the_same_url_in_two_entries_goes_to_one_link_only() {
     );
     assert_eq!(run.result("renamed")["change"], "unchanged");
 }
+
+/// The object form, links without ids: inserting and reordering keeps each URL's id and
+/// history (the ids no longer depend on the list).
+#[tokio::test(flavor = "multi_thread")]
+async fn id_less_links_keep_their_history_when_the_list_changes() {
+    let server = server().await;
+    let url = |n: &str| format!("{}/p/doc?n={n}", server.uri());
+    let entry = |n: &str| json!({"url": url(n), "title": format!("Document {n}")});
+    let scratch = Scratch::new(&[]);
+    write_links(&scratch, json!({"version": 1, "links": [entry("x"), entry("y")]}));
+    assert_eq!(scratch.archive(&[]).await.code, 0);
+    let first = scratch.manifest();
+    let id_of = |manifest: &Value, n: &str| -> String {
+        let entries = manifest["links"].as_object().unwrap();
+        let (id, _) = entries.iter().find(|(_, e)| e["url"] == url(n).as_str()).unwrap();
+        id.clone()
+    };
+
+    write_links(
+        &scratch,
+        json!({"version": 1, "links": [entry("w"), entry("y"), entry("x")]}),
+    );
+    let run = scratch.archive(&[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.report.get("warnings").is_none(),
+        "nothing renamed: {:#}",
+        run.report
+    );
+    let second = scratch.manifest();
+    for n in ["x", "y"] {
+        let id = id_of(&first, n);
+        assert_eq!(id_of(&second, n), id, "{n} keeps its id");
+        assert_eq!(run.result(&id)["change"], "unchanged", "{n}");
+        assert_eq!(second["links"][&id]["snapshots"].as_array().unwrap().len(), 1, "{n}");
+        assert_eq!(snapshot_urls(&second, &id), [url(n)]);
+    }
+    assert_eq!(run.result(&id_of(&second, "w"))["change"], "new");
+}

@@ -147,6 +147,23 @@ async fn a_deleted_manifest_is_rebuilt_field_by_field() {
 
     let verify = two.scratch.run(&["verify"]).await;
     assert_eq!(verify.code, 0, "verify on the repaired archive:\n{}", verify.stderr);
+    // `serve` replays every snapshot of the rebuilt manifest, byte for byte.
+    let router = crate::support::serve::router(&two.scratch);
+    for (id, entry) in rebuilt["links"].as_object().unwrap() {
+        for snapshot in entry["snapshots"].as_array().unwrap() {
+            let ts: String = snapshot["first_seen"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            let url = snapshot["final_url"].as_str().unwrap();
+            let reply = crate::support::serve::get(&router, &format!("/web/{ts}id_/{url}"), &[]).await;
+            assert_eq!(reply.status, 200, "{id} at {ts}: {}", reply.text());
+            let object = std::fs::read(two.archive().join(snapshot["object"].as_str().unwrap())).unwrap();
+            assert_eq!(reply.body, object, "{id} at {ts}: the payload");
+        }
+    }
 
     // Once repaired, there is nothing left to do.
     let (code, again, _) = two.repair(&[]).await;
