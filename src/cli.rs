@@ -66,15 +66,15 @@ pub enum Command {
     /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package).
     Export(ExportArgs),
     /// Rebuild index.cdxj from the WARC files and, when it is missing or damaged, the manifest
-    /// from the WARC files and run reports.
+    /// from the WARC files and run reports; recover killed runs' journals.
     ///
     /// Nothing is deleted: a WARC file with nothing readable is moved to `damaged/`, a manifest
     /// that does not parse to `manifest.json.damaged-<time>`. A manifest that parses is kept;
     /// snapshots pointing at WARC records that are not there are reported. Exit codes: 0 when
     /// everything was rebuilt (fields that could only be approximated are listed), 1 when
     /// something could not be recovered (unreadable WARC data, a WARC file without its run
-    /// report, a capture whose record is gone, a journal left unrecovered), 2 when the repair
-    /// could not run (archive locked by another run, I/O error).
+    /// report, a capture whose record is gone), 2 when the repair could not run (archive locked
+    /// by another run, an unreadable journal, I/O error).
     Repair(RepairArgs),
 }
 
