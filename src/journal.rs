@@ -340,20 +340,9 @@ pub fn cut_tails(archive: &Path) -> Result<Vec<(PathBuf, Recorded, Recovery)>, R
 
 /// The WARC files of run `run`, as archive-relative names.
 fn run_warcs(archive: &Path, run: &str) -> io::Result<Vec<String>> {
-    let entries = match std::fs::read_dir(archive.join(WARC_DIR)) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let name = entry?.file_name();
-        if let Some(name) = name.to_str().filter(|n| run_id_of_warc(n) == Some(run)) {
-            names.push(format!("{WARC_DIR}/{name}"));
-        }
-    }
-    names.sort();
-    Ok(names)
+    let mut files = crate::warc::index::list_warc_files(archive)?;
+    files.retain(|name| run_id_of_warc(name) == Some(run));
+    Ok(files)
 }
 
 /// Cuts a killed run's WARC file back to the end of its last whole record, never below the

@@ -11,6 +11,7 @@ use crate::config::{Environment, GlobalConfig};
 use crate::manifest::Manifest;
 use crate::report::timestamp;
 use crate::wacz::{Page, WaczContents, write_wacz};
+use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
 use crate::{journal, links};
 
@@ -39,28 +40,16 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
         manifest.apply(recorded.links);
     }
     let mut warcs: Vec<(std::path::PathBuf, Option<u64>)> = Vec::new();
-    for entry in std::fs::read_dir(dir.join(WARC_DIR))
-        .with_context(|| format!("cannot list {}", dir.join(WARC_DIR).display()))?
-    {
-        let Some(path) = entry.ok().map(|e| e.path()) else {
-            continue;
-        };
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .filter(|n| n.ends_with(".warc.gz"))
-        else {
-            continue;
-        };
-        let limit = journal::run_id_of_warc(name)
+    let files = list_warc_files(dir).with_context(|| format!("cannot list {}", dir.join(WARC_DIR).display()))?;
+    for name in files {
+        let limit = journal::run_id_of_warc(&name)
             .and_then(|run| limits.get(run))
-            .map(|lengths| lengths.get(&format!("{WARC_DIR}/{name}")).copied().unwrap_or(0));
+            .map(|lengths| lengths.get(&name).copied().unwrap_or(0));
         // A file its run has not yet made any of durable holds nothing the index names.
         if limit != Some(0) {
-            warcs.push((path.clone(), limit));
+            warcs.push((dir.join(&name), limit));
         }
     }
-    warcs.sort();
 
     // A page per link with a capture in a WARC file: its latest such capture.
     let pages = manifest

@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
 use crate::schedule::Window;
 use crate::store::{HashSink, ObjectState, Store};
+use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
 use crate::warc::{WarcCheck, check_warc};
 
@@ -273,17 +274,8 @@ impl Fixity {
 /// Checks every WARC file of the archive with our own reader. A file whose run has a journal
 /// may end inside its last record.
 fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
-    let dir = archive.join(WARC_DIR);
-    let mut files: Vec<String> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|name| name.ends_with(".warc.gz") || name.ends_with(".warc"))
-            .map(|name| format!("{WARC_DIR}/{name}"))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    files.sort();
+    let files =
+        list_warc_files(archive).with_context(|| format!("cannot list {}", archive.join(WARC_DIR).display()))?;
     let mut checks = HashMap::new();
     for file in files {
         let path = archive.join(&file);
