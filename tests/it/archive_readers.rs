@@ -8,7 +8,7 @@ use serde_json::Value;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::archive::{Scratch, run_raw, wait_until};
+use crate::support::archive::{Scratch, run_raw, wait_for_checkpoint};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readers_see_a_running_runs_last_checkpoint() {
@@ -47,15 +47,7 @@ async fn readers_see_a_running_runs_last_checkpoint() {
         .mount(&server)
         .await;
     let mut running = scratch.spawn_archive(&["--retries", "0", "--timeout", "300"]);
-    let journal_dir = scratch.archive.join("journal");
-    wait_until("a checkpoint holding a and b", || {
-        let Some(Ok(entry)) = std::fs::read_dir(&journal_dir).ok().and_then(|mut d| d.next()) else {
-            return false;
-        };
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        text.contains("\"checkpoint\"") && text.contains("\"link\":\"a\"") && text.contains("\"link\":\"b\"")
-    })
-    .await;
+    wait_for_checkpoint(&scratch.archive, &["a", "b"]).await;
     let manifest_before = std::fs::read(scratch.archive.join("manifest.json")).unwrap();
     let index_before = std::fs::read(scratch.archive.join("index.cdxj")).unwrap();
 

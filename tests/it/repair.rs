@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::archive::{Scratch, run_raw, wait_child, wait_until};
+use crate::support::archive::{Scratch, run_raw, wait_child, wait_for_checkpoint, wait_until};
 use crate::support::bodies::Gate;
 use crate::support::pytools::{Wayback, run_tool, tools_or_skip, ts14};
 use crate::support::repair::{CHANGING, FAILING, GZIPPED, MOVED, TwoRuns, VALIDATED, comparable, tree_bytes};
@@ -498,20 +498,9 @@ async fn a_killed_runs_journal_is_recovered_into_a_rebuilt_manifest() {
         ("stalled", format!("{}/stalled", server.uri())),
     ]);
     let mut running = scratch.spawn_archive(&["--retries", "0", "--timeout", "300"]);
-    let journal_dir = scratch.archive.join("journal");
-    let journal = std::cell::RefCell::new(None);
-    wait_until("a checkpoint holding a and b", || {
-        let Some(Ok(entry)) = std::fs::read_dir(&journal_dir).ok().and_then(|mut d| d.next()) else {
-            return false;
-        };
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        *journal.borrow_mut() = Some(entry.path());
-        text.contains("\"checkpoint\"") && text.contains("\"link\":\"a\"") && text.contains("\"link\":\"b\"")
-    })
-    .await;
+    let journal = wait_for_checkpoint(&scratch.archive, &["a", "b"]).await;
     running.kill().unwrap();
     running.wait().unwrap();
-    let journal = journal.into_inner().unwrap();
     let run = journal.file_stem().unwrap().to_string_lossy().into_owned();
     std::fs::remove_file(scratch.archive.join("manifest.json")).ok();
     std::fs::remove_file(scratch.archive.join("index.cdxj")).ok();

@@ -340,3 +340,23 @@ impl Drop for ReadOnlyDir {
         let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o755));
     }
 }
+
+/// Waits until the journal of the run writing `archive` holds a checkpoint after which every
+/// link of `ids` is promised, and returns the journal's path.
+pub async fn wait_for_checkpoint(archive: &Path, ids: &[&str]) -> PathBuf {
+    let dir = archive.join("journal");
+    let mut found = None;
+    wait_until(&format!("a checkpoint holding {ids:?}"), || {
+        let Some(Ok(entry)) = std::fs::read_dir(&dir).ok().and_then(|mut d| d.next()) else {
+            return false;
+        };
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        // Lines before the last checkpoint line are promised.
+        let promised = text.rfind("\"checkpoint\"").map_or("", |end| &text[..end]);
+        found = Some(entry.path());
+        ids.iter()
+            .all(|id| promised.contains(&format!("\"link\":{}", serde_json::json!(id))))
+    })
+    .await;
+    found.expect("a journal was found")
+}
