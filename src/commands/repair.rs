@@ -287,7 +287,17 @@ fn repair(archive: &Path, dry_run: bool, now: DateTime<Utc>) -> anyhow::Result<R
             report.manifest.snapshots = count_snapshots(&manifest);
             report.problems.extend(dangling_records(&manifest, &warcs));
         }
-        Err(damage) => rebuild_manifest(archive, dry_run, now, damage, &warcs, &mut report)?,
+        Err(damage) => {
+            // A killed run has no report: what it finished comes from its journal, laid over
+            // the rebuilt manifest below, so its WARC files are not the rebuild's to explain.
+            let killed: std::collections::HashSet<&str> = journals.iter().map(|j| j.run.as_str()).collect();
+            let reported: Vec<WarcIndex> = warcs
+                .iter()
+                .filter(|w| journal::run_id_of_warc(&w.filename).is_none_or(|run| !killed.contains(run)))
+                .cloned()
+                .collect();
+            rebuild_manifest(archive, dry_run, now, damage, &reported, &mut report)?
+        }
     }
     // The journals' links, laid over the manifest now that it is whole: they hold what the
     // killed runs finished, which no run report does.

@@ -7,7 +7,6 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::support::archive::{Scratch, random_bytes, sha256_hex};
-use crate::support::links_file;
 use crate::support::verify::{
     Archived, ORPHAN_SHA, VerifyOutcome, VerifyReport, bodies, flip_byte, mount, truncate_half,
 };
@@ -163,14 +162,7 @@ async fn damage_in_an_older_snapshot_is_caught() {
 #[tokio::test(flavor = "multi_thread")]
 async fn damage_of_a_link_no_longer_listed_is_caught() {
     let archived = Archived::build().await;
-    let kept: Vec<(&str, String)> = bodies()
-        .iter()
-        .filter(|(id, ..)| *id != "data")
-        .map(|(id, at, _, _)| (*id, format!("{}{at}", archived.server.uri())))
-        .collect();
-    links_file(archived.scratch.dir.path(), &kept);
-    let snapshot = archived.latest("data");
-    flip_byte(&archived.object_path(&snapshot), 100);
+    let snapshot = archived.unlist_and_damage("data");
 
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 1, "{report:#?}\n{stderr}");

@@ -9,7 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::archive::{Scratch, random_bytes, run_raw, sha256_hex};
 use crate::support::links_file;
 use crate::support::raw::held_until_other_asked;
-use crate::support::verify::{Archived, NET, VerifyOutcome, bodies, flip_byte, mount, parse_report};
+use crate::support::verify::{Archived, NET, VerifyOutcome, bodies, mount, parse_report};
 
 /// `verify --live` with the network flags and `args`.
 fn live<'a>(args: &[&'a str]) -> Vec<&'a str> {
@@ -258,14 +258,7 @@ async fn live_a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
 #[tokio::test(flavor = "multi_thread")]
 async fn live_still_checks_the_fixity_of_links_no_longer_listed() {
     let archived = Archived::build().await;
-    let kept: Vec<(&str, String)> = bodies()
-        .iter()
-        .filter(|(id, ..)| *id != "data")
-        .map(|(id, at, _, _)| (*id, format!("{}{at}", archived.server.uri())))
-        .collect();
-    links_file(archived.scratch.dir.path(), &kept);
-    let snapshot = archived.latest("data");
-    flip_byte(&archived.object_path(&snapshot), 100);
+    let snapshot = archived.unlist_and_damage("data");
     archived.server.reset().await;
     for (_, at, body, content_type) in bodies() {
         mount(&archived.server, at, body, content_type).await;

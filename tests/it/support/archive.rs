@@ -43,6 +43,21 @@ pub async fn run_raw(mut cmd: assert_cmd::Command) -> RawRun {
     }
 }
 
+/// Runs `cmd`, which prints a JSON report on stdout; returns its exit code, the parsed report
+/// and stderr. Panics, showing both outputs, when stdout is not JSON.
+pub async fn json_run(cmd: assert_cmd::Command) -> (i32, Value, String) {
+    let run = run_raw(cmd).await;
+    let report = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a JSON report ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
+            run.code,
+            String::from_utf8_lossy(&run.stdout),
+            run.stderr
+        )
+    });
+    (run.code, report, run.stderr)
+}
+
 /// A temporary directory holding `links.json` and the archive `archive/`.
 pub struct Scratch {
     pub dir: TempDir,
@@ -97,20 +112,8 @@ impl Scratch {
 
     /// Runs `archive --format json` with `args` and parses the report on stdout.
     pub async fn archive(&self, args: &[&str]) -> ArchiveRun {
-        let run = run_raw(self.archive_cmd(args)).await;
-        let report = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not a JSON report ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
-                run.code,
-                String::from_utf8_lossy(&run.stdout),
-                run.stderr
-            )
-        });
-        ArchiveRun {
-            code: run.code,
-            report,
-            stderr: run.stderr,
-        }
+        let (code, report, stderr) = json_run(self.archive_cmd(args)).await;
+        ArchiveRun { code, report, stderr }
     }
 
     /// Runs `linkkeep … <args>` (e.g. `get`, `status`) and returns its raw output.

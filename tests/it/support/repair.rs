@@ -13,7 +13,7 @@ use serde_json::Value;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::archive::{Scratch, gzip, run_raw};
+use super::archive::{Scratch, gzip, json_run};
 use super::raw::dead_url;
 
 /// Network flags for the archive runs: no retries, so a failure shows at once.
@@ -180,16 +180,7 @@ impl TwoRuns {
     pub async fn repair(&self, args: &[&str]) -> (i32, Value, String) {
         let mut cmd = self.scratch.cmd();
         cmd.args(["repair", "--format", "json"]).args(args);
-        let run = run_raw(cmd).await;
-        let report = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not a JSON report ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
-                run.code,
-                String::from_utf8_lossy(&run.stdout),
-                run.stderr
-            )
-        });
-        (run.code, report, run.stderr)
+        json_run(cmd).await
     }
 }
 

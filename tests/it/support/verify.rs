@@ -71,6 +71,20 @@ impl Archived {
         self.scratch.archive.join(snapshot["object"].as_str().unwrap())
     }
 
+    /// Takes link `id` off links.json and flips a byte of its latest snapshot's object; returns
+    /// that snapshot (issue #12: fixity still covers a link no longer listed).
+    pub fn unlist_and_damage(&self, id: &str) -> Value {
+        let kept: Vec<(&str, String)> = bodies()
+            .iter()
+            .filter(|(listed, ..)| *listed != id)
+            .map(|(listed, at, _, _)| (*listed, format!("{}{at}", self.server.uri())))
+            .collect();
+        super::links_file(self.scratch.dir.path(), &kept);
+        let snapshot = self.latest(id);
+        flip_byte(&self.object_path(&snapshot), 100);
+        snapshot
+    }
+
     /// Runs `linkkeep … verify <args>` and returns its raw output.
     pub async fn verify_raw(&self, args: &[&str]) -> RawRun {
         let mut cmd = self.scratch.cmd();
