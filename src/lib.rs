@@ -41,6 +41,7 @@ pub mod manifest;
 pub mod markup;
 pub mod outcome;
 pub mod output;
+pub mod payload;
 pub mod progress;
 pub mod report;
 pub mod schedule;

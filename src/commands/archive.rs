@@ -591,7 +591,7 @@ impl LinkJob {
                     etag,
                     last_modified,
                     title,
-                    object: object.object,
+                    object: Some(object.object),
                     warc: record.is_some().then(|| self.warc.name().to_owned()),
                     warc_record: record,
                     run: self.run.clone(),

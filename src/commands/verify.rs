@@ -200,7 +200,11 @@ impl Fixity {
             if outcome != Some(Outcome::CorruptObject) {
                 outcome = Some(worse);
             }
-            problems.push(format!("{} (captured {}) {what}", s.object, s.first_seen));
+            problems.push(format!(
+                "{} (captured {}) {what}",
+                s.object.as_deref().unwrap_or_default(),
+                s.first_seen
+            ));
         }
         outcome.map(|o| (o, problems.join("; ")))
     }

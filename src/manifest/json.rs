@@ -581,8 +581,8 @@ mod tests {
             "links": {"b": {"url": "http://b.example/", "last_check": null, "snapshots": [{"sha256": "aa", "size": 2,
             "content_type": null, "first_seen": "t", "last_seen": "t", "http_status": 200,
             "final_url": "http://b.example/", "etag": null, "last_modified": null, "title": "B\n",
-            "object": "o", "warc": "w", "warc_record": {"offset": 0, "length": 9, "record_id": "<urn:x>",
-            "date": "t", "payload_digest": "sha256:x", "segment": 1}, "run": "r", "pinned": true}]},
+            "object": "o", "warc": "w", "offset": 0, "length": 9, "record_id": "<urn:x>",
+            "record_date": "t", "payload_digest": "sha256:x", "run": "r", "pinned": true}]},
             "a": {"url": "http://a.example/", "snapshots": [], "last_check": {"at": "t", "outcome": "http_error",
             "http_status": 404, "final_url": null, "error": "404", "run": "r", "via": "cron"}}}}"#;
         let manifest = parse(text.as_bytes()).unwrap();
@@ -598,6 +598,25 @@ mod tests {
         let original: Value = serde_json::from_str(text).unwrap();
         let rewritten: Value = serde_json::from_str(&written).unwrap();
         assert_eq!(rewritten, original);
+    }
+
+    /// Issue #13: 0.1.0 nested the record's place in `warc_record`; it is read, and written
+    /// flat into the snapshot.
+    #[test]
+    fn a_nested_record_reference_of_0_1_0_is_written_flat() {
+        let snapshot = r#"{"sha256": "aa", "size": 2, "content_type": null, "first_seen": "t", "last_seen": "t",
+            "http_status": 200, "final_url": "u", "etag": null, "last_modified": null, "title": null,
+            "object": "objects/sha256/aa/x", "warc": "warc/w.warc.gz", "warc_record": {"offset": 5, "length": 9,
+            "record_id": "<urn:x>", "date": "d", "payload_digest": "sha256:x"}, "run": "r"}"#;
+        let snapshot: crate::manifest::Snapshot = serde_json::from_str(snapshot).unwrap();
+        let record = snapshot.warc_record.as_ref().unwrap();
+        assert_eq!((record.offset, record.length, record.date.as_str()), (5, 9, "d"));
+        let written = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(written["offset"], 5);
+        assert_eq!(written["length"], 9);
+        assert_eq!(written["record_date"], "d");
+        assert_eq!(written["object"], "objects/sha256/aa/x");
+        assert!(written.get("warc_record").is_none(), "{written}");
     }
 
     #[test]

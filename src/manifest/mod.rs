@@ -119,13 +119,18 @@ pub struct Snapshot {
     pub last_modified: Option<String>,
     /// The HTML `<title>` or PDF document title, when found.
     pub title: Option<String>,
-    /// The object's path relative to the archive, `objects/sha256/ab/cdef…`.
-    pub object: String,
-    /// The WARC file holding the capture (relative to the archive), when written.
+    /// Archives of 0.1.0 only: the object file holding the payload, relative to the archive
+    /// (`objects/sha256/ab/cdef…`). Read in preference to the WARC record while it exists;
+    /// `repair --migrate` moves it into WARC and drops the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The WARC file holding the payload's response record, relative to the archive. For a
+    /// capture of a payload stored before, the record of that earlier capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warc: Option<String>,
-    /// Where in `warc` the capture's response record is, when written.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Where in `warc` the payload's record is: `offset`, `length` and the record's identity,
+    /// written as fields of the snapshot itself.
+    #[serde(flatten)]
     pub warc_record: Option<WarcRecordRef>,
     /// The run that first captured it.
     pub run: String,
@@ -134,9 +139,11 @@ pub struct Snapshot {
     pub extra: Map<String, Value>,
 }
 
-/// The WARC response record of a capture: enough to read it back with one seek, and for later
-/// revisit records to refer to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The WARC response record that holds a snapshot's payload: enough to read it back with one
+/// seek, and for later revisit records to refer to it. Written flat into the snapshot
+/// (`offset`, `length`, `record_id`, `record_date`, `payload_digest`); archives of 0.1.0 kept
+/// it nested as `warc_record`, which is still read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct WarcRecordRef {
     /// The offset of the record's gzip member in the WARC file.
     pub offset: u64,
@@ -145,13 +152,11 @@ pub struct WarcRecordRef {
     /// The record's `WARC-Record-ID`.
     pub record_id: String,
     /// The record's `WARC-Date`.
+    #[serde(rename = "record_date", alias = "date")]
     pub date: String,
     /// The record's `WARC-Payload-Digest`: of the body as received, before content decoding,
     /// so it can differ from the snapshot's `sha256` for compressed responses.
     pub payload_digest: String,
-    /// Fields this build does not know.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 deserialize_keeping_unknown_fields!(LinkEntry { url, last_check, snapshots = default });
@@ -163,7 +168,33 @@ deserialize_keeping_unknown_fields!(LastCheck {
     error,
     run
 });
-deserialize_keeping_unknown_fields!(Snapshot {
+/// A snapshot as written, in either layout: the record's fields flat (this version) or nested
+/// in `warc_record` (0.1.0).
+struct StoredSnapshot {
+    sha256: String,
+    size: u64,
+    content_type: Option<String>,
+    first_seen: String,
+    last_seen: String,
+    http_status: u16,
+    url: Option<String>,
+    final_url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    title: Option<String>,
+    object: Option<String>,
+    warc: Option<String>,
+    offset: Option<u64>,
+    length: Option<u64>,
+    record_id: Option<String>,
+    record_date: Option<String>,
+    payload_digest: Option<String>,
+    warc_record: Option<WarcRecordRef>,
+    run: String,
+    extra: Map<String, Value>,
+}
+
+deserialize_keeping_unknown_fields!(StoredSnapshot {
     sha256,
     size,
     content_type,
@@ -177,16 +208,69 @@ deserialize_keeping_unknown_fields!(Snapshot {
     title,
     object,
     warc,
-    warc_record,
-    run,
-});
-deserialize_keeping_unknown_fields!(WarcRecordRef {
     offset,
     length,
     record_id,
-    date,
-    payload_digest
+    record_date,
+    payload_digest,
+    warc_record,
+    run,
 });
+
+impl<'de> serde::Deserialize<'de> for Snapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut s = StoredSnapshot::deserialize(deserializer)?;
+        let flat = match (
+            s.offset,
+            s.length,
+            s.record_id.take(),
+            s.record_date.take(),
+            s.payload_digest.take(),
+        ) {
+            (Some(offset), Some(length), Some(record_id), Some(date), Some(payload_digest)) => Some(WarcRecordRef {
+                offset,
+                length,
+                record_id,
+                date,
+                payload_digest,
+            }),
+            (offset, length, record_id, date, payload_digest) => {
+                // Part of a record reference is no reference: keep what is there as it was.
+                let partial = [
+                    ("offset", offset.map(Value::from)),
+                    ("length", length.map(Value::from)),
+                    ("record_id", record_id.map(Value::from)),
+                    ("record_date", date.map(Value::from)),
+                    ("payload_digest", payload_digest.map(Value::from)),
+                ];
+                for (name, value) in partial {
+                    if let Some(value) = value {
+                        s.extra.insert(name.to_owned(), value);
+                    }
+                }
+                None
+            }
+        };
+        Ok(Snapshot {
+            sha256: s.sha256,
+            size: s.size,
+            content_type: s.content_type,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            http_status: s.http_status,
+            url: s.url,
+            final_url: s.final_url,
+            etag: s.etag,
+            last_modified: s.last_modified,
+            title: s.title,
+            object: s.object,
+            warc: s.warc,
+            warc_record: flat.or(s.warc_record),
+            run: s.run,
+            extra: s.extra,
+        })
+    }
+}
 
 /// A successful fetch, to be recorded against a link's snapshots.
 #[derive(Debug, Clone, PartialEq)]
@@ -706,7 +790,7 @@ mod tests {
     fn snapshot(sha: char, at: &str) -> Snapshot {
         let sha256 = sha.to_string().repeat(64);
         Snapshot {
-            object: crate::store::object_rel_path(&sha256),
+            object: None,
             sha256,
             size: 1,
             content_type: None,

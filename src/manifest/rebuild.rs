@@ -376,7 +376,7 @@ impl<'a> RunReplay<'a, '_> {
             None
         };
         let mut snapshot = Snapshot {
-            object: object_rel_path(&sha256),
+            object: Some(object_rel_path(&sha256)),
             sha256,
             size,
             content_type: result.content_type.clone(),
@@ -449,7 +449,6 @@ impl<'a> RunReplay<'a, '_> {
                 record_id: original.info.record_id.clone(),
                 date: original.info.date.clone(),
                 payload_digest: original.info.payload_digest.clone().unwrap_or_default(),
-                extra: Map::new(),
             });
         }
         if new_snapshot && record.is_revisit() {

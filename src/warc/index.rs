@@ -214,7 +214,7 @@ fn read_heads(r: &mut impl BufRead) -> io::Result<Heads> {
 
 /// Parses `HTTP/1.1 200 OK` and the header fields up to the blank line; `None` if the head is
 /// not one.
-fn read_http_head(r: &mut impl BufRead) -> io::Result<Option<HttpHead>> {
+pub(crate) fn read_http_head(r: &mut impl BufRead) -> io::Result<Option<HttpHead>> {
     let mut head = r.take(MAX_HTTP_HEAD);
     let mut line = Vec::new();
     head.read_until(b'\n', &mut line)?;

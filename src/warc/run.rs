@@ -291,7 +291,6 @@ impl RunWarc {
             record_id: response_id,
             date,
             payload_digest,
-            extra: serde_json::Map::new(),
         };
         Ok((record, line))
     }
