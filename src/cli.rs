@@ -68,8 +68,9 @@ pub enum Command {
     /// Rebuild index.cdxj from the WARC files and, when it is missing or damaged, the manifest
     /// from the WARC files and run reports; recover killed runs' journals.
     ///
-    /// Nothing is deleted: a WARC file with nothing readable is moved to `damaged/`, a manifest
-    /// that does not parse to `manifest.json.damaged-<time>`. A manifest that parses is kept;
+    /// Nothing is deleted (but, with `--migrate`, 0.1.0 object files whose payloads WARC records
+    /// now hold): a WARC file with nothing readable is moved to `damaged/`, a manifest that does
+    /// not parse to `manifest.json.damaged-<time>`. A manifest that parses is kept;
     /// snapshots pointing at WARC records that are not there are reported. Exit codes: 0 when
     /// everything was rebuilt (fields that could only be approximated are listed), 1 when
     /// something could not be recovered (unreadable WARC data, a WARC file without its run
@@ -84,6 +85,14 @@ pub struct RepairArgs {
     /// Say what would be rebuilt or moved, write nothing (and take no lock).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also move an archive of linkkeep 0.1.0 to the current layout: each payload kept in
+    /// `objects/` goes into a WARC record (its own response record when that holds it, else a
+    /// resource record in a new `warc/<run-id>.warc.gz`), the manifest stops naming the object,
+    /// and only then is the object removed. No payload's bytes change; running it again does
+    /// nothing.
+    #[arg(long)]
+    pub migrate: bool,
 
     /// Wait for another run holding the archive instead of exiting.
     #[arg(long)]

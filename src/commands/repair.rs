@@ -1,5 +1,5 @@
-//! `linkkeep repair [--dry-run]`: puts an archive's derived files back together from what it
-//! keeps for good, the WARC files and the run reports. In order:
+//! `linkkeep repair [--dry-run] [--migrate]`: puts an archive's derived files back together from
+//! what it keeps for good, the WARC files and the run reports. In order:
 //!
 //! 1. The journals killed runs left in `journal/`: their WARC files are cut back to their last
 //!    whole record first, and their finished links laid over the manifest once it is whole
@@ -8,10 +8,14 @@
 //!    to `damaged/`.
 //! 3. The manifest: kept when it parses (only its snapshots' WARC records are checked to be
 //!    there); missing or unparsable, it is rebuilt from the run reports and the WARC records
-//!    ([`rebuild`]), a damaged one first moved aside to `manifest.json.damaged-<time>`.
+//!    ([`rebuild`]), a damaged one first moved aside to `manifest.json.damaged-<time>`. A
+//!    rebuilt snapshot points at the record holding its payload, read back to check it.
 //! 4. `index.cdxj`: rebuilt from the WARC files, the same lines archive runs write.
+//! 5. With `--migrate`, an archive of 0.1.0 moves to the one-copy layout: each payload kept in
+//!    `objects/` goes into a WARC record, then the object goes ([`migrate`]).
 //!
-//! Nothing is ever deleted. `--dry-run` takes no lock and writes nothing.
+//! Nothing is ever deleted, except by `--migrate` the object files whose payloads WARC records
+//! hold. `--dry-run` takes no lock and writes nothing.
 //!
 //! # Wire format (`--format json`)
 //! ```json
@@ -23,18 +27,28 @@
 //!               "action": "rebuilt", "runs": 2, "links": 6, "snapshots": 7},
 //!  "index": {"file": "index.cdxj", "action": "rebuilt", "lines": 14, "added": 14, "removed": 0},
 //!  "inexact": [{"link": "…", "run": "<run-id>", "field": "last_check.at", "how": "…"}],
-//!  "problems": ["…"]}
+//!  "problems": ["…"],
+//!  "migration": {"snapshots": 5, "warc_file": "warc/<run-id>.warc.gz", "records_written": 1,
+//!                "index_lines_added": 1, "objects_removed": ["objects/sha256/0a/…"],
+//!                "bytes_removed": 5598, "objects_left": [], "objects_dir_removed": true,
+//!                "moved": [{"link": "…", "first_seen": "…", "sha256": "…", "size": 97,
+//!                           "object": "objects/sha256/0a/…", "how": "new_record",
+//!                           "warc": "warc/<run-id>.warc.gz", "offset": 310,
+//!                           "why": "its snapshot names no WARC record"}]}}
 //! ```
+//! `migration` is there only with `--migrate`; `how` is one of `own_record`, `same_payload`,
+//! `new_record`, `not_moved`.
 //! Field by field: [`RepairReport`] and the types it holds. `problems` lists what could not be
 //! recovered (exit code 1); `inexact`, the rebuilt manifest's fields that are approximations.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::archive::{INDEX_FILE, RUNS_DIR};
 use super::{Exit, emit};
@@ -42,13 +56,19 @@ use crate::cli::{RepairArgs, RepairFormat};
 use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::journal::{self, JOURNAL_DIR};
 use crate::lock::ArchiveLock;
-use crate::manifest::rebuild::{Inexact, ObjectTitle, RunReport, rebuild};
-use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError};
+use crate::manifest::rebuild::{Inexact, Payloads, ReadBack, RunReport, rebuild};
+use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError, Snapshot};
+use crate::payload;
 use crate::report::{Report, timestamp};
-use crate::store::Store;
+use crate::store::{Store, hex};
+use crate::title;
 use crate::warc::index::{WarcIndex, index_warc, list_warc_files};
 use crate::warc::run::WARC_DIR;
 use crate::warc::{sorted_cdxj, write_cdxj};
+
+mod migrate;
+
+pub use migrate::{How, MigrateStep, Moved, migrate};
 
 /// Where WARC files with nothing readable in them are moved, relative to the archive.
 pub const DAMAGED_DIR: &str = "damaged";
@@ -78,6 +98,9 @@ pub struct RepairReport {
     pub inexact: Vec<Inexact>,
     /// What could not be recovered, one line each; any makes the exit code 1.
     pub problems: Vec<String>,
+    /// Step 5, with `--migrate`: the move out of 0.1.0's `objects/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration: Option<MigrateStep>,
 }
 
 /// The journal step.
@@ -187,8 +210,8 @@ pub async fn run(global: &GlobalConfig, args: &RepairArgs, env: &Environment) ->
     } else {
         Some(ArchiveLock::acquire(&archive, "repair", args.wait_lock).await?)
     };
-    let dry_run = args.dry_run;
-    let report = tokio::task::spawn_blocking(move || repair(&archive, dry_run, Utc::now()))
+    let (dry_run, migrate) = (args.dry_run, args.migrate);
+    let report = tokio::task::spawn_blocking(move || repair(&archive, dry_run, migrate, Utc::now()))
         .await
         .context("the repair thread failed")??;
     emit(
@@ -211,8 +234,8 @@ pub async fn run(global: &GlobalConfig, args: &RepairArgs, env: &Environment) ->
     })
 }
 
-/// The four steps, under the lock (or none for a dry run). Blocking.
-fn repair(archive: &Path, dry_run: bool, now: DateTime<Utc>) -> anyhow::Result<RepairReport> {
+/// The steps, under the lock (or none for a dry run). Blocking.
+fn repair(archive: &Path, dry_run: bool, migrate: bool, now: DateTime<Utc>) -> anyhow::Result<RepairReport> {
     let mut report = RepairReport {
         tool: "linkkeep".into(),
         version: crate::VERSION.into(),
@@ -240,6 +263,7 @@ fn repair(archive: &Path, dry_run: bool, now: DateTime<Utc>) -> anyhow::Result<R
         },
         inexact: Vec::new(),
         problems: Vec::new(),
+        migration: None,
     };
 
     // 1. Journals first: a killed run's WARC file may end inside a record, which is cut off
@@ -280,12 +304,13 @@ fn repair(archive: &Path, dry_run: bool, now: DateTime<Utc>) -> anyhow::Result<R
     // 2. Every WARC file, read back.
     let warcs = index_warc_files(archive, dry_run, now, &mut report)?;
 
-    // 3. The manifest.
-    match manifest {
+    // 3. The manifest. A dry run's rebuilt one is kept for the migration to plan with.
+    let rebuilt = match manifest {
         Ok(manifest) => {
             report.manifest.links = manifest.links.len();
             report.manifest.snapshots = count_snapshots(&manifest);
             report.problems.extend(dangling_records(&manifest, &warcs));
+            None
         }
         Err(damage) => {
             // A killed run has no report: what it finished comes from its journal, laid over
@@ -296,9 +321,9 @@ fn repair(archive: &Path, dry_run: bool, now: DateTime<Utc>) -> anyhow::Result<R
                 .filter(|w| journal::run_id_of_warc(&w.filename).is_none_or(|run| !killed.contains(run)))
                 .cloned()
                 .collect();
-            rebuild_manifest(archive, dry_run, now, damage, &reported, &mut report)?
+            Some(rebuild_manifest(archive, dry_run, now, damage, &reported, &mut report)?)
         }
-    }
+    };
     // The journals' links, laid over the manifest now that it is whole: they hold what the
     // killed runs finished, which no run report does.
     if !dry_run {
@@ -331,6 +356,16 @@ fn repair(archive: &Path, dry_run: bool, now: DateTime<Utc>) -> anyhow::Result<R
             Action::Rebuilt
         }
     };
+
+    // 5. The migration, on the manifest as it now is (or, in a dry run, would be).
+    if migrate {
+        let manifest = match rebuilt {
+            Some(rebuilt) if dry_run => rebuilt,
+            _ => Manifest::load(archive)?,
+        };
+        let step = migrate::migrate(archive, dry_run, now, manifest, &warcs, &mut report.problems)?;
+        report.migration = Some(step);
+    }
     Ok(report)
 }
 
@@ -405,7 +440,7 @@ fn index_warc_files(
 }
 
 /// Step 3 for a missing or damaged manifest: moves a damaged one aside, rebuilds it from the
-/// run reports and the WARC records, and saves it.
+/// run reports and the WARC records, and saves it. Returns it, saved or not.
 fn rebuild_manifest(
     archive: &Path,
     dry_run: bool,
@@ -413,7 +448,7 @@ fn rebuild_manifest(
     damage: Damage,
     warcs: &[WarcIndex],
     report: &mut RepairReport,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Manifest> {
     let step = &mut report.manifest;
     match damage {
         Damage::Missing => step.state = ManifestState::Missing,
@@ -435,20 +470,7 @@ fn rebuild_manifest(
     }
     let (reports, unreadable) = read_reports(archive)?;
     report.problems.extend(unreadable);
-    let store = Store::new(archive);
-    let rebuilt = rebuild(&reports, warcs, |sha256, content_type| {
-        let Some(path) = store.object_path(sha256).filter(|p| p.is_file()) else {
-            return ObjectTitle::Missing;
-        };
-        match crate::title::title_of_file(&path, content_type) {
-            Ok(title) => ObjectTitle::Title(title),
-            Err(e) => {
-                // As an archive run does: a title is a nicety, not worth failing over.
-                tracing::warn!("cannot read the title of {}: {e}", path.display());
-                ObjectTitle::Title(None)
-            }
-        }
-    });
+    let rebuilt = rebuild(&reports, warcs, ArchivePayloads { archive });
     let mut manifest = rebuilt.manifest;
     let step = &mut report.manifest;
     step.runs = rebuilt.runs;
@@ -466,7 +488,55 @@ fn rebuild_manifest(
         manifest.save(archive)?;
         Action::Rebuilt
     };
-    Ok(())
+    Ok(manifest)
+}
+
+/// Payloads read back from the archive for a rebuild: decoded, hashed, and their titles found.
+struct ArchivePayloads<'a> {
+    archive: &'a Path,
+}
+
+impl Payloads for ArchivePayloads<'_> {
+    fn read(&mut self, snapshot: &Snapshot) -> Result<ReadBack, String> {
+        let mut probe = snapshot.clone();
+        // Whatever the snapshot says it holds: what is there is read, and compared later.
+        probe.size = u64::MAX;
+        let mut payload = payload::open(self.archive, &probe).map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+        let mut hasher = Sha256::new();
+        let (mut head, mut tail) = (Vec::new(), Vec::new());
+        let mut size = 0u64;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = match payload.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("cannot read {}: {e}", payload.location())),
+            };
+            let chunk = &buf[..n];
+            hasher.update(chunk);
+            size += n as u64;
+            let to_head = chunk.len().min(title::MAX_HEAD - head.len());
+            head.extend_from_slice(&chunk[..to_head]);
+            // The last bytes, for a PDF's trailer: kept to at most twice the tail, then cut.
+            tail.extend_from_slice(chunk);
+            if tail.len() > 2 * title::MAX_TAIL {
+                tail.drain(..tail.len() - title::MAX_TAIL);
+            }
+        }
+        let tail_start = tail.len().saturating_sub(title::MAX_TAIL);
+        Ok(ReadBack {
+            sha256: hex(&hasher.finalize()),
+            size,
+            title: title::title_of(snapshot.content_type.as_deref(), &head, &tail[tail_start..]),
+        })
+    }
+
+    fn has_object(&mut self, sha256: &str) -> bool {
+        Store::new(self.archive)
+            .object_path(sha256)
+            .is_some_and(|p| p.is_file())
+    }
 }
 
 /// Every run report under `runs/`, and a problem line for each that does not parse.
@@ -557,8 +627,25 @@ impl RepairReport {
             Action::WouldRebuild => "would be rebuilt",
             Action::Nothing => "not written (nothing to build it from)",
         };
+        let migration = self.migration.as_ref().map_or_else(String::new, |m| {
+            let moved = m.moved.iter().filter(|s| s.how != How::NotMoved).count();
+            if m.snapshots == 0 && m.objects_removed.is_empty() {
+                return "; nothing to migrate".to_owned();
+            }
+            format!(
+                "; {} {moved} of {} snapshot(s) out of objects/ ({} new record(s)), {} object(s)",
+                if self.dry_run { "would migrate" } else { "migrated" },
+                m.snapshots,
+                m.records_written,
+                if self.dry_run {
+                    format!("would remove {}", m.objects_removed.len())
+                } else {
+                    format!("removed {}", m.objects_removed.len())
+                }
+            )
+        });
         format!(
-            "index {} ({} lines); manifest {} ({} links); {} inexact field(s); {} problem(s)",
+            "index {} ({} lines); manifest {} ({} links){migration}; {} inexact field(s); {} problem(s)",
             action(self.index.action),
             self.index.lines,
             action(self.manifest.action),
@@ -634,6 +721,9 @@ impl RepairReport {
             Action::Rebuilt => writeln!(out, "{}: rebuilt: {change}", i.file)?,
             Action::WouldRebuild => writeln!(out, "{}: would rebuild: {change}", i.file)?,
         }
+        if let Some(migration) = &self.migration {
+            self.render_migration(migration, out)?;
+        }
         if !self.inexact.is_empty() {
             writeln!(out, "\nNot recovered exactly ({}):", self.inexact.len())?;
             for x in &self.inexact {
@@ -646,6 +736,69 @@ impl RepairReport {
             for p in &self.problems {
                 writeln!(out, "  {}", terminal_safe(p))?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl RepairReport {
+    /// The migration's lines: what named an object, where each payload is now, what was removed.
+    fn render_migration(&self, m: &MigrateStep, out: &mut dyn Write) -> std::io::Result<()> {
+        let would = |done: &'static str, planned: &'static str| if self.dry_run { planned } else { done };
+        if m.snapshots == 0 {
+            writeln!(out, "migration: no snapshot names a 0.1.0 object")?;
+        } else {
+            writeln!(out, "migration: {} snapshot(s) named a 0.1.0 object", m.snapshots)?;
+        }
+        for s in &m.moved {
+            let file = s.warc.as_deref().unwrap_or_default();
+            let place = match s.offset {
+                Some(offset) => format!("{file} at offset {offset}"),
+                None => format!("a resource record of {file}"),
+            };
+            let what = match s.how {
+                How::OwnRecord => format!("its own record holds the payload ({place})"),
+                How::SamePayload => format!(
+                    "{} to the record of the same payload, {place}",
+                    would("pointed", "would point")
+                ),
+                How::NewRecord => format!("{} into {place}", would("moved", "would move")),
+                How::NotMoved => "not moved (see below)".to_owned(),
+            };
+            let why = s.why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+            let line = format!(
+                "{} (captured {}) {what}{}",
+                s.link,
+                s.first_seen,
+                if s.how == How::OwnRecord { String::new() } else { why }
+            );
+            writeln!(out, "  {}", terminal_safe(&line))?;
+        }
+        if let Some(file) = &m.warc_file {
+            writeln!(
+                out,
+                "{file}: {} resource record(s) {}; {INDEX_FILE}: {} line(s) added",
+                m.records_written,
+                would("written", "would be written"),
+                m.index_lines_added
+            )?;
+        }
+        if !m.objects_removed.is_empty() || m.objects_dir_removed {
+            writeln!(
+                out,
+                "objects/: {} file(s) {} ({} bytes){}",
+                m.objects_removed.len(),
+                would("removed", "would be removed"),
+                m.bytes_removed,
+                if m.objects_dir_removed {
+                    would("; objects/ removed", "; objects/ would be removed")
+                } else {
+                    ""
+                }
+            )?;
+        }
+        for left in &m.objects_left {
+            writeln!(out, "  left: {}", terminal_safe(left))?;
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use serde_json::Map;
 use super::{Capture, LastCheck, LinkEntry, Manifest, Snapshot, WarcRecordRef};
 use crate::outcome::{LinkResult, Outcome};
 use crate::report::Report;
-use crate::store::{digest_bytes, object_rel_path};
+use crate::store::{digest_bytes, is_sha256_hex, object_rel_path};
 use crate::warc::index::{IndexedRecord, WarcIndex};
 use crate::warc::run::WARC_DIR;
 use crate::warc::{PROFILE_SERVER_NOT_MODIFIED, sha256_label};
@@ -53,13 +53,26 @@ pub struct Rebuilt {
     pub runs: usize,
 }
 
-/// What the store says about a payload, asked only for new snapshots.
+/// A payload read back from where a rebuilt snapshot points, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ObjectTitle {
-    /// The object exists; its title, if it has one.
-    Title(Option<String>),
-    /// There is no object with that hash.
-    Missing,
+pub struct ReadBack {
+    /// SHA-256 of the decoded payload, lower-case hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its title, when it has one.
+    pub title: Option<String>,
+}
+
+/// Where a rebuild reads payloads back: the archive (`repair`), or a stand-in in tests.
+pub trait Payloads {
+    /// Reads `snapshot`'s payload from where it points, as [`crate::payload::open`] does (its
+    /// object while it names one, else its record), whatever its `sha256` and `size` say; an
+    /// error says why it cannot.
+    fn read(&mut self, snapshot: &Snapshot) -> Result<ReadBack, String>;
+
+    /// Whether the 0.1.0 object file of the payload with SHA-256 `sha256` is there.
+    fn has_object(&mut self, sha256: &str) -> bool;
 }
 
 /// A run report, and when its file was last written.
@@ -73,12 +86,10 @@ pub struct RunReport {
 }
 
 /// Rebuilds a manifest from archive runs' `reports` (any order) and the archive's indexed WARC
-/// files. `title` reads the title of the object with a given SHA-256 and content type.
-pub fn rebuild(
-    reports: &[RunReport],
-    warcs: &[WarcIndex],
-    mut title: impl FnMut(&str, Option<&str>) -> ObjectTitle,
-) -> Rebuilt {
+/// files. Each new snapshot points at the record holding its payload, checked by reading the
+/// payload back through `payloads` (its `sha256` and `size` are of the payload decoded, as
+/// the reports have them), and names its 0.1.0 object only where that file is there.
+pub fn rebuild(reports: &[RunReport], warcs: &[WarcIndex], mut payloads: impl Payloads) -> Rebuilt {
     let mut runs: Vec<&RunReport> = reports.iter().filter(|r| r.report.command == "archive").collect();
     // Runs take turns on the archive lock, so they end in the order they started.
     runs.sort_by(|a, b| {
@@ -116,7 +127,7 @@ pub fn rebuild(
             ));
         }
         for result in &report.results {
-            run.replay(result, &mut title);
+            run.replay(result, &mut payloads);
         }
     }
     for warc in warcs.iter().filter(|w| !used_files.contains(w.filename.as_str())) {
@@ -250,7 +261,7 @@ impl<'a> RunReplay<'a, '_> {
     }
 
     /// Records what the run did to one link, as `archive` recorded it.
-    fn replay(&mut self, result: &'a LinkResult, title: &mut impl FnMut(&str, Option<&str>) -> ObjectTitle) {
+    fn replay(&mut self, result: &'a LinkResult, payloads: &mut impl Payloads) {
         let id = result.id.as_str();
         // A run gives every link of its list an entry, excluded ones included.
         self.out
@@ -347,38 +358,33 @@ impl<'a> RunReplay<'a, '_> {
             return;
         }
 
-        let (Some(sha256), Some(size)) = (result.sha256.clone(), result.size) else {
-            self.lost(id, "the report has no sha256 or size for its capture");
-            self.set(id, "last_check.at", Set::Inexact("the run's finished_at"));
-            self.out.manifest.record(id, &result.url, check(finished), None);
-            return;
-        };
-        let digest = digest_bytes(&sha256).map(|d| sha256_label(&d));
+        // The record holding the capture's payload: its response, or the one a revisit refers
+        // to (needed only when no earlier snapshot has these bytes, i.e. an earlier run's report
+        // is missing).
+        let digest = result
+            .sha256
+            .as_deref()
+            .and_then(digest_bytes)
+            .map(|d| sha256_label(&d));
         let found = self
             .captures
             .claim(&final_url, status, digest.as_deref(), false, |_| true);
-        let new_snapshot = latest.as_deref() != Some(sha256.as_str());
-        // The snapshot this capture lands in: a new one, or the latest seen again.
-        let index = if new_snapshot { count } else { count - 1 };
-        let field = |f: &str| format!("snapshots[{index}].{f}");
-        let title = if new_snapshot {
-            match title(&sha256, result.content_type.as_deref()) {
-                ObjectTitle::Title(title) => {
-                    self.set(id, &field("title"), Set::Exact);
-                    title
-                }
-                ObjectTitle::Missing => {
-                    self.set(id, &field("title"), Set::Inexact("none: the object is missing"));
-                    None
-                }
+        let payload = found.as_ref().and_then(|found| {
+            if found.record.is_revisit() {
+                found
+                    .record
+                    .refers_to
+                    .as_deref()
+                    .and_then(|id| self.originals.get(id))
+                    .copied()
+            } else {
+                Some((found.warc, found.record))
             }
-        } else {
-            None
-        };
+        });
         let mut snapshot = Snapshot {
-            object: Some(object_rel_path(&sha256)),
-            sha256,
-            size,
+            object: None,
+            sha256: result.sha256.clone().unwrap_or_default(),
+            size: result.size.unwrap_or_default(),
             content_type: result.content_type.clone(),
             first_seen: finished.to_owned(),
             last_seen: finished.to_owned(),
@@ -387,12 +393,42 @@ impl<'a> RunReplay<'a, '_> {
             final_url,
             etag: None,
             last_modified: None,
-            title,
-            warc: None,
-            warc_record: None,
+            title: None,
+            warc: payload.map(|(warc, _)| format!("{WARC_DIR}/{}", warc.filename)),
+            warc_record: payload.map(|(_, original)| WarcRecordRef {
+                offset: original.info.offset,
+                length: original.info.length,
+                record_id: original.info.record_id.clone(),
+                date: original.info.date.clone(),
+                payload_digest: original.info.payload_digest.clone().unwrap_or_default(),
+            }),
             run: self.report.run.clone(),
             extra: Map::new(),
         };
+        // A report without the payload's hash: the record says what it is, decoded.
+        let mut read_back = None;
+        if result.sha256.is_none() || result.size.is_none() {
+            match snapshot.warc_record.is_some().then(|| payloads.read(&snapshot)) {
+                Some(Ok(back)) => {
+                    snapshot.sha256.clone_from(&back.sha256);
+                    snapshot.size = back.size;
+                    read_back = Some(Ok(back));
+                }
+                _ => {
+                    self.lost(
+                        id,
+                        "the report has no sha256 or size for its capture, and no readable WARC record holds it",
+                    );
+                    self.set(id, "last_check.at", Set::Inexact("the run's finished_at"));
+                    self.out.manifest.record(id, &result.url, check(finished), None);
+                    return;
+                }
+            }
+        }
+        let new_snapshot = latest.as_deref() != Some(snapshot.sha256.as_str());
+        // The snapshot this capture lands in: a new one, or the latest seen again.
+        let index = if new_snapshot { count } else { count - 1 };
+        let field = |f: &str| format!("snapshots[{index}].{f}");
         let seen = if new_snapshot {
             &["first_seen", "last_seen", "etag", "last_modified", "warc"][..]
         } else {
@@ -408,6 +444,9 @@ impl<'a> RunReplay<'a, '_> {
                     _ => "unknown: the capture's WARC record is missing",
                 };
                 self.set(id, &field(name), Set::Inexact(how));
+            }
+            if new_snapshot {
+                self.check_payload(id, index, &mut snapshot, read_back, payloads);
             }
             self.record(result, check(finished), Capture::Payload(Box::new(snapshot)));
             return;
@@ -430,27 +469,6 @@ impl<'a> RunReplay<'a, '_> {
         snapshot.last_seen = record.info.date.clone();
         snapshot.etag = head.and_then(|h| h.header("etag"));
         snapshot.last_modified = head.and_then(|h| h.header("last-modified"));
-        // A revisit holds no payload: the snapshot's record is the one it refers to (needed only
-        // when no earlier snapshot has these bytes, i.e. an earlier run's report is missing).
-        let payload = if record.is_revisit() {
-            record
-                .refers_to
-                .as_deref()
-                .and_then(|id| self.originals.get(id))
-                .copied()
-        } else {
-            Some((found.warc, record))
-        };
-        if let Some((warc, original)) = payload {
-            snapshot.warc = Some(format!("{WARC_DIR}/{}", warc.filename));
-            snapshot.warc_record = Some(WarcRecordRef {
-                offset: original.info.offset,
-                length: original.info.length,
-                record_id: original.info.record_id.clone(),
-                date: original.info.date.clone(),
-                payload_digest: original.info.payload_digest.clone().unwrap_or_default(),
-            });
-        }
         if new_snapshot && record.is_revisit() {
             let how = "the date of a revisit: the run that first captured these bytes left no report";
             self.set(id, &field("first_seen"), Set::Inexact(how));
@@ -459,8 +477,72 @@ impl<'a> RunReplay<'a, '_> {
                 self.set(id, &field("warc"), Set::Inexact(how));
             }
         }
+        if new_snapshot {
+            self.check_payload(id, index, &mut snapshot, read_back, payloads);
+        }
         let at = record.info.date.clone();
         self.record(result, check(&at), Capture::Payload(Box::new(snapshot)));
+    }
+
+    /// For a new snapshot: keeps its record only if the record decodes to the payload the
+    /// report names, names its 0.1.0 object only if that file is there, and reads its title.
+    /// `read_back` is the record's payload when it was read already.
+    fn check_payload(
+        &mut self,
+        id: &str,
+        index: usize,
+        snapshot: &mut Snapshot,
+        read_back: Option<Result<ReadBack, String>>,
+        payloads: &mut impl Payloads,
+    ) {
+        let field = |f: &str| format!("snapshots[{index}].{f}");
+        let holds = |back: &ReadBack, s: &Snapshot| back.sha256 == s.sha256 && back.size == s.size;
+        let mut title = None;
+        if let (Some(file), Some(record)) = (snapshot.warc.clone(), snapshot.warc_record.as_ref()) {
+            let offset = record.offset;
+            let why = match read_back.unwrap_or_else(|| payloads.read(snapshot)) {
+                Ok(back) if holds(&back, snapshot) => {
+                    title = Some(back.title);
+                    None
+                }
+                Ok(back) => Some(format!(
+                    "holds {} bytes with SHA-256 {}, not the {} bytes with SHA-256 {} of the report",
+                    back.size, back.sha256, snapshot.size, snapshot.sha256
+                )),
+                Err(why) => Some(format!("cannot be read back ({why})")),
+            };
+            if let Some(why) = why {
+                self.lost(
+                    id,
+                    &format!("the WARC record of its payload ({file} at offset {offset}) {why}"),
+                );
+                snapshot.warc = None;
+                snapshot.warc_record = None;
+                let how = "none: the record of the capture does not hold its payload";
+                self.set(id, &field("warc"), Set::Inexact(how));
+            }
+        }
+        if is_sha256_hex(&snapshot.sha256) && payloads.has_object(&snapshot.sha256) {
+            snapshot.object = Some(object_rel_path(&snapshot.sha256));
+            if title.is_none() {
+                title = payloads
+                    .read(snapshot)
+                    .ok()
+                    .filter(|back| holds(back, snapshot))
+                    .map(|back| back.title);
+            }
+        }
+        match title {
+            Some(title) => {
+                snapshot.title = title;
+                self.set(id, &field("title"), Set::Exact);
+            }
+            None => self.set(
+                id,
+                &field("title"),
+                Set::Inexact("none: the payload cannot be read back"),
+            ),
+        }
     }
 
     /// Records a check and capture, and says so when the report saw the change differently.

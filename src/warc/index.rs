@@ -1,6 +1,8 @@
 //! WARC files read back into CDXJ lines: each file walked with [`check_warc`], then the head of
-//! every whole response and revisit record read again, for the facts its index line and its
-//! manifest snapshot need (HTTP status and headers, revisit profile). `linkkeep repair` rebuilds
+//! every whole response, revisit and resource record read again, for the facts its index line
+//! and its manifest snapshot need (HTTP status and headers, revisit profile, a resource's
+//! content type). Resource records are the payloads `repair --migrate` moved out of 0.1.0's
+//! `objects/`. `linkkeep repair` rebuilds
 //! `index.cdxj` and the manifest from this; the lines are the very ones an archive run writes
 //! for the same records, since both go through [`cdxj_line`].
 
@@ -39,11 +41,13 @@ impl HttpHead {
     }
 }
 
-/// A whole response or revisit record, with what its index line and snapshot need.
+/// A whole response, revisit or resource record, with what its index line and snapshot need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedRecord {
     /// Place, type, target, id, date and payload digest, as the validator read them.
     pub info: RecordInfo,
+    /// The record's own `Content-Type` (of its block): for a resource record, the payload's.
+    pub content_type: Option<String>,
     /// `WARC-Profile` of a revisit.
     pub profile: Option<String>,
     /// `WARC-Refers-To` of a revisit: the record holding its payload.
@@ -59,8 +63,14 @@ impl IndexedRecord {
         self.info.record_type == "revisit"
     }
 
+    /// Whether this is a resource record: a payload alone, without an HTTP head.
+    pub fn is_resource(&self) -> bool {
+        self.info.record_type == "resource"
+    }
+
     /// The record's CDXJ line, naming the WARC file `filename` (relative to `warc/`); `None`
-    /// for a record without a target URI, which no lookup could find.
+    /// for a record without a target URI, which no lookup could find. A resource record's line
+    /// is pywb's: the media type of its own `Content-Type`, and no status.
     pub fn cdxj_line(&self, filename: &str) -> Option<String> {
         let url = self.info.target_uri.clone()?;
         let (mime, status) = match &self.http {
@@ -68,6 +78,7 @@ impl IndexedRecord {
                 media_type(head.header("content-type").as_deref()),
                 head.status.to_string(),
             ),
+            None if self.is_resource() => (media_type(self.content_type.as_deref()), String::new()),
             None => (media_type(None), String::new()),
         };
         Some(cdxj_line(&CdxjEntry {
@@ -89,7 +100,7 @@ impl IndexedRecord {
 pub struct WarcIndex {
     /// The file's name, as CDXJ lines name it (`<run-id>.warc.gz`).
     pub filename: String,
-    /// Every whole response and revisit record, in file order.
+    /// Every whole response, revisit and resource record, in file order.
     pub records: Vec<IndexedRecord>,
     /// Records the validator read whole, of every type (warcinfo and requests included).
     pub whole_records: usize,
@@ -131,21 +142,22 @@ pub fn index_warc(path: &Path) -> io::Result<WarcIndex> {
     let gzip = file.read(&mut magic)? == 2 && magic == [0x1f, 0x8b];
     let mut records = Vec::new();
     for info in &check.records {
-        if !matches!(info.record_type.as_str(), "response" | "revisit") {
+        if !matches!(info.record_type.as_str(), "response" | "revisit" | "resource") {
             continue;
         }
         file.seek(SeekFrom::Start(info.offset))?;
         let member = BufReader::new((&mut file).take(info.length));
-        let (profile, refers_to, http) = if gzip {
+        let heads = if gzip {
             read_heads(&mut BufReader::new(GzDecoder::new(member)))?
         } else {
             read_heads(&mut { member })?
         };
         records.push(IndexedRecord {
             info: info.clone(),
-            profile,
-            refers_to,
-            http,
+            content_type: heads.content_type,
+            profile: heads.profile,
+            refers_to: heads.refers_to,
+            http: heads.http,
         });
     }
     Ok(WarcIndex {
@@ -181,14 +193,20 @@ fn timestamp_of(date: &str) -> String {
     }
 }
 
-/// Revisit fields, and the HTTP head of an `application/http` block.
-type Heads = (Option<String>, Option<String>, Option<HttpHead>);
+/// What a record's WARC header and HTTP head say, as [`IndexedRecord`] keeps it.
+#[derive(Default)]
+struct Heads {
+    content_type: Option<String>,
+    profile: Option<String>,
+    refers_to: Option<String>,
+    http: Option<HttpHead>,
+}
 
 /// Reads the WARC header of the record `r` starts with, then the HTTP head of its block.
 fn read_heads(r: &mut impl BufRead) -> io::Result<Heads> {
     let mut header = r.take(MAX_HEADER);
     let mut line = Vec::new();
-    let (mut profile, mut refers_to, mut http) = (None, None, false);
+    let mut heads = Heads::default();
     // The version line; the validator has read it already.
     header.read_until(b'\n', &mut line)?;
     loop {
@@ -202,14 +220,20 @@ fn read_heads(r: &mut impl BufRead) -> io::Result<Heads> {
         };
         let value = value.trim();
         match name.trim().to_ascii_lowercase().as_str() {
-            "warc-profile" => profile = Some(value.to_owned()),
-            "warc-refers-to" => refers_to = Some(value.to_owned()),
-            "content-type" => http = value.to_ascii_lowercase().starts_with("application/http"),
+            "warc-profile" => heads.profile = Some(value.to_owned()),
+            "warc-refers-to" => heads.refers_to = Some(value.to_owned()),
+            "content-type" => heads.content_type = Some(value.to_owned()),
             _ => {}
         }
     }
-    let head = if http { read_http_head(r)? } else { None };
-    Ok((profile, refers_to, head))
+    let http = heads
+        .content_type
+        .as_deref()
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/http"));
+    if http {
+        heads.http = read_http_head(r)?;
+    }
+    Ok(heads)
 }
 
 /// Parses `HTTP/1.1 200 OK` and the header fields up to the blank line; `None` if the head is

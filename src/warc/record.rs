@@ -18,7 +18,7 @@ use super::{WARC_VERSION, WarcError};
 /// Size of the buffer bodies are copied through.
 const COPY_BUFFER: usize = 64 * 1024;
 
-/// The four kinds of record linkkeep writes.
+/// The kinds of record linkkeep writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordType {
     /// Describes the WARC file and the software that wrote it.
@@ -29,6 +29,9 @@ pub enum RecordType {
     Response,
     /// A later capture whose payload was already archived (or a 304): head only.
     Revisit,
+    /// A payload without its HTTP exchange: what `repair --migrate` writes for a 0.1.0 object
+    /// that no response record holds.
+    Resource,
 }
 
 impl RecordType {
@@ -39,6 +42,7 @@ impl RecordType {
             RecordType::Request => "request",
             RecordType::Response => "response",
             RecordType::Revisit => "revisit",
+            RecordType::Resource => "resource",
         }
     }
 }
