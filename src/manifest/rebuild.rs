@@ -575,7 +575,53 @@ mod tests {
         assert!(!belongs_to("20260101T020304Z-ab23-.warc.gz", run));
     }
 
+    /// Payloads as a test archive holds them: what the record at each offset decodes to, and
+    /// the objects there are.
+    #[derive(Default)]
+    struct Fake {
+        records: HashMap<u64, Result<ReadBack, String>>,
+        objects: HashMap<String, ReadBack>,
+    }
+
+    fn back(sha256: &str, size: u64, title: Option<&str>) -> ReadBack {
+        ReadBack {
+            sha256: sha256.into(),
+            size,
+            title: title.map(str::to_owned),
+        }
+    }
+
+    impl Fake {
+        fn record(mut self, offset: u64, read: Result<ReadBack, String>) -> Self {
+            self.records.insert(offset, read);
+            self
+        }
+
+        fn object(mut self, sha256: &str, size: u64, title: Option<&str>) -> Self {
+            self.objects.insert(sha256.into(), back(sha256, size, title));
+            self
+        }
+    }
+
+    impl Payloads for Fake {
+        fn read(&mut self, snapshot: &Snapshot) -> Result<ReadBack, String> {
+            if snapshot.object.is_some() {
+                return self.objects.get(&snapshot.sha256).cloned().ok_or("no object".into());
+            }
+            let record = snapshot.warc_record.as_ref().ok_or("no record named")?;
+            self.records
+                .get(&record.offset)
+                .cloned()
+                .unwrap_or(Err("no record there".into()))
+        }
+
+        fn has_object(&mut self, sha256: &str) -> bool {
+            self.objects.contains_key(sha256)
+        }
+    }
+
     const URL: &str = "http://a.example/doc";
+    const OTHER: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
     const SHA: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 
     fn report(run: &str, finished_at: &str, status: u16, change: crate::outcome::Change) -> RunReport {
@@ -620,6 +666,7 @@ mod tests {
             filename: format!("{run}.warc.gz"),
             records: vec![IndexedRecord {
                 info,
+                content_type: Some(crate::warc::CONTENT_TYPE_HTTP_RESPONSE.into()),
                 profile: None,
                 refers_to: None,
                 http: Some(http),
@@ -638,9 +685,10 @@ mod tests {
             200,
             Change::New,
         )];
-        let rebuilt = rebuild(&reports, &[], |_, _| ObjectTitle::Title(Some("Doc".into())));
+        let rebuilt = rebuild(&reports, &[], Fake::default().object(SHA, 5, Some("Doc")));
         let snapshot = &rebuilt.manifest.links["doc"].snapshots[0];
         assert_eq!((snapshot.sha256.as_str(), snapshot.size), (SHA, 5));
+        assert_eq!(snapshot.object, Some(object_rel_path(SHA)), "the object is there");
         assert_eq!(snapshot.first_seen, "2026-01-01T00:00:09Z", "the run's finished_at");
         assert_eq!((&snapshot.warc, &snapshot.title), (&None, &Some("Doc".into())));
         let fields: Vec<&str> = rebuilt.inexact.iter().map(|x| x.field.as_str()).collect();
@@ -677,7 +725,7 @@ mod tests {
             report("20260101T000000Z-aaaa", "2026-01-01T00:00:09Z", 200, Change::New),
         ];
         let warcs = [warc("20260102T000000Z-bbbb", "2026-01-02T00:00:05Z")];
-        let rebuilt = rebuild(&reports, &warcs, |_, _| ObjectTitle::Missing);
+        let rebuilt = rebuild(&reports, &warcs, Fake::default());
         let entry = &rebuilt.manifest.links["doc"];
         assert_eq!(entry.snapshots.len(), 1);
         let snapshot = &entry.snapshots[0];
@@ -693,11 +741,94 @@ mod tests {
         assert_eq!(
             gaps,
             [
-                ("snapshots[0].title", "20260101T000000Z-aaaa"),
                 ("snapshots[0].first_seen", "20260101T000000Z-aaaa"),
                 ("snapshots[0].warc", "20260101T000000Z-aaaa"),
+                ("snapshots[0].title", "20260101T000000Z-aaaa"),
             ],
             "last_seen, the validators and the last check were set exactly by the second run"
+        );
+    }
+
+    /// Issue #13: the record is the payload's copy. A snapshot points at the record holding
+    /// its payload when the record decodes to the report's hash and size (its payload digest
+    /// is of the body as received, here a gzip body's); `object` is named only where the file
+    /// is there.
+    #[test]
+    fn a_rebuilt_snapshot_points_at_the_record_that_decodes_to_its_payload() {
+        use crate::outcome::Change;
+        let run = "20260101T000000Z-aaaa";
+        let reports = [report(run, "2026-01-01T00:00:09Z", 200, Change::New)];
+        let warcs = [warc(run, "2026-01-01T00:00:05Z")];
+        for with_object in [false, true] {
+            let mut payloads = Fake::default().record(100, Ok(back(SHA, 5, Some("From the record"))));
+            if with_object {
+                payloads = payloads.object(SHA, 5, Some("From the object"));
+            }
+            let rebuilt = rebuild(&reports, &warcs, payloads);
+            let snapshot = &rebuilt.manifest.links["doc"].snapshots[0];
+            assert_eq!(snapshot.warc.as_deref(), Some("warc/20260101T000000Z-aaaa.warc.gz"));
+            let record = snapshot.warc_record.as_ref().unwrap();
+            assert_eq!((record.offset, record.length), (100, 50));
+            assert_eq!(record.payload_digest, "sha256:X", "the record's digest, as written");
+            assert_eq!((snapshot.sha256.as_str(), snapshot.size), (SHA, 5), "decoded");
+            assert_eq!(snapshot.title.as_deref(), Some("From the record"));
+            assert_eq!(snapshot.object.is_some(), with_object);
+            assert!(rebuilt.inexact.is_empty(), "{:?}", rebuilt.inexact);
+            assert!(rebuilt.unrecovered.is_empty(), "{:?}", rebuilt.unrecovered);
+        }
+    }
+
+    #[test]
+    fn a_record_that_does_not_decode_to_the_payload_is_not_pointed_at() {
+        use crate::outcome::Change;
+        let run = "20260101T000000Z-aaaa";
+        let reports = [report(run, "2026-01-01T00:00:09Z", 200, Change::New)];
+        let warcs = [warc(run, "2026-01-01T00:00:05Z")];
+        for (read, why) in [
+            (Ok(back(OTHER, 7, None)), format!("holds 7 bytes with SHA-256 {OTHER}")),
+            (
+                Err("cut short".to_owned()),
+                "cannot be read back (cut short)".to_owned(),
+            ),
+        ] {
+            let payloads = Fake::default().record(100, read).object(SHA, 5, Some("Doc"));
+            let rebuilt = rebuild(&reports, &warcs, payloads);
+            let snapshot = &rebuilt.manifest.links["doc"].snapshots[0];
+            assert_eq!((&snapshot.warc, &snapshot.warc_record), (&None, &None));
+            assert_eq!(snapshot.object, Some(object_rel_path(SHA)), "the object still holds it");
+            assert_eq!(snapshot.title.as_deref(), Some("Doc"), "read from the object");
+            assert_eq!(
+                snapshot.first_seen, "2026-01-01T00:00:05Z",
+                "the record's date still counts"
+            );
+            let gaps: Vec<&str> = rebuilt.inexact.iter().map(|x| x.field.as_str()).collect();
+            assert_eq!(gaps, ["snapshots[0].warc"]);
+            assert_eq!(rebuilt.unrecovered.len(), 1, "{:?}", rebuilt.unrecovered);
+            assert!(rebuilt.unrecovered[0].contains(&why), "{:?}", rebuilt.unrecovered);
+        }
+    }
+
+    #[test]
+    fn a_report_without_the_hash_takes_it_from_the_record_decoded() {
+        use crate::outcome::Change;
+        let run = "20260101T000000Z-aaaa";
+        let mut reports = [report(run, "2026-01-01T00:00:09Z", 200, Change::New)];
+        reports[0].report.results[0].sha256 = None;
+        reports[0].report.results[0].size = None;
+        let warcs = [warc(run, "2026-01-01T00:00:05Z")];
+        let rebuilt = rebuild(&reports, &warcs, Fake::default().record(100, Ok(back(SHA, 5, None))));
+        let snapshot = &rebuilt.manifest.links["doc"].snapshots[0];
+        assert_eq!((snapshot.sha256.as_str(), snapshot.size), (SHA, 5));
+        assert_eq!(snapshot.warc_record.as_ref().map(|r| r.offset), Some(100));
+        assert!(rebuilt.unrecovered.is_empty(), "{:?}", rebuilt.unrecovered);
+
+        // With no readable record either, the capture is lost as before.
+        let rebuilt = rebuild(&reports, &warcs, Fake::default());
+        assert!(rebuilt.manifest.links["doc"].snapshots.is_empty());
+        assert!(
+            rebuilt.unrecovered[0].contains("no sha256 or size"),
+            "{:?}",
+            rebuilt.unrecovered
         );
     }
 }

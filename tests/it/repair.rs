@@ -392,12 +392,12 @@ async fn the_repaired_archive_replays_in_pywb() {
     // Timestamps have whole seconds: when both runs fell within one, a replay by time cannot
     // reach the first version, but pywb's CDX API must still list both captures from our index.
     let changed_url = snapshot(CHANGING, 0)["final_url"].as_str().unwrap().to_owned();
-    let date = |n: usize| snapshot(CHANGING, n)["warc_record"]["date"].clone();
+    let date = |n: usize| snapshot(CHANGING, n)["record_date"].clone();
     if date(0) != date(1) {
         cases.push((snapshot(CHANGING, 0), &two.changing[0]));
     }
     for (snapshot, body) in cases {
-        let ts = ts14(snapshot["warc_record"]["date"].as_str().unwrap());
+        let ts = ts14(snapshot["record_date"].as_str().unwrap());
         let url = snapshot["final_url"].as_str().unwrap();
         let response = server.replay_in("ours", &ts, url, "identity").await;
         assert_eq!(response.status(), 200, "{url} at {ts}: {}", server.log());
