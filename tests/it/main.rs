@@ -36,6 +36,7 @@ mod interop_pywb;
 mod interop_wacz;
 mod interop_warc;
 mod repair;
+mod repair_migrate;
 mod serve_browser;
 mod serve_routes;
 mod status_get;
