@@ -8,6 +8,11 @@
 //! oldest first through [`Manifest::record`], the rule `archive` itself records by, so that
 //! snapshots split and merge exactly as they did.
 //!
+//! A new snapshot points at the record that holds its payload (a revisit's, the record it
+//! refers to) only once that record, read back through [`Payloads`] with its
+//! `Content-Encoding` removed, gives the payload's `sha256` and `size`; it names a 0.1.0
+//! object only where that file is there.
+//!
 //! What cannot come back exactly is said, field by field, in [`Rebuilt::inexact`]; what cannot
 //! come back at all, in [`Rebuilt::unrecovered`].
 
