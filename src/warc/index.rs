@@ -380,6 +380,64 @@ mod tests {
         assert!(!index_warc(&path).unwrap().unreadable(), "an empty file is only empty");
     }
 
+    /// Issue #13: the resource records `repair --migrate` writes are indexed as pywb's
+    /// `cdx-indexer` does: the media type of the record's own `Content-Type`, no status.
+    #[test]
+    fn resource_records_are_indexed_by_their_own_content_type() {
+        use super::super::{RecordSpec, RecordType, write_record};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.warc.gz");
+        let mut out = Vec::new();
+        let info = RecordSpec::new(
+            RecordType::Warcinfo,
+            "2026-01-01T00:00:00Z".into(),
+            "application/warc-fields",
+        );
+        let (_, end) = write_record(
+            &mut out,
+            0,
+            &info,
+            b"software: x\r\n",
+            &mut io::Cursor::new([]),
+            0,
+            None,
+        )
+        .unwrap();
+        let mut spec = RecordSpec::new(
+            RecordType::Resource,
+            "2026-01-01T02:03:04Z".into(),
+            "text/html; charset=utf-8",
+        );
+        spec.target_uri = Some("http://example.com/a".into());
+        let body = b"<title>x</title>";
+        let digest = super::super::sha256_label(&super::super::digest::sha256(body));
+        spec.payload_digest = Some(digest.clone());
+        let (offset, length) = write_record(
+            &mut out,
+            end,
+            &spec,
+            &[],
+            &mut io::Cursor::new(body),
+            body.len() as u64,
+            None,
+        )
+        .unwrap();
+        std::fs::write(&path, &out).unwrap();
+
+        let index = index_warc(&path).unwrap();
+        assert!(index.problems.is_empty(), "{:?}", index.problems);
+        assert_eq!(index.records.len(), 1);
+        let record = &index.records[0];
+        assert!(record.is_resource() && !record.is_revisit() && record.http.is_none());
+        assert_eq!(record.content_type.as_deref(), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            index.lines(),
+            [format!(
+                "com,example)/a 20260101020304 {{\"url\": \"http://example.com/a\", \"mime\": \"text/html\", \"digest\": \"{digest}\", \"length\": \"{length}\", \"offset\": \"{offset}\", \"filename\": \"m.warc.gz\"}}"
+            )]
+        );
+    }
+
     #[test]
     fn timestamps_of_foreign_dates_keep_their_digits() {
         assert_eq!(timestamp_of("2026-01-01T02:03:04Z"), "20260101020304");
