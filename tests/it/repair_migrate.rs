@@ -151,6 +151,9 @@ async fn migrate_moves_every_payload_into_warc_with_every_hash_unchanged() {
     assert_eq!(m["objects_left"], serde_json::json!([]));
 
     assert_migrated(&old, &before, &payloads);
+    let status = old.scratch.run(&["status"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(String::from_utf8(status.stdout).unwrap().contains("5 snapshots"));
 
     // The migration's WARC file: a warcinfo record, then the early capture's payload as a
     // resource record, under its URL, content type and capture date.
