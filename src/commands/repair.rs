@@ -58,7 +58,7 @@ use crate::journal::{self, JOURNAL_DIR};
 use crate::lock::ArchiveLock;
 use crate::manifest::rebuild::{Inexact, Payloads, ReadBack, RunReport, rebuild};
 use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError, Snapshot};
-use crate::payload;
+use crate::payload::{self, Location};
 use crate::report::{Report, timestamp};
 use crate::store::{Store, hex};
 use crate::title;
@@ -498,20 +498,18 @@ struct ArchivePayloads<'a> {
 
 impl Payloads for ArchivePayloads<'_> {
     fn read(&mut self, snapshot: &Snapshot) -> Result<ReadBack, String> {
-        let mut probe = snapshot.clone();
-        // Whatever the snapshot says it holds: what is there is read, and compared later.
-        probe.size = u64::MAX;
-        let mut payload = payload::open(self.archive, &probe).map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+        let location = payload::location(snapshot).ok_or("the snapshot names no record and no object")?;
+        let mut body = open_unchecked(self.archive, &location).map_err(|e| format!("{location}: {e}"))?;
         let mut hasher = Sha256::new();
         let (mut head, mut tail) = (Vec::new(), Vec::new());
         let mut size = 0u64;
         let mut buf = vec![0; 64 * 1024];
         loop {
-            let n = match payload.read(&mut buf) {
+            let n = match body.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("cannot read {}: {e}", payload.location())),
+                Err(e) => return Err(format!("{location}: cannot be read: {e}")),
             };
             let chunk = &buf[..n];
             hasher.update(chunk);
@@ -537,6 +535,73 @@ impl Payloads for ArchivePayloads<'_> {
             .object_path(sha256)
             .is_some_and(|p| p.is_file())
     }
+}
+
+/// The payload at `location`, decoded, whatever any snapshot says it should hash to: a rebuild
+/// reads what is there and compares afterwards, and for a report without the hash learns it
+/// here. ([`payload::open`] reads the same places but checks the bytes against a snapshot.)
+fn open_unchecked(archive: &Path, location: &Location) -> std::io::Result<Box<dyn Read + Send>> {
+    use std::io::{BufRead, BufReader, Error, ErrorKind, Seek, SeekFrom};
+    let damaged = |why: String| Error::new(ErrorKind::InvalidData, why);
+    let (file, offset, length) = match location {
+        Location::Object(object) => return Ok(Box::new(std::fs::File::open(archive.join(object))?)),
+        Location::Record { file, offset, length } => (file, *offset, *length),
+    };
+    let path = payload::warc_path(archive, file).ok_or_else(|| damaged("not a WARC file of the archive".into()))?;
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let member = flate2::bufread::GzDecoder::new(BufReader::new(file.take(length)));
+    let mut record = BufReader::new(member);
+    // The WARC header, up to its blank line: the record's type, block length and content type.
+    let (mut kind, mut block_length, mut http) = (String::new(), None, false);
+    let mut line = Vec::new();
+    for n in 0.. {
+        line.clear();
+        if n > 1000 || (&mut record).take(64 * 1024).read_until(b'\n', &mut line)? == 0 {
+            return Err(damaged("no whole WARC header there".into()));
+        }
+        if n == 0 && !line.starts_with(b"WARC/") {
+            return Err(damaged("no WARC record starts there".into()));
+        }
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        if let Some((name, value)) = text.split_once(':') {
+            let value = value.trim();
+            match name.trim().to_ascii_lowercase().as_str() {
+                "warc-type" => kind = value.to_ascii_lowercase(),
+                "content-length" => block_length = value.parse::<u64>().ok(),
+                "content-type" => http = value.to_ascii_lowercase().starts_with("application/http"),
+                _ => {}
+            }
+        }
+    }
+    let block_length = block_length.ok_or_else(|| damaged("the record has no valid Content-Length".into()))?;
+    let mut block = record.take(block_length);
+    let coding = match kind.as_str() {
+        "resource" => String::new(),
+        "response" if http => {
+            let head = crate::warc::index::read_http_head(&mut block)?
+                .ok_or_else(|| damaged("the record's HTTP head cannot be read".into()))?;
+            if head
+                .header("transfer-encoding")
+                .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+            {
+                return Err(damaged("the record's body is chunked".into()));
+            }
+            head.header("content-encoding")
+                .map(|c| c.trim().to_ascii_lowercase())
+                .unwrap_or_default()
+        }
+        other => {
+            return Err(damaged(format!(
+                "the record there is a {other:?} record, not a response"
+            )));
+        }
+    };
+    payload::decoder(&coding, block)
+        .ok_or_else(|| damaged(format!("the body has an unknown Content-Encoding {coding:?}")))
 }
 
 /// Every run report under `runs/`, and a problem line for each that does not parse.
