@@ -327,8 +327,17 @@ pub fn cut_tails(archive: &Path) -> Result<Vec<(PathBuf, Recorded, Recovery)>, R
             move |source| RecoverError::Io { path, source }
         };
         for name in run_warcs(archive, &recorded.run).map_err(io_err(&archive.join(WARC_DIR)))? {
-            let durable = recorded.warc_lengths.get(&name).copied().unwrap_or(0);
             let path = archive.join(&name);
+            let shared = format!("{WARC_DIR}/{}.warc.gz", recorded.run);
+            if name != shared && !recorded.warc_lengths.contains_key(&name) {
+                // A large capture's file of its own, finished after the last checkpoint: no
+                // journal line names it, so it is work the kill lost.
+                let len = std::fs::metadata(&path).map_err(io_err(&path))?.len();
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+                recovery.cut.push((name, len, 0));
+                continue;
+            }
+            let durable = recorded.warc_lengths.get(&name).copied().unwrap_or(0);
             cut_tail(&path, durable, &mut recovery).map_err(io_err(&path))?;
         }
         // The cut is durable before the manifest and the index say the run is recovered.
