@@ -120,7 +120,6 @@ impl RunWarc {
     /// (offset, length). A failure truncates the file back to where it was, so a half-written
     /// member never stays behind.
     pub fn append(&self, records: Vec<PendingRecord<'_>>) -> Result<Vec<(u64, u64)>, WarcError> {
-        test_stall();
         let mut guard = self.file.lock().expect("no panics while the WARC lock is held");
         let (file, end) = &mut *guard;
         let start = *end;
@@ -167,8 +166,8 @@ impl RunWarc {
     }
 }
 
-/// In debug builds, `LINKKEEP_TEST_STALL_WRITES_MS` makes every write of a payload to the
-/// archive wait that long first: how the tests stand in for a slow disk (issue #13).
+/// In debug builds, `LINKKEEP_TEST_STALL_WRITES_MS` makes the writer of each large body wait
+/// that long before its first write: how the tests stand in for a slow disk (issue #13).
 fn test_stall() {
     #[cfg(debug_assertions)]
     if let Some(ms) = std::env::var("LINKKEEP_TEST_STALL_WRITES_MS")
@@ -249,8 +248,6 @@ pub struct StreamedFile {
     part: String,
     tmp: TempPath,
     streamed: Streamed,
-    /// The body's size as received.
-    body_len: u64,
 }
 
 /// A body received whole.
@@ -275,13 +272,6 @@ impl ReceivedBody {
         }
     }
 
-    /// The body's size as received.
-    pub fn len(&self) -> u64 {
-        match self {
-            Self::Memory { bytes, .. } => bytes.len() as u64,
-            Self::Streamed(record) => record.file.body_len,
-        }
-    }
 }
 
 impl RawBody {
@@ -353,16 +343,13 @@ impl RawBody {
             // Removed when dropped: on any error below, and when the download is cancelled.
             let tmp = TempPath::new(tmp_path);
             let mut record = StreamedResponse::create(file, spec, &head, compress)?;
-            let mut body_len = bytes.len() as u64;
             test_full_disk()?;
             test_stall();
             record.write_body(&bytes)?;
             drop(bytes);
             record.hash_payload(payload);
             while let Some(batch) = queued.blocking_recv() {
-                test_stall();
                 for chunk in batch {
-                    body_len += chunk.len() as u64;
                     record.write_body(&chunk)?;
                 }
             }
@@ -376,7 +363,6 @@ impl RawBody {
                 part,
                 tmp,
                 streamed,
-                body_len,
             })
         });
         self.state = State::Streaming {
