@@ -202,7 +202,7 @@ measure() {
     sys=$(awk -F': ' '/System time \(seconds\)/ {print $2}' "$tf")
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
     # ru_oublock, in 512-byte units whatever the filesystem's block size.
-    written=$(awk -F': ' '/File system outputs/ {print $2 * 512}' "$tf")
+    written=$(awk -F': ' '/File system outputs/ {printf "%.0f\n", $2 * 512}' "$tf")
     local wall
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
@@ -246,7 +246,7 @@ du_bytes() { du -sb "$1" | cut -f1; }
 BENCH_LOG=$WORK/nginx/logs/bench.log
 bench_log_reset() { : >"$BENCH_LOG"; }
 bench_log_count() { awk -v s="$1" '$1 == s' "$BENCH_LOG" | wc -l; }
-bench_log_bytes() { awk '{ b += $2 } END { printf "%d\n", b }' "$BENCH_LOG"; }
+bench_log_bytes() { awk '{ b += $2 } END { printf "%.0f\n", b }' "$BENCH_LOG"; }
 
 # check-<size>: availability of N URLs over $HOSTS hosts.
 bench_check() {
@@ -331,7 +331,7 @@ bench_html() {
     log "html: generating $n HTML pages (cached in $DATA/$HTML_DIR)"
     gen html-files "$n" "$DATA"
     bytes=$(for ((i = 0; i < n; i++)); do printf '%s/%s/p%05d.html\n' "$DATA" "$HTML_DIR" "$i"; done |
-        xargs stat -c %s | awk '{ b += $1 } END { printf "%d\n", b }')
+        xargs stat -c %s | awk '{ b += $1 } END { printf "%.0f\n", b }')
     for variant in h hz; do
         local name=archive-html dir
         local -a wget_opts=()

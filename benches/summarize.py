@@ -129,7 +129,7 @@ def disk_table(scenarios, figures):
     for scenario, tools in scenarios.items():
         payload = fig(figures, scenario, "payload_bytes").get("-")
         for tool, runs in tools.items():
-            written = [int(r["written_bytes"]) for r in runs if r.get("written_bytes") not in (None, "")]
+            written = [int(float(r["written_bytes"])) for r in runs if r.get("written_bytes") not in (None, "")]
             du = list(fig(figures, scenario, "du_bytes", tool).values())
             if not du and not (payload and written):
                 continue
@@ -228,7 +228,7 @@ def issue13(scenarios, figures):
         du = fig(figures, html, "du_bytes", "linkkeep (cold)")
         if cold and payload and du:
             ratios = [b / payload for b in du.values()]
-            rows.append((f"{html}: `du -sb archive` ≤ 0.5 × payload ({mib(payload)} of HTML, served without gzip)",
+            rows.append((f"{html}: `du -sb archive` ≤ 0.5 × payload ({payload / 1e6:,.1f} MB of HTML, served without gzip)",
                          f"{max(ratios):.3f} × ({mib(max(du.values()))})",
                          verdict(max(ratios) <= 0.5, failed(cold))))
         info = []
@@ -260,8 +260,8 @@ def issue13(scenarios, figures):
         tools = scenarios[big]
         lk, curl = tools.get("linkkeep", []), tools.get("curl -o + sha256sum", [])
         size = int(lk[0]["units"]) if lk else None
-        written = [int(r["written_bytes"]) for r in lk if r.get("written_bytes") not in (None, "")]
-        curl_written = [int(r["written_bytes"]) for r in curl if r.get("written_bytes") not in (None, "")]
+        written = [int(float(r["written_bytes"])) for r in lk if r.get("written_bytes") not in (None, "")]
+        curl_written = [int(float(r["written_bytes"])) for r in curl if r.get("written_bytes") not in (None, "")]
         if lk and written:
             counter = ""
             if curl_written:
