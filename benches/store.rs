@@ -56,7 +56,11 @@ fn streamed_record_write(bencher: Bencher, size: usize) {
     let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n";
     bencher.counter(BytesCount::new(size)).bench_local(|| {
         let file = std::fs::File::create(dir.path().join("r.warc.gz")).unwrap();
-        let spec = RecordSpec::new(RecordType::Response, "2026-01-01T00:00:00Z".into(), CONTENT_TYPE_HTTP_RESPONSE);
+        let spec = RecordSpec::new(
+            RecordType::Response,
+            "2026-01-01T00:00:00Z".into(),
+            CONTENT_TYPE_HTTP_RESPONSE,
+        );
         let request = RecordSpec::new(RecordType::Request, spec.date.clone(), CONTENT_TYPE_HTTP_REQUEST);
         let mut record = StreamedResponse::create(file, spec, head, false).unwrap();
         record.hash_payload(Sha256::new());

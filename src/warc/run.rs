@@ -271,7 +271,6 @@ impl ReceivedBody {
             Self::Streamed(record) => record.file.streamed.payload_digest,
         }
     }
-
 }
 
 impl RawBody {
@@ -359,11 +358,7 @@ impl RawBody {
                 return Err(io::Error::other("the download was cancelled").into());
             };
             let streamed = record.finish(block_digest, None, request)?;
-            Ok(StreamedFile {
-                part,
-                tmp,
-                streamed,
-            })
+            Ok(StreamedFile { part, tmp, streamed })
         });
         self.state = State::Streaming {
             batch: Vec::new(),

@@ -19,7 +19,11 @@ fn bytes_under(dir: &std::path::Path) -> u64 {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let meta = entry.metadata().unwrap();
-        total += if meta.is_dir() { bytes_under(&entry.path()) } else { meta.len() };
+        total += if meta.is_dir() {
+            bytes_under(&entry.path())
+        } else {
+            meta.len()
+        };
     }
     total
 }
@@ -28,7 +32,10 @@ fn bytes_under(dir: &std::path::Path) -> u64 {
 async fn distinct_incompressible_payloads_take_their_own_size_on_disk() {
     let server = MockServer::start().await;
     // Small ones into the run's file, large ones into files of their own.
-    let sizes: Vec<usize> = (0..16).map(|n| 40_000 + n * 17_000).chain([LARGE + 1, 3 * LARGE]).collect();
+    let sizes: Vec<usize> = (0..16)
+        .map(|n| 40_000 + n * 17_000)
+        .chain([LARGE + 1, 3 * LARGE])
+        .collect();
     let mut links = Vec::new();
     let mut payloads = 0u64;
     for (n, size) in sizes.iter().enumerate() {
@@ -86,11 +93,23 @@ async fn a_revisit_gives_back_its_payload_through_get_at() {
     assert_eq!(snapshots.len(), 3, "{snapshots:#?}");
     assert_eq!(snapshots[2]["sha256"], sha256_hex(&a));
     for field in ["warc", "offset", "length", "record_id"] {
-        assert_eq!(snapshots[2][field], snapshots[0][field], "{field}: the first record holds it");
+        assert_eq!(
+            snapshots[2][field], snapshots[0][field],
+            "{field}: the first record holds it"
+        );
     }
-    assert_eq!(scratch.warc_files().len(), 3 + 1, "A's own file, and each run's: {:?}", scratch.warc_files());
+    assert_eq!(
+        scratch.warc_files().len(),
+        3 + 1,
+        "A's own file, and each run's: {:?}",
+        scratch.warc_files()
+    );
     let index = std::fs::read_to_string(scratch.archive.join("index.cdxj")).unwrap();
-    assert_eq!(index.lines().filter(|l| l.contains("\"revisit\"")).count(), 1, "{index}");
+    assert_eq!(
+        index.lines().filter(|l| l.contains("warc/revisit")).count(),
+        1,
+        "{index}"
+    );
 
     for (snapshot, expected) in snapshots.iter().zip([&a, &b, &a]) {
         let at = snapshot["first_seen"].as_str().unwrap();
@@ -174,11 +193,77 @@ async fn verify_catches_a_truncated_file_of_a_large_body() {
     assert_eq!(verify.code, 0, "{}", verify.stderr);
 
     let len = std::fs::metadata(&file).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
 
     let verify = scratch.run(&["verify", "--format", "json"]).await;
     assert_eq!(verify.code, 1, "{}", verify.stderr);
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     let outcome = report["results"][0]["outcome"].as_str().unwrap();
     assert!(["corrupt_object", "corrupt_warc"].contains(&outcome), "{report:#}");
+}
+
+/// pywb replays, byte for byte, a body past the large-body threshold (a WARC file of its own)
+/// and a chunked body of unknown length that grew past it while it arrived.
+#[tokio::test(flavor = "multi_thread")]
+async fn pywb_replays_large_and_chunked_bodies_byte_for_byte() {
+    use crate::support::pytools::{Wayback, run_tool, tools_or_skip, ts14};
+    use std::ffi::OsStr;
+    let Some([wb_manager, wayback]) = tools_or_skip(["wb-manager", "wayback"]) else {
+        return;
+    };
+    let server = MockServer::start().await;
+    let large = random_bytes(11, 2 * LARGE + 5);
+    Mock::given(path("/large.pdf"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(large.clone(), "application/pdf"))
+        .mount(&server)
+        .await;
+    let chunks: Vec<bytes::Bytes> = (0..24u64)
+        .map(|n| bytes::Bytes::from(random_bytes(100 + n, 64 * 1024)))
+        .collect();
+    let chunked: Vec<u8> = chunks.concat();
+    let chunked_url = crate::support::bodies::chunked_server("application/octet-stream", chunks).await;
+    let scratch = Scratch::new(&[
+        ("large", format!("{}/large.pdf", server.uri())),
+        ("chunked", chunked_url.clone()),
+    ]);
+    let run = scratch.archive(&["--retries", "0"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        scratch.warc_files().len(),
+        3,
+        "two files of their own: {:?}",
+        scratch.warc_files()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let init = run_tool(&wb_manager, &[OsStr::new("init"), OsStr::new("coll")], dir.path()).await;
+    assert_eq!(init.code, 0, "{}", init.output());
+    let warcs = scratch.warc_files();
+    let mut args = vec![OsStr::new("add"), OsStr::new("coll")];
+    args.extend(warcs.iter().map(|w| w.as_os_str()));
+    let add = run_tool(&wb_manager, &args, dir.path()).await;
+    assert_eq!(add.code, 0, "{}", add.output());
+    let pywb = Wayback::start(&wayback, dir.path()).await;
+    for (id, url, body) in [
+        ("large", format!("{}/large.pdf", server.uri()), &large),
+        ("chunked", chunked_url, &chunked),
+    ] {
+        let snapshot = &scratch.snapshots(id)[0];
+        assert_eq!(scratch.payload(snapshot), *body, "{id}: the record's payload");
+        let ts = ts14(snapshot["record_date"].as_str().unwrap());
+        let response = pywb.replay(&ts, &url, "identity").await;
+        assert_eq!(response.status(), 200, "{id}: {}", pywb.log());
+        let bytes = response.bytes().await.unwrap();
+        assert!(
+            bytes.as_ref() == body.as_slice(),
+            "{id}: pywb replayed {} bytes, not the {} served",
+            bytes.len(),
+            body.len()
+        );
+    }
 }
