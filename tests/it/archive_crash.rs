@@ -20,10 +20,14 @@ const SLOW: Duration = Duration::from_secs(2);
 /// Past the size kept in memory: a body with a WARC file of its own.
 const LARGE: usize = linkkeep::warc::run::LARGE_BODY as usize;
 
-/// The body of `/doc/<n>`: every tenth document is the same, the rest distinct and up to ~200 KB.
+/// The body of `/doc/<n>`: every tenth document is the same, some are large (a WARC file of
+/// their own each), the rest distinct and up to ~200 KB.
 fn body(n: usize) -> Vec<u8> {
     if n.is_multiple_of(10) {
         return b"shared payload".to_vec();
+    }
+    if n % 13 == 5 {
+        return random_bytes(n as u64, LARGE + n * 1000);
     }
     random_bytes(n as u64, 1000 + (n % 7) * 30_000)
 }
@@ -111,10 +115,20 @@ fn assert_manifest_and_index_agree(archive: &Path, manifest: &Value, run: &str) 
             .unwrap_or_else(|e| panic!("{file}@{offset}+{length} ({url}) is not a whole gzip member: {e}"));
         assert!(record.starts_with(b"WARC/1.1\r\n"), "{file}@{offset}");
     }
-    let run_file = format!("{run}.warc.gz");
+    // The run's own file, and the files of its large bodies (`<run>-<n>.warc.gz`).
+    let of_run = |f: &str| {
+        f.strip_suffix(".warc.gz")
+            .and_then(|stem| stem.strip_prefix(run))
+            .is_some_and(|rest| {
+                rest.is_empty()
+                    || rest
+                        .strip_prefix('-')
+                        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
     let urls_indexed: BTreeSet<&str> = records
         .iter()
-        .filter(|(f, ..)| *f == run_file)
+        .filter(|(f, ..)| of_run(f))
         .map(|(.., url)| url.as_str())
         .collect();
     let urls_checked: BTreeSet<&str> = manifest["links"]
@@ -207,6 +221,14 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
         }
         assert_manifest_and_index_agree(&scratch.archive, &manifest, &run);
         scratch.assert_payloads_intact(&manifest);
+        // A large body's file finished after the last checkpoint went with the kill.
+        let named: BTreeSet<String> = scratch.payload_records().into_iter().map(|(warc, _)| warc).collect();
+        for file in scratch.warc_files() {
+            let name = format!("warc/{}", file.file_name().unwrap().to_str().unwrap());
+            if name.trim_end_matches(".warc.gz") != format!("warc/{run}") && name.contains(&run) {
+                assert!(named.contains(&name), "{name} is named by no snapshot");
+            }
+        }
         let verify = scratch.run(&["verify"]).await;
         assert_eq!(verify.code, 0, "verify after recovering {run}: {}", verify.stderr);
     }
@@ -244,7 +266,7 @@ async fn an_error_exit_mid_run_leaves_the_index_consistent() {
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .respond_with(move |request: &Request| match doc_number(request) {
             DOOMED => ResponseTemplate::new(200).set_body_raw(vec![7u8; 2 * LARGE], "application/octet-stream"),
-            n => ResponseTemplate::new(200).set_body_raw(body(n), "application/octet-stream"),
+            n => ResponseTemplate::new(200).set_body_raw(random_bytes(n as u64, 1000), "application/octet-stream"),
         })
         .mount(&server)
         .await;
