@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# linkkeep side by side with lychee, curl and wget, on loopback only (issue #7).
+# linkkeep side by side with lychee, curl and wget, on loopback only (issues #7, #12, #13).
 #
-#   benches/run.sh                  # every scenario, 5 timed runs per tool (about 15 minutes)
+#   benches/run.sh                  # every scenario, 5 timed runs per tool (about 20 minutes)
 #   benches/run.sh --quick          # smaller sizes, 2 runs: a smoke test of the harness
 #   benches/run.sh --only check,manifest --runs 3
+#   benches/run.sh --only archive,html,big --runs 3 --runs-big 1   # issue #13's figures only
 #   benches/run.sh --runs-big 3     # fewer runs for big-4g only (each can take minutes)
+#   benches/run.sh --keep           # keep the scratch directory (archives, nginx config, logs)
 #
 # Scenarios: check (check-1k, check-10k, check-100k: linkkeep vs lychee vs curl --parallel),
-# archive (archive-2k: linkkeep cold and unchanged re-run vs wget --warc-file and curl
-# --parallel), big (big-4g: linkkeep archive vs curl -o && sha256sum), manifest
-# (manifest-100k: linkkeep status, and archiving one link into a 100k-link archive;
-# status-links-5k/10k/20k: status with the matching links.json), checkpoints (checkpoints-20k:
-# archiving 20,000 links into an empty archive and into a 100k-link one, with the time spent
-# in checkpoints summed from -v).
+# archive (archive-2k, 2,000 random files of 256 KiB: linkkeep cold and unchanged re-run vs
+# wget --warc-file and curl --parallel), html (archive-html: a corpus of 1,500 generated HTML
+# pages of 30-58 KB, 66 MB, served as plain text/html: linkkeep cold vs wget --warc-file;
+# archive-html-gzip: the same pages with nginx `gzip on`, comp level 6), big (big-4g: linkkeep
+# archive vs curl -o && sha256sum), manifest (manifest-100k: linkkeep status, and archiving one
+# link into a 100k-link archive; status-links-5k/10k/20k: status with the matching
+# links.json), checkpoints (checkpoints-20k: archiving 20,000 links into an empty archive and
+# into a 100k-link one, with the time spent in checkpoints summed from -v). --quick: check-1k
+# and 10k, archive-200, 300 HTML pages, big-256m, manifest-10k, checkpoints-2k.
 #
 # A static nginx (Debian's, installed if missing) serves generated files on 127.0.0.1, one
-# `listen` port per simulated host. Nothing leaves the machine. Each timed run goes through
-# `/usr/bin/time -v` (wall time is taken with nanosecond clocks around it); tools alternate
-# within each round, after one untimed warm-up run per tool. Raw results go to
-# benches/.data/results-<time>.tsv, the Markdown summary (medians, ratios to linkkeep, and the
-# check scaling table) to the .md beside it and to stdout. See BENCHMARKS.md.
+# `listen` port per simulated host, with ETag and Last-Modified (its defaults). Nothing leaves
+# the machine. Each timed run goes through `/usr/bin/time -v` after a `sync` (the page cache is
+# not dropped): wall time from nanosecond clocks around it; CPU (user + sys), peak RSS
+# ("Maximum resident set size") and bytes written ("File system outputs" x 512: the kernel's
+# write_bytes, bytes of page cache the process dirtied for the disk, files deleted later
+# included) from time, for the process and its children. Tools alternate within each round,
+# after one untimed warm-up run per tool (big-4g has none). The warm-ups check the results: every link stored
+# and `linkkeep verify` clean; the unchanged re-run answered by 304s (counted in nginx's log of
+# requests carrying X-Bench-Log, which only warm-ups send); `linkkeep get` of two HTML pages
+# gives back the served file byte for byte. After timed runs: `du -sb` of linkkeep's archive
+# (after the cold run) and of wget's WARC, and the re-run's "unchanged" count from its report
+# in archive/runs/. Raw results go to benches/.data/results-<time>.tsv (one line per timed
+# run) and -figures.tsv (sizes and counts), the Markdown summary (medians, ratios to linkkeep,
+# the check scaling table, bytes on disk, and "Issue #13 figures": each target, its measured
+# value, met or missed) to the .md beside them and to stdout. See BENCHMARKS.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,12 +44,12 @@ DATA=$HERE/.data
 RUNS=5
 RUNS_BIG=
 QUICK=0
-ONLY=check,archive,big,manifest,checkpoints
+ONLY=check,archive,html,big,manifest,checkpoints
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 HOSTS=10
 KEEP=0
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1; RUNS=2 ;;
@@ -53,12 +68,14 @@ wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ $QUICK = 1 ]; then
     CHECK_SIZES="1000 10000"
     ARCHIVE_N=200
+    HTML_N=300
     BIG_BYTES=$((256 * 1024 * 1024)); BIG_NAME=big-256m.bin
     MANIFEST_N=10000
     CHECKPOINT_N=2000
 else
     CHECK_SIZES="1000 10000 100000"
     ARCHIVE_N=2000
+    HTML_N=1500
     BIG_BYTES=$((4 * 1024 * 1024 * 1024)); BIG_NAME=big-4g.bin
     MANIFEST_N=100000
     CHECKPOINT_N=20000
@@ -111,8 +128,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# One page served for every /c/<anything> URL (check), files under /a/ (archive) and /big/.
+# One page served for every /c/<anything> URL (check), files under /a/ (archive) and /big/,
+# the HTML corpus under /h/ (plain) and /hz/ (gzip on: compressed on the fly when asked).
+# Requests carrying `X-Bench-Log: 1` (sent by warm-ups only) are logged with their status and
+# the body bytes sent, so a harness check can count 304s and encoded bytes; timed runs log
+# nothing.
 mkdir -p "$DATA/c" "$DATA/big" "$WORK/nginx/logs"
+HTML_DIR=$(python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import gen; print(gen.HTML_DIR)' "$HERE")
 [ -s "$DATA/c/page.html" ] || python3 -c '
 import sys
 body = "".join(f"<p>Paragraph {i} of a cited page.</p>\n" for i in range(30))
@@ -127,11 +149,16 @@ open(sys.argv[1], "w").write(f"<!doctype html><html><head><title>A cited page</t
     echo "  keepalive_requests 1000000; keepalive_timeout 120s;"
     echo "  open_file_cache max=10000 inactive=120s;"
     echo "  types { text/html html; application/octet-stream bin; } default_type application/octet-stream;"
+    echo "  map \$http_x_bench_log \$bench_log { default 0; 1 1; }"
+    echo "  log_format bench '\$status \$body_bytes_sent \$request_uri';"
     for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $WORK/nginx/$t;"; done
     echo "  server {"
     for ((i = 0; i < HOSTS; i++)); do echo "    listen 127.0.0.1:$((PORT_BASE + i)) backlog=4096;"; done
     echo "    root $DATA;"
+    echo "    access_log $WORK/nginx/logs/bench.log bench if=\$bench_log;"
     echo "    location /c/ { try_files /c/page.html =404; }"
+    echo "    location /h/ { alias $DATA/$HTML_DIR/; }"
+    echo "    location /hz/ { alias $DATA/$HTML_DIR/; gzip on; gzip_comp_level 6; }"
     echo "    location = /nginx_status { stub_status; }"
     echo "  }"
     echo "}"
@@ -153,7 +180,13 @@ curl -fs -o /dev/null "http://127.0.0.1:$PORT_BASE/c/ready" || die "nginx did no
 # Measuring
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RESULTS=$DATA/results-$STAMP.tsv
-printf 'scenario\tunits\tunit_kind\ttool\trun\texit\twall_s\tuser_s\tsys_s\tmaxrss_kb\n' >"$RESULTS"
+printf 'scenario\tunits\tunit_kind\ttool\trun\texit\twall_s\tuser_s\tsys_s\tmaxrss_kb\twritten_bytes\n' >"$RESULTS"
+# Sizes and counts besides the timings (du -sb, payload bytes, 304s, ...): one line per value.
+FIGURES=${RESULTS%.tsv}-figures.tsv
+printf 'scenario\ttool\trun\tmetric\tvalue\n' >"$FIGURES"
+
+# figure SCENARIO TOOL RUN METRIC VALUE: one value, appended to $FIGURES.
+figure() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$FIGURES"; }
 
 # measure SCENARIO UNITS KIND TOOL RUN CMD...: one timed run, appended to $RESULTS.
 measure() {
@@ -164,22 +197,56 @@ measure() {
     t0=$(date +%s%N)
     /usr/bin/time -v -o "$tf" "$@" >"$WORK/last.out" 2>"$WORK/last.err" || rc=$?
     t1=$(date +%s%N)
-    local user sys rss
+    local user sys rss written
     user=$(awk -F': ' '/User time \(seconds\)/ {print $2}' "$tf")
     sys=$(awk -F': ' '/System time \(seconds\)/ {print $2}' "$tf")
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+    # ru_oublock, in 512-byte units whatever the filesystem's block size.
+    written=$(awk -F': ' '/File system outputs/ {printf "%.0f\n", $2 * 512}' "$tf")
     local wall
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-        "$scenario" "$units" "$kind" "$tool" "$run" "$rc" "$wall" "$user" "$sys" "$rss" >>"$RESULTS"
-    awk -v s="$scenario" -v t="$tool" -v r="$run" -v w="$wall" -v u="$user" -v y="$sys" -v m="$rss" -v c="$rc" \
-        'BEGIN { printf "  %-14s %-28s run %-3s wall %8.3f s  cpu %7.2f s  rss %8.1f MiB  exit %s\n", s, t, r, w, u + y, m / 1024, c }' >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$scenario" "$units" "$kind" "$tool" "$run" "$rc" "$wall" "$user" "$sys" "$rss" "$written" >>"$RESULTS"
+    awk -v s="$scenario" -v t="$tool" -v r="$run" -v w="$wall" -v u="$user" -v y="$sys" -v m="$rss" -v c="$rc" -v o="$written" \
+        'BEGIN { printf "  %-17s %-28s run %-3s wall %8.3f s  cpu %7.2f s  rss %8.1f MiB  wrote %9.1f MiB  exit %s\n", s, t, r, w, u + y, m / 1024, o / 1048576, c }' >&2
     if [ "$rc" != 0 ]; then
         echo "    (exit $rc) $(tail -c 600 "$WORK/last.err")" >&2
     fi
 }
 
 gen() { python3 "$HERE/gen.py" "$@"; }
+
+# stored_links ARCHIVE: how many of the manifest's links have a snapshot (any payload layout).
+stored_links() {
+    python3 -c 'import json, sys; m = json.load(open(sys.argv[1] + "/manifest.json"))
+print(sum(1 for e in m["links"].values() if e.get("snapshots")))' "$1"
+}
+
+# check_archive NAME ARCHIVE N LINKS: every one of N links stored, and `linkkeep verify` clean.
+check_archive() {
+    local name=$1 archive=$2 n=$3 links=$4 stored
+    stored=$(stored_links "$archive")
+    [ "$stored" = "$n" ] || die "$name: $stored links stored for $n served"
+    "$BIN" --links "$links" --archive "$archive" verify --no-progress --format json -o /dev/null 2>"$WORK/verify.err" ||
+        { tail -c 2000 "$WORK/verify.err" >&2; die "$name: linkkeep verify failed on the warm-up's archive"; }
+}
+
+# report_field ARCHIVE FIELD: FIELD of the summary of the newest run report in ARCHIVE/runs/
+# (empty if there is none).
+report_field() {
+    python3 -c 'import glob, json, os, sys
+reports = glob.glob(os.path.join(sys.argv[1], "runs", "*.json"))
+if reports:
+    print(json.load(open(max(reports, key=os.path.getmtime)))["summary"].get(sys.argv[2], ""))' "$1" "$2"
+}
+
+du_bytes() { du -sb "$1" | cut -f1; }
+
+# nginx's log of the requests that carry `X-Bench-Log: 1`: status, body bytes sent, URI.
+BENCH_LOG=$WORK/nginx/logs/bench.log
+bench_log_reset() { : >"$BENCH_LOG"; }
+bench_log_count() { awk -v s="$1" '$1 == s' "$BENCH_LOG" | wc -l; }
+bench_log_bytes() { awk '{ b += $2 } END { printf "%.0f\n", b }' "$BENCH_LOG"; }
 
 # check-<size>: availability of N URLs over $HOSTS hosts.
 bench_check() {
@@ -220,26 +287,94 @@ bench_archive() {
         --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
     local -a wget=(wget -q --warc-file="$dir/wget/bench" -i "$dir/urls.txt" -P "$dir/wget/files")
     local -a curl=(curl --parallel --parallel-max 64 --fail -s --no-progress-meter --output-dir "$dir/curl" -K "$dir/curl.cfg")
-    # Warm-up, and a check that every file became an object.
+    figure "$name" - - payload_bytes "$bytes"
+    figure "$name" - - links "$n"
+    # Warm-up, and a check that every file was stored and verifies.
     rm -rf "$dir/archive" "$dir/wget" "$dir/curl"; mkdir -p "$dir/wget" "$dir/curl"
     "${linkkeep[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
-    local objects
-    objects=$(find "$dir/archive/objects" -type f | wc -l)
-    [ "$objects" = "$n" ] || die "$name: $objects objects for $n files"
+    check_archive "$name" "$dir/archive" "$n" "$dir/links.json"
+    # The unchanged re-run, once with its requests logged: nginx should answer 304 to every
+    # conditional request (ETag and Last-Modified are on), and the report count every link
+    # unchanged. Not fatal: the summary shows the counts beside the re-run's ratio.
+    bench_log_reset
+    "${linkkeep[@]}" -H 'X-Bench-Log: 1' 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up re-run failed"; }
+    local n304 n200 unchanged
+    n304=$(bench_log_count 304); n200=$(bench_log_count 200); unchanged=$(report_field "$dir/archive" unchanged)
+    figure "$name" "linkkeep (unchanged re-run)" warm-up status_304 "$n304"
+    figure "$name" "linkkeep (unchanged re-run)" warm-up status_200 "$n200"
+    figure "$name" "linkkeep (unchanged re-run)" warm-up unchanged "${unchanged:-0}"
+    log "$name: warm-up re-run: $n304 answered 304, $n200 answered 200, ${unchanged:-?} of $n reported unchanged"
+    [ "${unchanged:-0}" = "$n" ] || echo "run.sh: WARNING: $name: the re-run found ${unchanged:-?} of $n links unchanged" >&2
     "${wget[@]}" && "${curl[@]}" || die "$name: peer warm-up failed"
     for ((r = 1; r <= RUNS; r++)); do
         rm -rf "$dir/archive"
         measure "$name" "$bytes" bytes "linkkeep (cold)" "$r" "${linkkeep[@]}"
+        figure "$name" "linkkeep (cold)" "$r" du_bytes "$(du_bytes "$dir/archive")"
         measure "$name" "$bytes" bytes "linkkeep (unchanged re-run)" "$r" "${linkkeep[@]}"
+        figure "$name" "linkkeep (unchanged re-run)" "$r" du_bytes "$(du_bytes "$dir/archive")"
+        figure "$name" "linkkeep (unchanged re-run)" "$r" unchanged "$(report_field "$dir/archive" unchanged)"
         rm -rf "$dir/wget"; mkdir -p "$dir/wget"
         measure "$name" "$bytes" bytes "wget --warc-file" "$r" "${wget[@]}"
+        figure "$name" "wget --warc-file" "$r" du_bytes "$(du_bytes "$dir/wget/bench.warc.gz")"
         rm -rf "$dir/curl"; mkdir -p "$dir/curl"
         measure "$name" "$bytes" bytes "curl --parallel" "$r" "${curl[@]}"
     done
     rm -rf "$dir/archive" "$dir/wget" "$dir/curl"
 }
 
-# big-<size>: one large incompressible file.
+# archive-html and archive-html-gzip: N generated HTML pages (gen.py html-files: 30-58 KB each,
+# about 0.3 of their size with gzip -6), served as plain text/html under /h/ and gzip-encoded by
+# nginx under /hz/. linkkeep cold against wget --warc-file (with --compression=gzip for the
+# gzip variant, so that it asks for the encoding as linkkeep does), and what each leaves on disk.
+bench_html() {
+    local n=$1 bytes variant
+    log "html: generating $n HTML pages (cached in $DATA/$HTML_DIR)"
+    gen html-files "$n" "$DATA"
+    bytes=$(for ((i = 0; i < n; i++)); do printf '%s/%s/p%05d.html\n' "$DATA" "$HTML_DIR" "$i"; done |
+        xargs stat -c %s | awk '{ b += $1 } END { printf "%.0f\n", b }')
+    for variant in h hz; do
+        local name=archive-html dir
+        local -a wget_opts=()
+        if [ $variant = hz ]; then name=archive-html-gzip; wget_opts=(--compression=gzip); fi
+        dir=$WORK/$name
+        gen html-urls "$n" "$HOSTS" "$PORT_BASE" "$variant" "$dir"
+        log "$name: $n pages, $bytes bytes$([ $variant = hz ] && echo ', served gzip-encoded')"
+        local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive
+            --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
+        local -a wget=(wget -q "${wget_opts[@]}" --warc-file="$dir/wget/bench" -i "$dir/urls.txt" -P "$dir/wget/files")
+        figure "$name" - - payload_bytes "$bytes"
+        figure "$name" - - links "$n"
+        # Warm-up, logged: the bytes nginx sent (the encoded ones with gzip on), every page
+        # stored, verify clean, and two pages read back byte for byte (decoded) with `get`.
+        rm -rf "$dir/archive" "$dir/wget"; mkdir -p "$dir/wget"
+        bench_log_reset
+        "${linkkeep[@]}" -H 'X-Bench-Log: 1' 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
+        figure "$name" "linkkeep (cold)" warm-up body_bytes_sent "$(bench_log_bytes)"
+        figure "$name" "linkkeep (cold)" warm-up status_200 "$(bench_log_count 200)"
+        check_archive "$name" "$dir/archive" "$n" "$dir/links.json"
+        local i url page
+        for i in 0 $((n / 2)); do
+            url=$(sed -n "$((i + 1))p" "$dir/urls.txt")
+            page=$DATA/$HTML_DIR/$(printf 'p%05d.html' "$i")
+            "$BIN" --links "$dir/links.json" --archive "$dir/archive" get "$url" -o "$WORK/got.html" 2>"$WORK/get.err" ||
+                { cat "$WORK/get.err" >&2; die "$name: linkkeep get $url failed"; }
+            cmp -s "$WORK/got.html" "$page" || die "$name: linkkeep get $url is not the served $page"
+        done
+        "${wget[@]}" || die "$name: wget warm-up failed"
+        for ((r = 1; r <= RUNS; r++)); do
+            rm -rf "$dir/archive"
+            measure "$name" "$bytes" bytes "linkkeep (cold)" "$r" "${linkkeep[@]}"
+            figure "$name" "linkkeep (cold)" "$r" du_bytes "$(du_bytes "$dir/archive")"
+            rm -rf "$dir/wget"; mkdir -p "$dir/wget"
+            measure "$name" "$bytes" bytes "wget --warc-file" "$r" "${wget[@]}"
+            figure "$name" "wget --warc-file" "$r" du_bytes "$(du_bytes "$dir/wget/bench.warc.gz")"
+        done
+        rm -rf "$dir/archive" "$dir/wget"
+    done
+}
+
+# big-<size>: one large incompressible file. Bytes written (time's "File system outputs") are
+# in the results for both tools: curl's, about the file's size, shows the counter works.
 bench_big() {
     local bytes=$1 file=$DATA/big/$BIG_NAME name
     name=${BIG_NAME%.bin}
@@ -258,12 +393,14 @@ bench_big() {
     local url=http://127.0.0.1:$PORT_BASE/big/$BIG_NAME
     printf '["%s"]\n' "$url" >"$dir/links.json"
     log "$name: $bytes bytes"
+    figure "$name" - - payload_bytes "$bytes"
     local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive --max-size 8GiB
         --retries 0 --no-progress --format json -o /dev/null)
     local -a curl=(sh -c 'curl -s --fail -o "$1" "$2" && sha256sum "$1"' sh "$dir/curl.bin" "$url")
     for ((r = 1; r <= RUNS_BIG; r++)); do
         rm -rf "$dir/archive"
         measure "$name" "$bytes" bytes linkkeep "$r" "${linkkeep[@]}"
+        figure "$name" linkkeep "$r" du_bytes "$(du_bytes "$dir/archive")"
         rm -rf "$dir/archive"
         measure "$name" "$bytes" bytes "curl -o + sha256sum" "$r" "${curl[@]}"
         rm -f "$dir/curl.bin"
@@ -358,6 +495,7 @@ cat "$RESULTS.header" >&2
 
 if wants check; then for n in $CHECK_SIZES; do bench_check "$n"; done; fi
 if wants archive; then bench_archive "$ARCHIVE_N"; fi
+if wants html; then bench_html "$HTML_N"; fi
 if wants big; then bench_big "$BIG_BYTES"; fi
 if wants manifest; then
     bench_manifest "$MANIFEST_N"
@@ -370,7 +508,7 @@ SUMMARY=${RESULTS%.tsv}.md
     cat "$RESULTS.header"
     echo "- load after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
-    python3 "$HERE/summarize.py" "$RESULTS"
+    python3 "$HERE/summarize.py" "$RESULTS" "$FIGURES"
     PROFILE=${RESULTS%.tsv}-checkpoints.tsv
     if [ -s "$PROFILE" ]; then
         echo

@@ -1,16 +1,15 @@
-//! Micro-benchmarks of the object store (issue #7): SHA-256 alone, a whole object write
-//! (`Store::create` -> `PayloadSink::write` -> `ObjectWriter::finish`, with whatever
-//! durability work `finish` does) and `store::hash_file`. `cargo bench --bench store`.
-//!
-//! Each object written gets distinct bytes (a counter in its first chunk), so that the
-//! content-addressed store really writes and renames it instead of finding a duplicate.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Micro-benchmarks of writing payloads (issues #7, #13): SHA-256 alone, a whole response
+//! record written in one pass into a file of its own (`StreamedResponse`: payload SHA-256,
+//! CRC-32, stored blocks, the header rewritten at the end), and `store::hash_file`.
+//! `cargo bench --bench store`.
 
 use bytes::Bytes;
 use divan::Bencher;
 use divan::counter::BytesCount;
-use linkkeep::store::{HashSink, PayloadSink, Store, hash_file};
+use linkkeep::store::{HashSink, PayloadSink, hash_file};
+use linkkeep::warc::stream::StreamedResponse;
+use linkkeep::warc::{CONTENT_TYPE_HTTP_REQUEST, CONTENT_TYPE_HTTP_RESPONSE, RecordSpec, RecordType};
+use sha2::{Digest, Sha256};
 
 fn main() {
     divan::main();
@@ -42,45 +41,34 @@ fn sha256_only(bencher: Bencher, size: usize) {
     bencher.counter(BytesCount::new(size)).bench_local(|| {
         let mut sink = HashSink::default();
         for chunk in chunks(&bytes) {
-            sink.write(chunk).unwrap();
+            sink.write(&chunk).unwrap();
         }
         sink.finish()
     });
 }
 
-/// A whole object: temporary file, hash, buffered writes, `finish` (rename into place).
+/// A whole response record in a file of its own, as a large download writes it: the block
+/// digest is the caller's (computed on the downloading task), not part of this.
 #[divan::bench(args = SIZES, sample_count = 30)]
-fn object_write(bencher: Bencher, size: usize) {
+fn streamed_record_write(bencher: Bencher, size: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::new(dir.path());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let bytes = Bytes::from(payload(size));
-    let counter = AtomicU64::new(0);
-    let mut written = 0usize;
-    bencher
-        .counter(BytesCount::new(size))
-        .with_inputs(|| {
-            // Keep the disk footprint bounded; removal happens outside the timed part.
-            written += 1;
-            if written.is_multiple_of(32) {
-                let _ = std::fs::remove_dir_all(dir.path().join(linkkeep::store::OBJECTS_DIR));
-            }
-            counter.fetch_add(1, Ordering::Relaxed).to_le_bytes()
-        })
-        .bench_local_values(|unique: [u8; 8]| {
-            let mut writer = store.create().unwrap();
-            let mut chunks = chunks(&bytes);
-            let mut first = chunks.next().unwrap().to_vec();
-            first[..8].copy_from_slice(&unique);
-            writer.write(Bytes::from(first)).unwrap();
-            for chunk in chunks {
-                writer.write(chunk).unwrap();
-            }
-            runtime.block_on(writer.finish()).unwrap()
-        });
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n";
+    bencher.counter(BytesCount::new(size)).bench_local(|| {
+        let file = std::fs::File::create(dir.path().join("r.warc.gz")).unwrap();
+        let spec = RecordSpec::new(
+            RecordType::Response,
+            "2026-01-01T00:00:00Z".into(),
+            CONTENT_TYPE_HTTP_RESPONSE,
+        );
+        let request = RecordSpec::new(RecordType::Request, spec.date.clone(), CONTENT_TYPE_HTTP_REQUEST);
+        let mut record = StreamedResponse::create(file, spec, head, false).unwrap();
+        record.hash_payload(Sha256::new());
+        for chunk in chunks(&bytes) {
+            record.write_body(&chunk).unwrap();
+        }
+        record.finish([0; 32], None, (request, Vec::new())).unwrap()
+    });
 }
 
 /// `hash_file` on a file in the page cache (what `verify` does per object).

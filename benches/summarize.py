@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 """Medians and ratios from the raw results of benches/run.sh, as Markdown tables.
 
-Input: a TSV with the header
-  scenario  units  unit_kind  tool  run  exit  wall_s  user_s  sys_s  maxrss_kb
-one line per timed run. Ratios are against the scenario's first tool whose name starts with
+Usage: summarize.py RESULTS.tsv [FIGURES.tsv]
+
+RESULTS.tsv has the header
+  scenario  units  unit_kind  tool  run  exit  wall_s  user_s  sys_s  maxrss_kb  [written_bytes]
+one line per timed run (written_bytes: time's "File system outputs" x 512; older files lack
+it). FIGURES.tsv (scenario, tool, run, metric, value) holds sizes and counts: payload_bytes
+and links (run "-"), du_bytes after a run, and the warm-ups' status_304, status_200, unchanged and
+body_bytes_sent. With it, the summary adds bytes on disk and "Issue #13 figures": each of the
+issue's targets, the measured value and whether it is met. Ratios are against the scenario's first tool whose name starts with
 "linkkeep": `tool / linkkeep` for wall and CPU time, so a ratio above 1 means linkkeep is
 faster; the ratio by round pairs each run with linkkeep's run of the same round, to show how
 far the machine's noise moves it. Throughput is units per second of wall time (links/s, or
@@ -11,9 +17,12 @@ MiB/s for bytes).
 """
 
 import csv
+import re
 import statistics
 import sys
 from collections import OrderedDict
+
+MiB = 2**20
 
 
 def fmt_rate(units, kind, wall):
@@ -24,7 +33,7 @@ def fmt_rate(units, kind, wall):
     return f"{units / wall:,.0f} {kind}/s"
 
 
-def main(path):
+def main(path, figures_path=None):
     rows = list(csv.DictReader(open(path), delimiter="\t"))
     scenarios = OrderedDict()
     for r in rows:
@@ -86,6 +95,209 @@ def main(path):
                     f"| {cpu / units * 1e6:.1f} µs | {rss / 1024:,.1f} MiB |"
                 )
 
+    if figures_path:
+        figures = list(csv.DictReader(open(figures_path), delimiter="\t"))
+        disk_table(scenarios, figures)
+        issue13(scenarios, figures)
+
+
+def fig(figures, scenario, metric, tool=None, run=None):
+    """The values of METRIC for SCENARIO (and TOOL, RUN if given), as {run: int}."""
+    return {
+        f["run"]: int(float(f["value"]))
+        for f in figures
+        if f["scenario"] == scenario and f["metric"] == metric and f["value"] != ""
+        and (tool is None or f["tool"] == tool) and (run is None or f["run"] == run)
+    }
+
+
+def mib(b):
+    return f"{b / MiB:,.1f} MiB"
+
+
+def spread(values, fmt):
+    values = list(values)
+    if not values:
+        return "-"
+    lo, mid, hi = fmt(min(values)), fmt(statistics.median(values)), fmt(max(values))
+    return mid if lo == hi else f"{mid} ({lo}–{hi})"
+
+
+def disk_table(scenarios, figures):
+    """What each tool wrote to disk (time's File system outputs) and left there (du -sb)."""
+    lines = []
+    for scenario, tools in scenarios.items():
+        payload = fig(figures, scenario, "payload_bytes").get("-")
+        for tool, runs in tools.items():
+            written = [int(float(r["written_bytes"])) for r in runs if r.get("written_bytes") not in (None, "")]
+            du = list(fig(figures, scenario, "du_bytes", tool).values())
+            if not du and not (payload and written):
+                continue
+            ratio = (lambda b: f"{b / payload:.3f}") if payload else (lambda b: "-")
+            lines.append(
+                f"| {scenario} | {tool} | {mib(payload) if payload else '-'} "
+                f"| {spread(written, mib)} | {spread(written, ratio)} "
+                f"| {spread(du, mib)} | {spread(du, ratio)} |"
+            )
+    if lines:
+        print()
+        print("### Bytes on disk")
+        print()
+        print("Written: time's \"File system outputs\" × 512 (bytes of page cache the run dirtied, its")
+        print("children's included); du: `du -sb` of the archive (linkkeep, after the run named) or of")
+        print("wget's WARC file. Medians, with the range over runs when they differ.")
+        print()
+        print("| scenario | tool | payload | written | written / payload | du -sb | du / payload |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for line in lines:
+            print(line)
+
+
+def walls(runs):
+    return {r["run"]: float(r["wall_s"]) for r in runs}
+
+
+def speedup(slow_runs, fast_runs):
+    """median(slow) / median(fast), and the range of the round-by-round ratios."""
+    slow, fast = walls(slow_runs), walls(fast_runs)
+    median = statistics.median(slow.values()) / statistics.median(fast.values())
+    by_round = [slow[r] / fast[r] for r in slow if fast.get(r, 0) > 0]
+    return median, by_round
+
+
+def failed(*run_lists):
+    n = sum(1 for runs in run_lists for r in runs if r["exit"] != "0")
+    return f" ({n} failed runs!)" if n else ""
+
+
+def verdict(ok, failures=""):
+    if failures:
+        return "invalid" + failures
+    return "met" if ok else "**missed**"
+
+
+def issue13(scenarios, figures):
+    """Issue #13's targets: each with its measured value and whether it is met. Ratios of
+    times are of medians (the round-by-round range beside them); sizes are judged on the worst
+    run, peak RSS on the largest of the runs."""
+    rows = []
+    archive = next((s for s in scenarios if re.fullmatch(r"archive-\d+k?", s)), None)
+    if archive:
+        tools = scenarios[archive]
+        cold, rerun, wget = (tools.get(t, []) for t in ("linkkeep (cold)", "linkkeep (unchanged re-run)", "wget --warc-file"))
+        payload = fig(figures, archive, "payload_bytes").get("-")
+        du = fig(figures, archive, "du_bytes", "linkkeep (cold)")
+        if cold and payload and du:
+            ratios = [b / payload for b in du.values()]
+            rows.append((f"{archive}: `du -sb archive` after the cold run ≤ 1.03 × payload",
+                         f"{max(ratios):.3f} × ({mib(max(du.values()))} for {mib(payload)}"
+                         + (f"; runs {min(ratios):.3f}–{max(ratios):.3f}" if f"{min(ratios):.3f}" != f"{max(ratios):.3f}" else "") + ")",
+                         verdict(max(ratios) <= 1.03, failed(cold))))
+        if cold and wget:
+            m, by_round = speedup(wget, cold)
+            rows.append((f"{archive}: linkkeep cold ≥ 8 × faster than wget --warc-file",
+                         f"{m:.2f} × (wget {statistics.median(walls(wget).values()):.3f} s, linkkeep "
+                         f"{statistics.median(walls(cold).values()):.3f} s; by round {min(by_round):.2f}–{max(by_round):.2f} ×)",
+                         verdict(m >= 8, failed(cold, wget))))
+        if cold and rerun:
+            m, by_round = speedup(cold, rerun)
+            unchanged = fig(figures, archive, "unchanged", "linkkeep (unchanged re-run)")
+            timed = [v for r, v in unchanged.items() if r != "warm-up"]
+            n304 = fig(figures, archive, "status_304", run="warm-up").get("warm-up")
+            n200 = fig(figures, archive, "status_200", run="warm-up").get("warm-up")
+            links = fig(figures, archive, "links").get("-")
+            note = []
+            if n304 is not None:
+                note.append(f"warm-up re-run: {n304} × 304, {n200} × 200 from nginx")
+            if timed:
+                note.append(f"timed re-runs reported {min(timed)}–{max(timed)} unchanged" if min(timed) != max(timed)
+                            else f"timed re-runs reported {timed[0]} unchanged")
+            all_unchanged = bool(timed) and links is not None and min(timed) == links
+            rows.append((f"{archive}: unchanged re-run ≥ 10 × faster than cold",
+                         f"{m:.2f} × (cold {statistics.median(walls(cold).values()):.3f} s, re-run "
+                         f"{statistics.median(walls(rerun).values()):.3f} s; by round {min(by_round):.2f}–{max(by_round):.2f} ×)"
+                         + (f"; {', '.join(note)}" if note else ""),
+                         verdict(m >= 10, failed(cold, rerun))
+                         + ("" if all_unchanged else " (not every link came back unchanged: check)")))
+
+    html = "archive-html" if "archive-html" in scenarios else None
+    if html:
+        tools = scenarios[html]
+        cold, wget = tools.get("linkkeep (cold)", []), tools.get("wget --warc-file", [])
+        payload = fig(figures, html, "payload_bytes").get("-")
+        du = fig(figures, html, "du_bytes", "linkkeep (cold)")
+        if cold and payload and du:
+            ratios = [b / payload for b in du.values()]
+            rows.append((f"{html}: `du -sb archive` ≤ 0.5 × payload ({payload / 1e6:,.1f} MB of HTML, served without gzip)",
+                         f"{max(ratios):.3f} × ({mib(max(du.values()))})",
+                         verdict(max(ratios) <= 0.5, failed(cold))))
+        info = []
+        if cold:
+            info.append(f"linkkeep cold {statistics.median(walls(cold).values()):.3f} s")
+        if cold and wget:
+            m, by_round = speedup(wget, cold)
+            info.append(f"wget --warc-file {statistics.median(walls(wget).values()):.3f} s ({m:.2f} × linkkeep's time)")
+        wdu = fig(figures, html, "du_bytes", "wget --warc-file")
+        if wdu and payload:
+            info.append(f"wget's WARC {max(wdu.values()) / payload:.3f} × payload")
+        if info:
+            rows.append((f"{html}: wall time (no target)", "; ".join(info), "-"))
+    gz = "archive-html-gzip" if "archive-html-gzip" in scenarios else None
+    if gz:
+        cold = scenarios[gz].get("linkkeep (cold)", [])
+        payload = fig(figures, gz, "payload_bytes").get("-")
+        sent = fig(figures, gz, "body_bytes_sent", "linkkeep (cold)").get("warm-up")
+        du = fig(figures, gz, "du_bytes", "linkkeep (cold)")
+        if cold and payload and du and sent:
+            d = max(du.values())
+            rows.append((f"{gz}: the same pages served gzip-encoded (no target; SPEC: kept as received)",
+                         f"du {mib(d)} = {d / payload:.3f} × payload, {d / sent:.3f} × the {mib(sent)} of "
+                         f"gzip bodies nginx sent; linkkeep cold {statistics.median(walls(cold).values()):.3f} s",
+                         "-"))
+
+    big = next((s for s in scenarios if s.startswith("big-")), None)
+    if big:
+        tools = scenarios[big]
+        lk, curl = tools.get("linkkeep", []), tools.get("curl -o + sha256sum", [])
+        size = int(lk[0]["units"]) if lk else None
+        written = [int(float(r["written_bytes"])) for r in lk if r.get("written_bytes") not in (None, "")]
+        curl_written = [int(float(r["written_bytes"])) for r in curl if r.get("written_bytes") not in (None, "")]
+        if lk and written:
+            counter = ""
+            if curl_written:
+                c = statistics.median(curl_written) / size
+                counter = f"; curl + sha256sum wrote {c:.3f} × (the counter's check)"
+                if c < 0.9:
+                    counter += ": **the counter undercounts here, do not trust this row**"
+            rows.append((f"{big}: bytes written ≤ 1.02 × the file",
+                         f"{max(written) / size:.3f} × ({mib(max(written))} for {mib(size)}){counter}",
+                         verdict(max(written) / size <= 1.02, failed(lk))))
+        if lk and curl:
+            m, by_round = speedup(curl, lk)
+            rows.append((f"{big}: ≥ 1.8 × faster than `curl -o f && sha256sum f`",
+                         f"{m:.2f} × (curl + sha256sum {statistics.median(walls(curl).values()):.3f} s, linkkeep "
+                         f"{statistics.median(walls(lk).values()):.3f} s; by round {min(by_round):.2f}–{max(by_round):.2f} ×)",
+                         verdict(m >= 1.8, failed(lk, curl))))
+        if lk:
+            rss = [int(r["maxrss_kb"]) / 1024 for r in lk]
+            rows.append((f"{big}: peak RSS < 32 MiB",
+                         f"{max(rss):.1f} MiB" + (f" (runs {min(rss):.1f}–{max(rss):.1f})" if len(rss) > 1 else ""),
+                         verdict(max(rss) < 32, failed(lk))))
+
+    if not rows:
+        return  # none of issue #13's scenarios (archive, html, big) ran
+    print()
+    print("### Issue #13 figures")
+    print()
+    print("Sizes are the largest over the timed runs; ratios of times are of the medians, with the")
+    print("round-by-round range; the issue's sizes are archive-2k, 50 MB or more of HTML and big-4g")
+    print("(`--quick` runs smaller ones).")
+    print()
+    print("| target | measured | met? |")
+    print("|---|---|---|")
+    for target, measured, ok in rows:
+        print(f"| {target} | {measured} | {ok} |")
+
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)

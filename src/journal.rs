@@ -327,8 +327,25 @@ pub fn cut_tails(archive: &Path) -> Result<Vec<(PathBuf, Recorded, Recovery)>, R
             move |source| RecoverError::Io { path, source }
         };
         for name in run_warcs(archive, &recorded.run).map_err(io_err(&archive.join(WARC_DIR)))? {
-            let durable = recorded.warc_lengths.get(&name).copied().unwrap_or(0);
             let path = archive.join(&name);
+            let shared = format!("{WARC_DIR}/{}.warc.gz", recorded.run);
+            let named = || {
+                recorded
+                    .links
+                    .iter()
+                    .flat_map(|link| &link.entry.snapshots)
+                    .any(|snapshot| snapshot.warc.as_deref() == Some(name.as_str()))
+            };
+            if name != shared && !named() {
+                // A large capture's file of its own that no promised link names: finished
+                // after the last checkpoint, or before it but for a link that was not (the
+                // link's line follows its record). Work the kill lost.
+                let len = std::fs::metadata(&path).map_err(io_err(&path))?.len();
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+                recovery.cut.push((name, len, 0));
+                continue;
+            }
+            let durable = recorded.warc_lengths.get(&name).copied().unwrap_or(0);
             cut_tail(&path, durable, &mut recovery).map_err(io_err(&path))?;
         }
         // The cut is durable before the manifest and the index say the run is recovered.

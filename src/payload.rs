@@ -174,7 +174,13 @@ pub fn open(archive: &Path, snapshot: &Snapshot) -> Result<Payload, PayloadError
         Location::Record { file, offset, length } => {
             let path = warc_path(archive, file)
                 .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
-            open_record_body(&path, *offset, *length, &location)?
+            let (body, coding) = open_record_body(&path, *offset, *length, &location)?;
+            decoder(&coding, body).ok_or_else(|| {
+                PayloadError::damaged(
+                    &location,
+                    format!("the body has an unknown Content-Encoding {coding:?}"),
+                )
+            })?
         }
     };
     Ok(Payload {
@@ -207,13 +213,47 @@ struct BodyFraming {
     http: bool,
 }
 
-/// Opens the record at `offset` and returns a reader of its payload, decoded.
+/// The SHA-256 of the body of the record at `offset` in WARC file `file` (relative to the
+/// archive), as received: what its `WARC-Payload-Digest` says when it is intact. Blocking.
+pub fn record_payload_digest(archive: &Path, file: &str, offset: u64, length: u64) -> Result<[u8; 32], PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (mut body, _) = open_record_body(&path, offset, length, &location)?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut body, &mut HashWriter(&mut hasher)).map_err(|e| PayloadError::damaged(&location, e.to_string()))?;
+    Ok(hasher.finalize().into())
+}
+
+/// Feeds what is written to a hasher.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A record's body as received.
+type RecordBody = io::Take<BufReader<flate2::bufread::GzDecoder<BufReader<io::Take<File>>>>>;
+
+/// Opens the record at `offset` and returns a reader of its body as received, and the body's
+/// Content-Encoding (empty for none).
 fn open_record_body(
     path: &Path,
     offset: u64,
     length: u64,
     location: &Location,
-) -> Result<Box<dyn Read + Send>, PayloadError> {
+) -> Result<(RecordBody, String), PayloadError> {
     let io_error = |source| PayloadError::Io {
         location: location.to_string(),
         source,
@@ -249,8 +289,7 @@ fn open_record_body(
             .map(|c| c.trim().to_ascii_lowercase())
             .unwrap_or_default();
     }
-    decoder(&coding, block)
-        .ok_or_else(|| PayloadError::damaged(location, format!("the body has an unknown Content-Encoding {coding:?}")))
+    Ok((block, coding))
 }
 
 /// Reads the WARC header up to its blank line: the block's length and kind.

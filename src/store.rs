@@ -1,35 +1,33 @@
-//! Content-addressed objects: `objects/sha256/<2 hex>/<62 hex>`, one read-only file per
-//! distinct payload. Bodies stream through SHA-256 into a temporary file inside the archive,
-//! which is renamed into place once whole, so an object either exists whole or not at all.
-//! A large body does this on a thread of its own ([`WorkerSink`]), beside the download.
+//! The archive directory's own housekeeping, and the 0.1.0 object store.
 //!
-//! Durability comes in batches: rather than an fsync per object (a stall of half a millisecond
+//! Payloads live in WARC records now (issue #13, [`crate::warc::run`]); what stays here is
+//! what every writer shares: the `tmp/` directory where files are written until whole
+//! ([`TempPath`]), one flush of the archive's filesystem per checkpoint ([`Store::sync`]), the
+//! [`PayloadSink`] a download's decoded bytes go to, and, for archives written by 0.1.0, the
+//! content-addressed `objects/sha256/<2 hex>/<62 hex>` files they keep until
+//! `repair --migrate` moves them into WARC.
+//!
+//! Durability comes in batches: rather than an fsync per file (a stall of half a millisecond
 //! or more each, thousands of times a run), [`Store::sync`] flushes the archive's filesystem
-//! once before every manifest checkpoint, so the manifest never points at an object, or a WARC
-//! record, that a power cut could take back.
+//! once before every checkpoint, so the journal never points at a WARC record that a power
+//! cut could take back.
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::thread;
 
-use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 /// Where objects live, relative to the archive root.
 pub const OBJECTS_DIR: &str = "objects/sha256";
 /// Where downloads in progress live, relative to the archive root; emptied at each run's start.
 pub const TMP_DIR: &str = "tmp";
-/// Write buffer for object files.
-const WRITE_BUFFER: usize = 256 * 1024;
 
-/// Where a downloaded payload goes: an object file, or only a hasher (`verify --live`).
-/// Writes are synchronous: they land in the page cache and return at once; making them durable
-/// is [`Store::sync`]'s job, once per manifest checkpoint.
+/// Where a download's decoded payload goes: a hasher ([`HashSink`], `verify --live`), or what
+/// `archive` keeps of it (size, hash, the bytes a title is read from). Writes are synchronous
+/// and must not block: the archive's WARC record is written elsewhere ([`crate::warc::run`]).
 pub trait PayloadSink {
-    /// Appends bytes to the payload. The chunk is owned (a cheap reference-counted buffer) so
-    /// that a sink can hand it to another thread without copying it, as [`WorkerSink`] does.
-    fn write(&mut self, bytes: Bytes) -> io::Result<()>;
+    /// Appends bytes to the payload.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
     /// Bytes written so far.
     fn size(&self) -> u64;
 }
@@ -49,8 +47,8 @@ impl HashSink {
 }
 
 impl PayloadSink for HashSink {
-    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-        self.hasher.update(&bytes);
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
         self.size += bytes.len() as u64;
         Ok(())
     }
@@ -64,20 +62,6 @@ impl PayloadSink for HashSink {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
-}
-
-/// An object now stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
-    /// SHA-256 of the payload, lower-case hex.
-    pub sha256: String,
-    /// Payload size in bytes.
-    pub size: u64,
-    /// The object's path relative to the archive root, `objects/sha256/ab/cdef…`.
-    pub object: String,
-    /// Whether a copy already stored under this hash no longer held these bytes and was
-    /// replaced by this one.
-    pub repaired: bool,
 }
 
 /// Lower-case hex of a digest.
@@ -153,19 +137,6 @@ impl Store {
         Ok(removed)
     }
 
-    /// Starts a new object: a temporary file that becomes an object when finished, and is
-    /// removed if the writer is dropped first (a failed or cancelled download).
-    pub fn create(&self) -> io::Result<ObjectWriter> {
-        let (file, tmp) = self.temp_file()?;
-        Ok(ObjectWriter {
-            file: io::BufWriter::with_capacity(WRITE_BUFFER, file),
-            hasher: Sha256::new(),
-            size: 0,
-            tmp,
-            root: self.root.clone(),
-        })
-    }
-
     /// A new file in `tmp/`, removed when the returned [`TempPath`] is dropped.
     pub fn temp_file(&self) -> io::Result<(std::fs::File, TempPath)> {
         let dir = self.root.join(TMP_DIR);
@@ -205,275 +176,25 @@ fn sync_filesystem(dir: &std::fs::File) -> io::Result<()> {
 #[derive(Debug)]
 pub struct TempPath(Option<PathBuf>);
 
+impl TempPath {
+    /// Takes charge of the file at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        Self(Some(path))
+    }
+
+    /// Renames the file to `to`, where it stays. Blocking.
+    pub fn persist(mut self, to: &Path) -> io::Result<()> {
+        let from = self.0.as_ref().expect("armed until persisted");
+        std::fs::rename(from, to)?;
+        self.0 = None;
+        Ok(())
+    }
+}
+
 impl Drop for TempPath {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
             let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// An object being written: bytes go through the hasher into a temporary file.
-#[derive(Debug)]
-pub struct ObjectWriter {
-    file: io::BufWriter<std::fs::File>,
-    hasher: Sha256,
-    size: u64,
-    tmp: TempPath,
-    root: PathBuf,
-}
-
-impl PayloadSink for ObjectWriter {
-    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-        use io::Write;
-        self.hasher.update(&bytes);
-        self.size += bytes.len() as u64;
-        self.file.write_all(&bytes)
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-}
-
-impl ObjectWriter {
-    /// Moves the payload to its content address, read-only. If an object with the same hash is
-    /// there already and still hashes to it, the new copy is discarded: identical payloads are
-    /// stored once. A stored copy that does not (a flipped bit keeps its size) is replaced by
-    /// this one, atomically, and the object is marked `repaired`. The object is durable after
-    /// the next [`Store::sync`].
-    pub async fn finish(mut self) -> io::Result<StoredObject> {
-        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        let sha256 = hex(&self.hasher.finalize());
-        let object = object_rel_path(&sha256);
-        let path = self.root.join(&object);
-        let size = self.size;
-        let tmp = self.tmp.0.clone().expect("armed until renamed");
-        let expected = sha256.clone();
-        let placed = tokio::task::spawn_blocking(move || -> io::Result<Placed> {
-            let mut permissions = file.metadata()?.permissions();
-            permissions.set_readonly(true);
-            file.set_permissions(permissions)?;
-            drop(file);
-            let stored = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-            if stored && hash_file(&path).is_ok_and(|found| found == (expected, size)) {
-                return Ok(Placed::Reused);
-            }
-            let dir = path.parent().expect("objects have a parent directory");
-            std::fs::create_dir_all(dir)?;
-            // Over a damaged copy too: rename replaces it in one step (the read-only mode
-            // guards the file's bytes, not its name), so readers see one copy or the other.
-            std::fs::rename(&tmp, &path)?;
-            Ok(if stored { Placed::Repaired } else { Placed::New })
-        })
-        .await
-        .map_err(io::Error::other)??;
-        if placed != Placed::Reused {
-            self.tmp.0 = None;
-        }
-        Ok(StoredObject {
-            sha256,
-            size,
-            object,
-            repaired: placed == Placed::Repaired,
-        })
-    }
-}
-
-/// What [`ObjectWriter::finish`] did with a payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Placed {
-    /// Moved into place: no object had its hash.
-    New,
-    /// Discarded: the stored object holds the same bytes.
-    Reused,
-    /// Moved into place over a stored object that no longer held its bytes.
-    Repaired,
-}
-
-/// Payloads up to this size are written on the downloading task itself: below it a thread
-/// costs about what it saves, and an archive run fetches many small pages at once anyway.
-pub const WORKER_THRESHOLD: u64 = 1024 * 1024;
-/// Bytes gathered before they are handed to a [`WorkerSink`]'s thread in one batch. Every
-/// hand-over can wake a sleeping thread, which costs far more than hashing a 64 KiB chunk
-/// takes (the more so in a virtual machine); a batch wakes it once per 256 KiB.
-const WORKER_BATCH: usize = 256 * 1024;
-/// Batches queued for the thread: enough to ride out a short hiccup on either side, few
-/// enough that memory stays flat (under 2 MiB with the batch being filled and the one being
-/// written) for any body size.
-const WORKER_QUEUE: usize = 4;
-
-/// A payload sink that moves to a thread of its own once the payload passes a threshold, so
-/// that a large download uses two cores: the task reading the socket computes the WARC block
-/// digest while this thread hashes and writes the object.
-///
-/// Chunks reach the thread in batches, through a small bounded queue. When it is full, `write`
-/// blocks until the thread catches up, which paces the socket reads to the disk and keeps
-/// memory flat. The thread stops at its sink's first write error, which the next hand-over or
-/// [`WorkerSink::into_inner`] returns. Dropping the sink unfinished (a failed or cancelled
-/// download) closes the queue and waits for the thread, which drops the inner sink: for an
-/// [`ObjectWriter`], its temporary file is gone when the drop returns, as without a thread.
-pub struct WorkerSink<S> {
-    state: WorkerState<S>,
-    size: u64,
-    threshold: u64,
-}
-
-enum WorkerState<S> {
-    /// Still small: written on the caller's thread.
-    Inline(S),
-    /// On its thread, which gives the sink back once `batches` is closed.
-    Threaded {
-        /// Chunks not handed over yet, and their total size.
-        batch: Vec<Bytes>,
-        batch_size: usize,
-        batches: mpsc::SyncSender<Vec<Bytes>>,
-        thread: thread::JoinHandle<io::Result<S>>,
-    },
-    /// Given back by [`WorkerSink::into_inner`], or lost with a thread that failed.
-    Ended,
-}
-
-impl<S: PayloadSink + Send + 'static> WorkerSink<S> {
-    /// Wraps `sink`, which moves to its own thread once more than `threshold` bytes were
-    /// written ([`WORKER_THRESHOLD`] for downloads).
-    pub fn new(sink: S, threshold: u64) -> Self {
-        Self {
-            state: WorkerState::Inline(sink),
-            size: 0,
-            threshold,
-        }
-    }
-
-    /// Hands the last batch over, waits until the thread has written what is queued (a short
-    /// block of the caller's thread), and gives the sink back, or the first error it met.
-    pub fn into_inner(mut self) -> io::Result<S> {
-        self.hand_over()?;
-        self.end()
-    }
-
-    /// Moves the sink to its thread.
-    fn start_thread(&mut self) -> io::Result<()> {
-        let WorkerState::Inline(mut sink) = std::mem::replace(&mut self.state, WorkerState::Ended) else {
-            return Ok(());
-        };
-        let (batches, queued) = mpsc::sync_channel::<Vec<Bytes>>(WORKER_QUEUE);
-        let thread = thread::Builder::new()
-            .name("payload-writer".into())
-            .spawn(move || {
-                // Ends when the queue is closed: by `into_inner`, or by a drop mid-download.
-                for batch in queued {
-                    for chunk in batch {
-                        sink.write(chunk)?;
-                    }
-                }
-                Ok(sink)
-            })
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot start a thread for the payload: {e}")))?;
-        self.state = WorkerState::Threaded {
-            batch: Vec::new(),
-            batch_size: 0,
-            batches,
-            thread,
-        };
-        Ok(())
-    }
-
-    /// Sends the gathered chunks to the thread, or returns the error that stopped it.
-    fn hand_over(&mut self) -> io::Result<()> {
-        let WorkerState::Threaded {
-            batch,
-            batch_size,
-            batches,
-            ..
-        } = &mut self.state
-        else {
-            return Ok(());
-        };
-        *batch_size = 0;
-        if batches.send(std::mem::take(batch)).is_ok() {
-            return Ok(());
-        }
-        // The queue is only closed on the thread's side when its sink failed: return that error.
-        match self.end() {
-            Err(e) => Err(e),
-            Ok(_) => Err(io::Error::other("the thread writing the payload ended early")),
-        }
-    }
-
-    /// Closes the queue (dropping chunks not handed over), waits for the thread and returns
-    /// what it returned.
-    fn end(&mut self) -> io::Result<S> {
-        match std::mem::replace(&mut self.state, WorkerState::Ended) {
-            WorkerState::Inline(sink) => Ok(sink),
-            WorkerState::Threaded { batches, thread, .. } => {
-                drop(batches);
-                thread
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("the thread writing the payload panicked")))
-            }
-            WorkerState::Ended => Err(abandoned()),
-        }
-    }
-
-    #[cfg(test)]
-    fn is_threaded(&self) -> bool {
-        matches!(self.state, WorkerState::Threaded { .. })
-    }
-}
-
-impl<S: PayloadSink + Send + 'static> PayloadSink for WorkerSink<S> {
-    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-        self.size += bytes.len() as u64;
-        if let WorkerState::Inline(sink) = &mut self.state {
-            if self.size <= self.threshold {
-                return sink.write(bytes);
-            }
-            self.start_thread()?;
-        }
-        let WorkerState::Threaded { batch, batch_size, .. } = &mut self.state else {
-            return Err(abandoned());
-        };
-        *batch_size += bytes.len();
-        batch.push(bytes);
-        if *batch_size < WORKER_BATCH {
-            return Ok(());
-        }
-        self.hand_over()
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-}
-
-impl<S> std::fmt::Debug for WorkerSink<S> {
-    // By hand: a derived Debug would print the queued chunks, up to 256 KiB of payload.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.state {
-            WorkerState::Inline(_) => "inline",
-            WorkerState::Threaded { .. } => "threaded",
-            WorkerState::Ended => "ended",
-        };
-        f.debug_struct("WorkerSink")
-            .field("state", &state)
-            .field("size", &self.size)
-            .field("threshold", &self.threshold)
-            .finish()
-    }
-}
-
-/// The error for a [`WorkerSink`] used after its thread failed (or could not start).
-fn abandoned() -> io::Error {
-    io::Error::other("the payload was abandoned after an earlier error")
-}
-
-impl<S> Drop for WorkerSink<S> {
-    fn drop(&mut self) {
-        // Wait for the thread, so that nothing it owns (a temporary file) outlives the sink.
-        if let WorkerState::Threaded { batches, thread, .. } = std::mem::replace(&mut self.state, WorkerState::Ended) {
-            drop(batches);
-            let _ = thread.join();
         }
     }
 }
@@ -629,76 +350,6 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn identical_payloads_are_stored_once_and_read_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let mut first = store.create().unwrap();
-        first.write(Bytes::from_static(b"hello ")).unwrap();
-        first.write(Bytes::from_static(b"world")).unwrap();
-        let a = first.finish().await.unwrap();
-        assert_eq!(
-            a.sha256,
-            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
-        );
-        assert_eq!(a.object, format!("objects/sha256/b9/{}", &a.sha256[2..]));
-        let mut second = store.create().unwrap();
-        second.write(Bytes::from_static(b"hello world")).unwrap();
-        let b = second.finish().await.unwrap();
-        assert_eq!(a, b);
-        let path = store.object_path(&a.sha256).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
-        assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
-        assert_eq!(hash_file(&path).unwrap(), (a.sha256.clone(), 11));
-        // Nothing is left in tmp/.
-        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-    }
-
-    /// Issue #12: a stored copy is trusted for its hash, not its size.
-    #[tokio::test]
-    async fn a_damaged_copy_is_replaced_by_a_fresh_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let write = |bytes: &'static [u8]| {
-            let mut writer = store.create().unwrap();
-            writer.write(Bytes::from_static(bytes)).unwrap();
-            writer.finish()
-        };
-        let first = write(b"hello world").await.unwrap();
-        assert!(!first.repaired);
-        let path = store.object_path(&first.sha256).unwrap();
-
-        // Same size, one bit off: what a size check cannot see.
-        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        permissions.set_readonly(false);
-        std::fs::set_permissions(&path, permissions).unwrap();
-        std::fs::write(&path, b"hello wprld").unwrap();
-
-        let again = write(b"hello world").await.unwrap();
-        assert!(again.repaired);
-        assert_eq!((&again.sha256, again.size), (&first.sha256, first.size));
-        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
-        assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
-        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-
-        // Intact now: the next copy is dropped, and nothing is repaired.
-        let third = write(b"hello world").await.unwrap();
-        assert!(!third.repaired);
-        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-    }
-
-    #[tokio::test]
-    async fn a_dropped_writer_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let mut writer = store.create().unwrap();
-        writer.write(Bytes::from_static(b"partial")).unwrap();
-        drop(writer);
-        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-        assert!(!dir.path().join(OBJECTS_DIR).exists());
-    }
-
     #[test]
     fn hex_digests_round_trip() {
         let bytes: [u8; 32] = std::array::from_fn(|i| (i * 7) as u8);
@@ -713,97 +364,5 @@ mod tests {
         assert_eq!(store.object_path("../../etc/passwd"), None);
         assert_eq!(store.object_path(&"A".repeat(64)), None);
         assert!(store.object_path(&"a".repeat(64)).is_some());
-    }
-
-    /// `count` chunks of pseudo-random bytes, of sizes from 1 byte to about 96 KiB.
-    fn chunks(count: usize) -> Vec<Bytes> {
-        let mut rng = fastrand::Rng::with_seed(3);
-        (0..count)
-            .map(|_| {
-                let mut chunk = vec![0u8; rng.usize(1..96 * 1024)];
-                rng.fill(&mut chunk);
-                Bytes::from(chunk)
-            })
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn a_worker_sink_moves_to_its_thread_past_the_threshold_and_keeps_every_byte_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let chunks = chunks(40);
-        let threshold = chunks[0].len() as u64;
-        let mut sink = WorkerSink::new(store.create().unwrap(), threshold);
-
-        sink.write(chunks[0].clone()).unwrap();
-        assert!(!sink.is_threaded(), "up to the threshold, bytes are written inline");
-        for chunk in &chunks[1..] {
-            sink.write(chunk.clone()).unwrap();
-        }
-        assert!(sink.is_threaded());
-        let object = sink.into_inner().unwrap().finish().await.unwrap();
-
-        let payload = chunks.concat();
-        assert_eq!(object.sha256, hex(&Sha256::digest(&payload)));
-        assert_eq!(object.size, payload.len() as u64);
-        assert_eq!(
-            std::fs::read(store.object_path(&object.sha256).unwrap()).unwrap(),
-            payload
-        );
-        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn dropping_a_threaded_worker_sink_ends_its_thread_and_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let mut sink = WorkerSink::new(store.create().unwrap(), 0);
-        for chunk in chunks(20) {
-            sink.write(chunk).unwrap();
-        }
-        assert!(sink.is_threaded());
-        drop(sink);
-        // The thread owned the object writer: its temporary file is gone only once the thread
-        // has let go of it, so an empty tmp/ right after the drop shows the thread ended.
-        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-        assert!(!dir.path().join(OBJECTS_DIR).exists());
-    }
-
-    /// A sink whose disk fills up after `room` bytes.
-    #[derive(Debug)]
-    struct FillingSink {
-        room: u64,
-        size: u64,
-    }
-
-    impl PayloadSink for FillingSink {
-        fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-            if self.size + bytes.len() as u64 > self.room {
-                return Err(io::Error::new(io::ErrorKind::StorageFull, "the disk is full"));
-            }
-            self.size += bytes.len() as u64;
-            Ok(())
-        }
-
-        fn size(&self) -> u64 {
-            self.size
-        }
-    }
-
-    #[test]
-    fn a_write_error_on_the_thread_reaches_the_writer() {
-        let mut sink = WorkerSink::new(FillingSink { room: 200_000, size: 0 }, 0);
-        // The error comes back from a later write, or, if every chunk was queued before the
-        // thread failed, from `into_inner`: either way it is the sink's error, not a hang.
-        let from_write = chunks(40).into_iter().find_map(|chunk| sink.write(chunk).err());
-        let error = match from_write {
-            Some(e) => {
-                assert!(sink.into_inner().is_err(), "a failed sink is not given back");
-                e
-            }
-            None => sink.into_inner().unwrap_err(),
-        };
-        assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
-        assert_eq!(error.to_string(), "the disk is full");
     }
 }

@@ -69,6 +69,70 @@ pub fn title_of_file(path: &Path, content_type: Option<&str>) -> io::Result<Opti
     Ok(title_of(content_type, &head, &tail))
 }
 
+/// The bytes a title is read from, gathered while a payload streams by (issue #13: a capture
+/// is not read back from disk for its title). Once the first bytes show the payload is neither
+/// HTML nor PDF, nothing more is kept; a PDF's last [`MAX_TAIL`] bytes are kept as they pass.
+#[derive(Debug)]
+pub struct TitleSample {
+    content_type: Option<String>,
+    head: Vec<u8>,
+    /// Decided once the head holds [`SNIFF_LEN`] bytes (or the payload ended).
+    kind: Option<Option<Kind>>,
+    /// A PDF's bytes past the head; trimmed to the last [`MAX_TAIL`] now and then.
+    tail: Vec<u8>,
+}
+
+/// Bytes needed to tell HTML and PDF apart from anything else (see `looks_like_html`).
+const SNIFF_LEN: usize = 512;
+
+impl TitleSample {
+    /// An empty sample of a payload served as `content_type`.
+    pub fn new(content_type: Option<&str>) -> Self {
+        Self {
+            content_type: content_type.map(str::to_owned),
+            head: Vec::new(),
+            kind: None,
+            tail: Vec::new(),
+        }
+    }
+
+    /// Takes the next bytes of the payload.
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        if self.kind.is_none() || self.kind == Some(Some(Kind::Html)) || self.kind == Some(Some(Kind::Pdf)) {
+            let room = MAX_HEAD - self.head.len();
+            let take = room.min(bytes.len());
+            self.head.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        if self.kind.is_none() && self.head.len() >= SNIFF_LEN {
+            self.decide();
+        }
+        if self.kind == Some(Some(Kind::Pdf)) && !bytes.is_empty() {
+            self.tail.extend_from_slice(bytes);
+            if self.tail.len() >= 2 * MAX_TAIL {
+                self.tail.drain(..self.tail.len() - MAX_TAIL);
+            }
+        }
+    }
+
+    fn decide(&mut self) {
+        let kind = classify(self.content_type.as_deref(), &self.head);
+        if kind.is_none() {
+            self.head = Vec::new();
+        }
+        self.kind = Some(kind);
+    }
+
+    /// The payload's title, once it has ended.
+    pub fn title(mut self) -> Option<String> {
+        if self.kind.is_none() {
+            self.decide();
+        }
+        self.kind??;
+        title_of(self.content_type.as_deref(), &self.head, &self.tail)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Html,

@@ -16,6 +16,7 @@ use reqwest::header::{
     LAST_MODIFIED,
 };
 use serde_json::Map;
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -33,8 +34,9 @@ use crate::output::write_text;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp};
 use crate::schedule::Window;
-use crate::store::{Store, StoredObject, WORKER_THRESHOLD, WorkerSink, digest_bytes};
-use crate::warc::run::{Exchange, Original, RawSpool, RunWarc};
+use crate::store::{PayloadSink, Store, hex};
+use crate::title::TitleSample;
+use crate::warc::run::{Exchange, Original, RawBody, ReceivedBody, RunWarc};
 use crate::warc::{
     PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
     media_type, merge_cdxj, sha256_label, warc_date,
@@ -146,6 +148,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     }
     let progress = Progress::new(global.progress && global.verbose == 0, links.links.len(), "archiving");
     // The latest snapshot is read when a link starts: a run records each link only once.
+    let stored = RunPayloads::default();
     let task = |index: usize, manifest: &ManifestUpdate| {
         let link = &links.links[index];
         let job = LinkJob {
@@ -153,7 +156,11 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             store: store.clone(),
             warc: Arc::clone(&warc),
             link: link.clone(),
-            latest: manifest.latest(&link.id).cloned(),
+            history: manifest
+                .entry(&link.id)
+                .map(|e| e.snapshots.clone())
+                .unwrap_or_default(),
+            stored: Arc::clone(&stored),
             run: run_id.clone(),
         };
         let span = tracing::info_span!("link", id = %link.id);
@@ -174,7 +181,17 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             biased;
             () = sleep_until_some(due) => {
                 let started = Instant::now();
-                block_in_place(|| make_checkpoint(&mut journal, &warc, &store))?;
+                // On the blocking pool: a flush can take seconds on a slow disk, and the
+                // runtime's threads have downloads to drive meanwhile.
+                let (warc, store) = (Arc::clone(&warc), store.clone());
+                let (back, made) = tokio::task::spawn_blocking(move || {
+                    let made = make_checkpoint(&mut journal, &warc, &store);
+                    (journal, made)
+                })
+                .await
+                .context("a checkpoint failed")?;
+                journal = back;
+                made?;
                 checkpoint.saved(started.elapsed());
                 continue;
             }
@@ -192,13 +209,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         };
         let link = &links.links[index];
         let mut result = archived.result;
-        if archived.repaired {
-            let sha256 = result.sha256.as_deref().unwrap_or_default();
-            warnings.push(format!(
-                "object {sha256} was damaged and has been replaced by a fresh capture of {}",
-                link.id
-            ));
-        }
+        warnings.extend(archived.warning);
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
             let entry = manifest.entry(&link.id).expect("a recorded entry is read");
@@ -236,8 +247,8 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     })
 }
 
-/// A checkpoint: the WARC records and objects of the links finished since the last one are made
-/// durable, then the journal lines that name them.
+/// A checkpoint: the WARC records of the links finished since the last one are made durable,
+/// then the journal lines that name them. Blocking.
 fn make_checkpoint(journal: &mut Journal, warc: &RunWarc, store: &Store) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (archive, links) = (store.root(), journal.pending());
@@ -280,18 +291,6 @@ async fn sleep_until_some(due: Option<Instant>) {
     match due {
         Some(due) => tokio::time::sleep_until(due).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Runs `work`, which blocks (a checkpoint's flush can take seconds on a slow disk), from the
-/// task driving the run: on a multi-threaded runtime the other tasks move to another thread
-/// meanwhile, so the downloads in flight go on.
-fn block_in_place<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
     }
 }
 
@@ -370,21 +369,49 @@ struct Archived {
     capture: Option<Capture>,
     /// CDXJ lines for the WARC records written.
     index_lines: Vec<String>,
-    /// Whether the payload's stored object was damaged and this capture replaced it.
-    repaired: bool,
+    /// A damaged record this capture stood in for, for the run's warnings.
+    warning: Option<String>,
 }
 
 /// What an accepted response left behind.
 enum Received {
-    /// A 304 to a conditional request, with its head.
-    NotModified { head: Vec<u8> },
-    /// A payload stored as an object, and the body as received, for its WARC record.
+    /// A 304 to a conditional request.
+    NotModified { exchange: Arc<Exchange> },
+    /// A body: as received, ready for its record, and what its decoded payload showed.
     Payload {
-        head: Vec<u8>,
-        object: StoredObject,
-        spool: Box<RawSpool>,
+        exchange: Arc<Exchange>,
+        body: ReceivedBody,
+        payload: Box<PayloadSeen>,
     },
 }
+
+/// What `archive` keeps of a decoded payload while it streams by: its size, its SHA-256 (for
+/// a body without Content-Encoding, the record's payload digest is the same hash, so it is not
+/// computed twice), and the bytes its title is read from.
+struct PayloadSeen {
+    hasher: Option<Sha256>,
+    size: u64,
+    title: TitleSample,
+}
+
+impl PayloadSink for PayloadSeen {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(bytes);
+        }
+        self.size += bytes.len() as u64;
+        self.title.push(bytes);
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// The payloads this run has stored, by `WARC-Payload-Digest`: a later capture of the same
+/// bytes, of any link, becomes a revisit of the first.
+type RunPayloads = Arc<std::sync::Mutex<HashMap<String, Original>>>;
 
 /// Everything one link's task needs.
 struct LinkJob {
@@ -392,11 +419,17 @@ struct LinkJob {
     store: Store,
     warc: Arc<RunWarc>,
     link: Link,
-    latest: Option<Snapshot>,
+    /// The link's snapshots so far, oldest first.
+    history: Vec<Snapshot>,
+    stored: RunPayloads,
     run: String,
 }
 
 impl LinkJob {
+    fn latest(&self) -> Option<&Snapshot> {
+        self.history.last()
+    }
+
     async fn run(self) -> Result<Archived, StoreError> {
         let link = &self.link;
         if let Some(why) = self.fetcher.exclusion(&link.url) {
@@ -405,7 +438,7 @@ impl LinkJob {
                 check: None,
                 capture: None,
                 index_lines: Vec::new(),
-                repaired: false,
+                warning: None,
             });
         }
         let config = self.fetcher.config();
@@ -414,8 +447,7 @@ impl LinkJob {
             max_time: config.max_time,
             max_size: config.max_size,
         };
-        let store = &self.store;
-        let extra_headers = request_headers(self.latest.as_ref());
+        let extra_headers = request_headers(self.latest());
         // Redirects and error responses go into the WARC file too, as they were received.
         let other_lines = std::sync::Mutex::new(Vec::new());
         let other_error = std::sync::Mutex::new(None);
@@ -431,47 +463,34 @@ impl LinkJob {
                 }
             }
         };
+        let extra = &extra_headers;
         let fetched = self
             .fetcher
             .fetch_observed(
                 &link.parsed,
                 &extra_headers,
                 |response, deadline| async move {
-                    let head = response_head(&response);
+                    let exchange = Arc::new(job.exchange(&response, extra));
                     if response.status() == StatusCode::NOT_MODIFIED {
-                        return Ok(Ok(Received::NotModified { head }));
+                        return Ok(Ok(Received::NotModified { exchange }));
                     }
-                    // Without Content-Encoding the body is its own object: the WARC record
-                    // reads it from there instead of from a second copy.
                     let identity = response.headers().get(CONTENT_ENCODING).is_none_or(|c| c == "identity");
-                    let spool = if identity {
-                        Ok(RawSpool::for_identity(&head))
-                    } else {
-                        RawSpool::new(store, &head)
+                    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                    let mut payload = PayloadSeen {
+                        // Without Content-Encoding the payload is the body: its hash is the
+                        // record's payload digest.
+                        hasher: (!identity).then(Sha256::new),
+                        size: 0,
+                        title: TitleSample::new(content_type),
                     };
-                    let (writer, mut spool) = match store.create().and_then(|w| Ok((w, spool?))) {
-                        Ok(pair) => pair,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    // A large object is hashed and written on a thread of its own while this
-                    // task reads the socket and computes the record's block digest.
-                    let mut writer = WorkerSink::new(writer, WORKER_THRESHOLD);
-                    // A failed download drops the writer and the spool, which removes their files.
-                    match download::download(response, deadline, limits, &mut writer, Some(&mut spool)).await? {
-                        Ok(()) => Ok(async {
-                            let object = writer.into_inner()?.finish().await?;
-                            if identity {
-                                let path = store.object_path(&object.sha256).expect("objects are named by hashes");
-                                let digest = digest_bytes(&object.sha256).expect("objects are named by hashes");
-                                spool.attach_object(std::fs::File::open(path)?, digest);
-                            }
-                            Ok(Received::Payload {
-                                head,
-                                object,
-                                spool: Box::new(spool),
-                            })
-                        }
-                        .await),
+                    // A failed download drops the body, which removes its file, if it has one.
+                    let mut raw = RawBody::new(Arc::clone(&job.warc), Arc::clone(&exchange));
+                    match download::download(response, deadline, limits, &mut payload, Some(&mut raw)).await? {
+                        Ok(()) => Ok(raw.finish().await.map(|body| Received::Payload {
+                            exchange,
+                            body,
+                            payload: Box::new(payload),
+                        })),
                         Err(e) => Ok(Err(e)),
                     }
                 },
@@ -481,8 +500,7 @@ impl LinkJob {
         if let Some(e) = other_error.into_inner().expect("not poisoned") {
             return Err(self.store_error(e));
         }
-        let now = Utc::now();
-        let at = timestamp(now);
+        let at = timestamp(Utc::now());
         let status = fetched.http_status.map(|s| s.as_u16());
         let (etag, last_modified) = (fetched.header(ETAG), fetched.header(LAST_MODIFIED));
         let final_url = fetched.final_url.to_string();
@@ -515,34 +533,19 @@ impl LinkJob {
             Some(Err(source)) => return Err(self.store_error(source)),
             Some(Ok(received)) => Some(received),
         };
-        let mime = media_type(result.content_type.as_deref());
-        let exchange = |response_head: &[u8]| Exchange {
-            url: fetched.final_url.clone(),
-            date: now,
-            request_head: request_head(&fetched.final_url, config, &extra_headers),
-            response_head: response_head.to_vec(),
-            status: status.unwrap_or_default(),
-            mime: mime.clone(),
-        };
-        let original = self.latest.as_ref().and_then(|s| {
-            Some(Original {
-                record: s.warc_record.clone()?,
-                url: s.final_url.clone(),
-            })
-        });
         let mut index_lines = other_lines.into_inner().expect("not poisoned");
-        let repaired = matches!(&received, Some(Received::Payload { object, .. }) if object.repaired);
+        let mut warning = None;
         let capture = match received {
             None => None,
-            Some(Received::NotModified { head }) => {
+            Some(Received::NotModified { exchange }) => {
                 // 304: the latest snapshot is still current.
-                let latest = self.latest.as_ref();
+                let latest = self.latest();
                 result.sha256 = latest.map(|s| s.sha256.clone());
                 result.size = latest.map(|s| s.size);
                 result.content_type = result
                     .content_type
                     .or_else(|| latest.and_then(|s| s.content_type.clone()));
-                let exchange = exchange(&head);
+                let original = latest.and_then(original_of);
                 let warc = Arc::clone(&self.warc);
                 let line =
                     blocking(move || warc.write_revisit(&exchange, PROFILE_SERVER_NOT_MODIFIED, original.as_ref()))
@@ -552,38 +555,32 @@ impl LinkJob {
                 Some(Capture::NotModified { etag, last_modified })
             }
             Some(Received::Payload {
-                head,
-                object,
-                mut spool,
+                exchange,
+                body,
+                payload,
             }) => {
-                result.sha256 = Some(object.sha256.clone());
-                result.size = Some(object.size);
-                let exchange = exchange(&head);
-                let warc = Arc::clone(&self.warc);
-                // The same bytes as received last time: a revisit instead of a second copy.
-                let identical = self.latest.as_ref().is_some_and(|s| s.sha256 == object.sha256)
-                    && original
-                        .as_ref()
-                        .is_some_and(|o| o.record.payload_digest == sha256_label(&spool.payload_digest()));
-                let (record, line) = blocking(move || {
-                    if identical {
-                        let line =
-                            warc.write_revisit(&exchange, PROFILE_IDENTICAL_PAYLOAD_DIGEST, original.as_ref())?;
-                        Ok((None, line))
-                    } else {
-                        let (record, line) = warc.write_response(&exchange, &mut spool, None)?;
-                        Ok((Some(record), line))
-                    }
-                })
-                .await
-                .map_err(|e| self.store_error(e))?;
+                let PayloadSeen { hasher, size, title } = *payload;
+                let payload_digest = body.payload_digest();
+                let sha256 = hex(&hasher.map_or(payload_digest, |h| h.finalize().into()));
+                result.sha256 = Some(sha256.clone());
+                result.size = Some(size);
+                let (original, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
+                warning = damaged;
                 index_lines.push(line);
-                let title = self.title(&object, result.content_type.as_deref()).await;
+                let title = match self.latest().filter(|s| s.sha256 == sha256) {
+                    Some(latest) => latest.title.clone(),
+                    None => title.title(),
+                };
+                let first_seen = timestamp(
+                    chrono::DateTime::parse_from_rfc3339(&original.record.date)
+                        .map(|t| t.to_utc())
+                        .unwrap_or_else(|_| Utc::now()),
+                );
                 Some(Capture::Payload(Box::new(Snapshot {
-                    sha256: object.sha256,
-                    size: object.size,
+                    sha256,
+                    size,
                     content_type: result.content_type.clone(),
-                    first_seen: at.clone(),
+                    first_seen: first_seen.min(at.clone()),
                     last_seen: at,
                     http_status: status.unwrap_or_default(),
                     url: Some(link.url.clone()),
@@ -591,9 +588,9 @@ impl LinkJob {
                     etag,
                     last_modified,
                     title,
-                    object: Some(object.object),
-                    warc: record.is_some().then(|| self.warc.name().to_owned()),
-                    warc_record: record,
+                    object: None,
+                    warc: Some(original.file),
+                    warc_record: Some(original.record),
                     run: self.run.clone(),
                     extra: Map::new(),
                 })))
@@ -604,31 +601,103 @@ impl LinkJob {
             check: Some(check),
             capture,
             index_lines,
-            repaired,
+            warning,
         })
+    }
+
+    /// The exchange a response ends: its URL, the request as sent, the response head.
+    fn exchange(&self, response: &reqwest::Response, extra: &HeaderMap) -> Exchange {
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        Exchange {
+            url: response.url().clone(),
+            date: Utc::now(),
+            request_head: request_head(response.url(), self.fetcher.config(), extra),
+            response_head: response_head(response),
+            status: response.status().as_u16(),
+            mime: media_type(content_type),
+        }
+    }
+
+    /// Stores a body received whole: when a record already holds the same payload (this
+    /// link's earlier capture, or any capture of this run), a revisit record pointing at it;
+    /// else the body's own record. Returns the record holding the payload and the new record's
+    /// CDXJ line.
+    async fn store_body(
+        &self,
+        exchange: Arc<Exchange>,
+        body: ReceivedBody,
+        payload_digest: &str,
+    ) -> Result<(Original, String, Option<String>), StoreError> {
+        let earlier = self
+            .history
+            .iter()
+            .rev()
+            .filter(|s| {
+                s.warc_record
+                    .as_ref()
+                    .is_some_and(|r| r.payload_digest == payload_digest)
+            })
+            .find_map(original_of);
+        let (warc, stored, digest) = (
+            Arc::clone(&self.warc),
+            Arc::clone(&self.stored),
+            payload_digest.to_owned(),
+        );
+        let archive = self.store.root().to_owned();
+        let (original, line, damaged) = blocking(move || {
+            // A record of an earlier run is trusted for its payload's hash, not its place: one
+            // that no longer holds the bytes is not pointed at again (issue #12).
+            let mut damaged = None;
+            let earlier = earlier.filter(|original| {
+                let found = crate::payload::record_payload_digest(
+                    &archive,
+                    &original.file,
+                    original.record.offset,
+                    original.record.length,
+                );
+                let intact = found.is_ok_and(|found| sha256_label(&found) == original.record.payload_digest);
+                if !intact {
+                    damaged = Some(format!("{} at offset {}", original.file, original.record.offset));
+                }
+                intact
+            });
+            // Looked up and written under the lock: two links served the same bytes at once
+            // store them once.
+            let mut stored = stored.lock().expect("not poisoned");
+            if let Some(original) = earlier.or_else(|| stored.get(&digest).cloned()) {
+                // The bytes are on disk already: this body's copy goes (a large body's file is
+                // removed on the way), and a revisit records the capture.
+                drop(body);
+                let line = warc.write_revisit(&exchange, PROFILE_IDENTICAL_PAYLOAD_DIGEST, Some(&original))?;
+                return Ok((original, line, damaged));
+            }
+            let (original, line) = match body {
+                ReceivedBody::Memory { bytes, block, payload } => {
+                    warc.write_response(&exchange, &bytes, Some((block, payload)), None)?
+                }
+                ReceivedBody::Streamed(record) => warc.keep(&exchange, record)?,
+            };
+            stored.insert(digest, original.clone());
+            Ok((original, line, damaged))
+        })
+        .await
+        .map_err(|e| self.store_error(e))?;
+        let warning = damaged.map(|record| {
+            format!(
+                "the WARC record {record} no longer held the payload of {}; a fresh capture holds it now",
+                self.link.id
+            )
+        });
+        Ok((original, line, warning))
     }
 
     /// Writes a response that is not the capture (a redirect, an error) to the WARC file, with
     /// its body as received up to [`OTHER_BODY_LIMIT`], and returns its CDXJ line.
     async fn record_other(&self, response: reqwest::Response, extra: &HeaderMap) -> std::io::Result<String> {
-        let config = self.fetcher.config();
-        let head = response_head(&response);
-        let url = response.url().clone();
-        let status = response.status().as_u16();
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let mime = media_type(content_type);
-        let mut spool = RawSpool::new(&self.store, &head)?;
-        let truncated = read_capped(response, &mut spool, OTHER_BODY_LIMIT, config.timeout).await;
-        let exchange = Exchange {
-            request_head: request_head(&url, config, extra),
-            url,
-            date: Utc::now(),
-            response_head: head,
-            status,
-            mime,
-        };
+        let exchange = self.exchange(&response, extra);
+        let (body, truncated) = read_capped(response, OTHER_BODY_LIMIT, self.fetcher.config().timeout).await;
         let warc = Arc::clone(&self.warc);
-        let (_, line) = blocking(move || warc.write_response(&exchange, &mut spool, truncated)).await?;
+        let (_, line) = blocking(move || warc.write_response(&exchange, &body, None, truncated)).await?;
         Ok(line)
     }
 
@@ -638,24 +707,15 @@ impl LinkJob {
             source,
         }
     }
+}
 
-    /// The title of a payload, read only for content not already in the latest snapshot.
-    async fn title(&self, object: &StoredObject, content_type: Option<&str>) -> Option<String> {
-        if let Some(latest) = self.latest.as_ref().filter(|s| s.sha256 == object.sha256) {
-            return latest.title.clone();
-        }
-        let path = self.store.object_path(&object.sha256)?;
-        let content_type = content_type.map(str::to_owned);
-        let read = tokio::task::spawn_blocking(move || crate::title::title_of_file(&path, content_type.as_deref()));
-        match read.await {
-            Ok(Ok(title)) => title,
-            Ok(Err(e)) => {
-                tracing::warn!("cannot read the title of object {}: {e}", object.sha256);
-                None
-            }
-            Err(_) => None,
-        }
-    }
+/// The record holding a snapshot's payload, for a revisit to point at.
+fn original_of(snapshot: &Snapshot) -> Option<Original> {
+    Some(Original {
+        file: snapshot.warc.clone()?,
+        record: snapshot.warc_record.clone()?,
+        url: snapshot.final_url.clone(),
+    })
 }
 
 /// Accept-Encoding for every coding we can remove, and conditional headers from the latest
@@ -718,27 +778,25 @@ fn request_head(url: &url::Url, config: &NetworkConfig, extra: &HeaderMap) -> Ve
     http_request_head("GET", url, &headers)
 }
 
-/// Reads a body into `spool` until its end, `limit` bytes, a stall longer than `stall`, or an
-/// error, and says why it stopped early (a `WARC-Truncated` reason), if it did.
+/// Reads a body until its end, `limit` bytes, a stall longer than `stall`, or an error; returns
+/// what it read and why it stopped early (a `WARC-Truncated` reason), if it did.
 async fn read_capped(
     mut response: reqwest::Response,
-    spool: &mut RawSpool,
     limit: u64,
     stall: std::time::Duration,
-) -> Option<&'static str> {
-    use crate::store::PayloadSink;
+) -> (Vec<u8>, Option<&'static str>) {
+    let mut body = Vec::new();
     loop {
         match tokio::time::timeout(stall, response.chunk()).await {
-            Err(_) => return Some("time"),
-            Ok(Err(_)) => return Some("disconnect"),
-            Ok(Ok(None)) => return None,
+            Err(_) => return (body, Some("time")),
+            Ok(Err(_)) => return (body, Some("disconnect")),
+            Ok(Ok(None)) => return (body, None),
             Ok(Ok(Some(chunk))) => {
-                let room = limit.saturating_sub(spool.size());
+                let room = limit.saturating_sub(body.len() as u64);
                 let take = chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-                // A spool write error is kept in the spool and reported when the record is written.
-                let _ = spool.write(chunk.slice(..take));
+                body.extend_from_slice(&chunk[..take]);
                 if take < chunk.len() {
-                    return Some("length");
+                    return (body, Some("length"));
                 }
             }
         }
@@ -748,18 +806,6 @@ async fn read_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    // tokio's own block_in_place panics outside a multi-threaded runtime; a library caller
-    // may drive a run from any runtime.
-    #[tokio::test(flavor = "current_thread")]
-    async fn blocking_work_runs_on_a_single_threaded_runtime() {
-        assert_eq!(block_in_place(|| 7), 7);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn blocking_work_runs_on_a_multi_threaded_runtime() {
-        assert_eq!(block_in_place(|| 7), 7);
-    }
 
     #[test]
     fn checkpoints_wait_longer_when_saving_is_slow() {

@@ -1,26 +1,27 @@
-//! Streaming a response body into a payload sink (an object file, or only a hasher):
-//! Content-Encoding removed, `--timeout` (stall), `--max-time` and `--max-size` enforced on the
-//! decoded stream, so a decompression bomb or an endless body fails with flat memory. A sink
-//! dropped unfinished leaves nothing behind (see [`crate::store::ObjectWriter`]).
+//! Streaming a response body: each chunk as received goes to the capture's WARC record (a
+//! [`RawBody`], when archiving), and through a decoder that removes its Content-Encoding into a
+//! [`PayloadSink`]. `--timeout` (stall), `--max-time` and `--max-size` are enforced on the way,
+//! `--max-size` on both the bytes received and the bytes decoded, so a decompression bomb or an
+//! endless body fails with flat memory.
+//!
+//! Decoding is push-style (flate2, brotli and zstd writers): a chunk is decoded as it is handed
+//! over, so the raw bytes are read once, by this loop, and never buffered for a second reader.
 
-use std::io;
+use std::io::{self, Write};
 
-use async_compression::tokio::bufread::{BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-use bytes::BytesMut;
-use futures_util::TryStreamExt;
+use bytes::Bytes;
 use reqwest::Response;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_LENGTH};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
-use tokio_util::io::StreamReader;
 
 use super::BodyError;
 use crate::store::PayloadSink;
+use crate::warc::run::RawBody;
 
 /// The `Accept-Encoding` sent when archiving: every coding [`download`] can remove.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
-/// Bytes read from the decoder at a time.
-const CHUNK: usize = 64 * 1024;
+/// Output buffer of the brotli decoder.
+const BROTLI_BUFFER: usize = 64 * 1024;
 
 /// The limits one download runs under.
 #[derive(Debug, Clone, Copy)]
@@ -29,130 +30,180 @@ pub struct BodyLimits {
     pub stall: std::time::Duration,
     /// `--max-time`, for messages; the deadline itself comes with the response.
     pub max_time: std::time::Duration,
-    /// `--max-size`, applied to the decoded payload.
+    /// `--max-size`, applied to the bytes received and to the decoded payload.
     pub max_size: u64,
 }
 
-/// Streams `response`'s payload into `sink`, and the body as received (Content-Encoding still
-/// applied) into `raw` when given, for the WARC record. The outer `Result` is the link's fate
+/// Streams `response`'s payload, Content-Encoding removed, into `sink`, and the body as
+/// received into `raw` when given, for the WARC record. The outer `Result` is the link's fate
 /// (retried or reported); the inner one a local failure to write, which must stop the run.
 pub async fn download<S: PayloadSink>(
-    response: Response,
+    mut response: Response,
     deadline: Instant,
     limits: BodyLimits,
     sink: &mut S,
-    mut raw: Option<&mut (dyn PayloadSink + Send)>,
+    mut raw: Option<&mut RawBody>,
 ) -> Result<io::Result<()>, BodyError> {
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Whatever the coding, more bytes than the limit will not be read.
+    if let Some(length) = declared.filter(|&n| n > limits.max_size) {
+        tracing::debug!(length, "Content-Length beyond --max-size");
+        return Err(BodyError::TooLarge(limits.max_size));
+    }
     let coding = response
         .headers()
         .get(CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    // A declared length larger than the limit fails before a byte is read, unless the body is
-    // encoded: then the limit applies to the decoded size, which can only be counted.
-    if (coding.is_empty() || coding == "identity")
-        && let Some(length) = declared.filter(|&n| n > limits.max_size)
-    {
-        tracing::debug!(length, "Content-Length beyond --max-size");
+    let limited = Limited {
+        sink,
+        max_size: limits.max_size,
+    };
+    let Some(mut decoder) = Decoder::new(&coding, limited) else {
+        return Err(BodyError::Network(format!("unsupported Content-Encoding {coding:?}")));
+    };
+    let mut received = 0u64;
+    loop {
+        let chunk: Option<Bytes> = within(deadline, limits, response.chunk())
+            .await?
+            .map_err(|e| body_read_error(&e))?;
+        let Some(chunk) = chunk else { break };
+        received += chunk.len() as u64;
+        if received > limits.max_size {
+            return Err(BodyError::TooLarge(limits.max_size));
+        }
+        if let Some(raw) = raw.as_deref_mut()
+            && let Err(e) = raw.write(chunk.clone()).await
+        {
+            return Ok(Err(e));
+        }
+        if let Err(e) = decoder.write_all(&chunk) {
+            return classify(e, limits);
+        }
+    }
+    match decoder.finish() {
+        Ok(()) => Ok(Ok(())),
+        Err(e) => classify(e, limits),
+    }
+}
+
+/// What a decoder's error means: the limit, the sink, or bad data.
+fn classify(e: io::Error, limits: BodyLimits) -> Result<io::Result<()>, BodyError> {
+    if e.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) {
         return Err(BodyError::TooLarge(limits.max_size));
     }
+    if e.get_ref().is_some_and(|inner| inner.is::<SinkFailed>()) {
+        let inner = e.into_inner().expect("checked above");
+        let SinkFailed(e) = *inner.downcast::<SinkFailed>().expect("checked above");
+        return Ok(Err(e));
+    }
+    Err(BodyError::Network(format!("cannot decode the body: {e}")))
+}
 
-    let mut raw_error = None;
-    let received = response.bytes_stream().map_err(io::Error::other).inspect_ok(|chunk| {
-        if let Some(raw) = raw.as_deref_mut()
-            && let Err(e) = raw.write(chunk.clone())
-        {
-            raw_error.get_or_insert(e);
+/// The decoded payload went past `--max-size`.
+#[derive(Debug, thiserror::Error)]
+#[error("the decoded body is larger than --max-size")]
+struct TooLarge;
+
+/// The sink could not take the bytes: a local failure, not the link's.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SinkFailed(io::Error);
+
+/// The decoders' output: the sink, under `--max-size`.
+struct Limited<'a, S> {
+    sink: &'a mut S,
+    max_size: u64,
+}
+
+impl<S: PayloadSink> Write for Limited<'_, S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.sink.size() + buf.len() as u64 > self.max_size {
+            return Err(io::Error::other(TooLarge));
         }
-    });
-    let received = StreamReader::new(received);
-    let mut reader = match decoder(&coding, received, deadline, limits).await? {
-        Some(reader) => reader,
-        None => return Err(BodyError::Network(format!("unsupported Content-Encoding {coding:?}"))),
-    };
-    let copied = copy(&mut reader, sink, deadline, limits, !coding.is_empty()).await;
-    drop(reader);
-    match copied {
-        Ok(()) => Ok(raw_error.map_or(Ok(()), Err)),
-        Err(CopyError::Body(e)) => Err(e),
-        Err(CopyError::Sink(e)) => Ok(Err(e)),
+        self.sink.write(buf).map_err(|e| io::Error::other(SinkFailed(e)))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
-type Reader<'a> = Box<dyn AsyncRead + Unpin + Send + 'a>;
+/// Removes one Content-Encoding, pushed a chunk at a time.
+enum Decoder<'a, S: PayloadSink> {
+    Identity(Limited<'a, S>),
+    Gzip(flate2::write::MultiGzDecoder<Limited<'a, S>>),
+    Zlib(flate2::write::ZlibDecoder<Limited<'a, S>>),
+    Deflate(flate2::write::DeflateDecoder<Limited<'a, S>>),
+    /// HTTP's "deflate" is zlib-wrapped (RFC 9110), but some servers send raw deflate: which
+    /// one is known from the first two bytes.
+    DeflateUnsure(Option<Limited<'a, S>>, Vec<u8>),
+    Brotli(Box<brotli_decompressor::DecompressorWriter<Limited<'a, S>>>),
+    Zstd(zstd::stream::write::Decoder<'static, Limited<'a, S>>),
+}
 
-/// The reader that removes `coding`, or `None` for a coding we cannot remove.
-async fn decoder<'a, R>(
-    coding: &str,
-    mut raw: R,
-    deadline: Instant,
-    limits: BodyLimits,
-) -> Result<Option<Reader<'a>>, BodyError>
-where
-    R: AsyncBufRead + Unpin + Send + 'a,
-{
-    Ok(Some(match coding {
-        "" | "identity" => Box::new(raw),
-        "gzip" | "x-gzip" => {
-            let mut gzip = GzipDecoder::new(raw);
-            gzip.multiple_members(true);
-            Box::new(gzip)
-        }
-        "br" => Box::new(BrotliDecoder::new(raw)),
-        "zstd" => Box::new(ZstdDecoder::new(raw)),
-        "deflate" => {
-            // HTTP's "deflate" is zlib-wrapped (RFC 9110), but some servers send raw deflate:
-            // look at the first two bytes for a zlib header.
-            let head = within(deadline, limits, raw.fill_buf())
-                .await?
-                .map_err(body_read_error)?;
-            let zlib =
-                head.len() >= 2 && head[0] & 0x0f == 8 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
-            if zlib {
-                Box::new(ZlibDecoder::new(raw))
-            } else {
-                Box::new(DeflateDecoder::new(raw))
+impl<'a, S: PayloadSink> Decoder<'a, S> {
+    /// The decoder for `coding`, or `None` for a coding it cannot remove.
+    fn new(coding: &str, out: Limited<'a, S>) -> Option<Self> {
+        Some(match coding {
+            "" | "identity" => Self::Identity(out),
+            "gzip" | "x-gzip" => Self::Gzip(flate2::write::MultiGzDecoder::new(out)),
+            "deflate" => Self::DeflateUnsure(Some(out), Vec::new()),
+            "br" => Self::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(
+                out,
+                BROTLI_BUFFER,
+            ))),
+            "zstd" => Self::Zstd(zstd::stream::write::Decoder::new(out).ok()?),
+            _ => return None,
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Identity(out) => out.write_all(bytes),
+            Self::Gzip(d) => d.write_all(bytes),
+            Self::Zlib(d) => d.write_all(bytes),
+            Self::Deflate(d) => d.write_all(bytes),
+            Self::Brotli(d) => d.write_all(bytes),
+            Self::Zstd(d) => d.write_all(bytes),
+            Self::DeflateUnsure(out, head) => {
+                head.extend_from_slice(bytes);
+                if head.len() < 2 {
+                    return Ok(());
+                }
+                let zlib = head[0] & 0x0f == 8 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
+                let out = out.take().expect("present until decided");
+                let head = std::mem::take(head);
+                *self = if zlib {
+                    Self::Zlib(flate2::write::ZlibDecoder::new(out))
+                } else {
+                    Self::Deflate(flate2::write::DeflateDecoder::new(out))
+                };
+                self.write_all(&head)
             }
         }
-        _ => return Ok(None),
-    }))
-}
+    }
 
-enum CopyError {
-    Body(BodyError),
-    Sink(io::Error),
-}
-
-/// Copies decoded bytes into `sink` under the limits.
-async fn copy<S: PayloadSink>(
-    reader: &mut Reader<'_>,
-    sink: &mut S,
-    deadline: Instant,
-    limits: BodyLimits,
-    decoding: bool,
-) -> Result<(), CopyError> {
-    let mut buf = BytesMut::with_capacity(CHUNK);
-    loop {
-        // Each chunk is split off and handed over whole; the buffer's memory is reused once
-        // the sink has let go of it (at once for an inline sink, later for a sink's thread).
-        buf.reserve(CHUNK);
-        let n = within(deadline, limits, reader.read_buf(&mut buf))
-            .await
-            .map_err(CopyError::Body)?
-            .map_err(|e| CopyError::Body(if decoding { decode_error(e) } else { body_read_error(e) }))?;
-        if n == 0 {
-            return Ok(());
+    /// The body has ended: decodes what the decoder still holds, and fails if the encoded
+    /// stream was cut short.
+    fn finish(self) -> io::Result<()> {
+        let truncated = || io::Error::new(io::ErrorKind::UnexpectedEof, "the encoded body ends early");
+        match self {
+            Self::Identity(_) => Ok(()),
+            Self::Gzip(d) => d.finish().map(drop),
+            Self::Zlib(d) => d.finish().map(drop),
+            Self::Deflate(d) => d.finish().map(drop),
+            Self::DeflateUnsure(_, head) if head.is_empty() => Ok(()),
+            Self::DeflateUnsure(..) => Err(truncated()),
+            Self::Brotli(mut d) => d.close(),
+            Self::Zstd(mut d) => d.flush(),
         }
-        if sink.size() + n as u64 > limits.max_size {
-            return Err(CopyError::Body(BodyError::TooLarge(limits.max_size)));
-        }
-        sink.write(buf.split().freeze()).map_err(CopyError::Sink)?;
     }
 }
 
@@ -167,9 +218,9 @@ async fn within<F: Future>(deadline: Instant, limits: BodyLimits, read: F) -> Re
 }
 
 /// An error while receiving the body: the connection was reset or closed early.
-fn body_read_error(e: io::Error) -> BodyError {
+fn body_read_error(e: &(dyn std::error::Error + 'static)) -> BodyError {
     let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = e.source();
     while let Some(inner) = source {
         let text = inner.to_string();
         if !message.contains(&text) {
@@ -180,11 +231,74 @@ fn body_read_error(e: io::Error) -> BodyError {
     BodyError::Network(format!("the body was cut short: {message}"))
 }
 
-/// An error from a decoder: either the transport failed underneath, or the encoded data is bad.
-fn decode_error(e: io::Error) -> BodyError {
-    if e.get_ref().is_some_and(|inner| inner.is::<reqwest::Error>()) {
-        body_read_error(e)
-    } else {
-        BodyError::Network(format!("cannot decode the body: {e}"))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::HashSink;
+
+    fn decode(coding: &str, encoded: &[u8], max_size: u64) -> Result<(String, u64), io::Error> {
+        let mut sink = HashSink::default();
+        let mut decoder = Decoder::new(
+            coding,
+            Limited {
+                sink: &mut sink,
+                max_size,
+            },
+        )
+        .unwrap();
+        // In small pieces, as a network delivers them.
+        for piece in encoded.chunks(1000) {
+            decoder.write_all(piece)?;
+        }
+        decoder.finish()?;
+        Ok(sink.finish())
+    }
+
+    fn expected(bytes: &[u8]) -> (String, u64) {
+        let mut sink = HashSink::default();
+        sink.write(bytes).unwrap();
+        sink.finish()
+    }
+
+    #[test]
+    fn every_coding_is_removed_in_pieces() {
+        let text = b"<p>Some text that compresses, repeated.</p>\n".repeat(2000);
+        let gzip = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&text).unwrap();
+            e.finish().unwrap()
+        };
+        let zlib = {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&text).unwrap();
+            e.finish().unwrap()
+        };
+        let raw_deflate = {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&text).unwrap();
+            e.finish().unwrap()
+        };
+        let zstd = zstd::stream::encode_all(&text[..], 3).unwrap();
+        for (coding, encoded) in [
+            ("", &text),
+            ("gzip", &gzip),
+            ("deflate", &zlib),
+            ("deflate", &raw_deflate),
+            ("zstd", &zstd),
+        ] {
+            assert_eq!(decode(coding, encoded, u64::MAX).unwrap(), expected(&text), "{coding}");
+        }
+    }
+
+    #[test]
+    fn a_cut_stream_and_a_bomb_fail() {
+        let text = vec![b'a'; 1 << 20];
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&text).unwrap();
+        let gzip = e.finish().unwrap();
+        let cut = decode("gzip", &gzip[..gzip.len() / 2], u64::MAX).unwrap_err();
+        assert!(!cut.get_ref().is_some_and(|e| e.is::<TooLarge>()), "{cut}");
+        let bomb = decode("gzip", &gzip, 1000).unwrap_err();
+        assert!(bomb.get_ref().is_some_and(|e| e.is::<TooLarge>()), "{bomb}");
     }
 }

@@ -402,6 +402,14 @@ impl LinkEntry {
             // sent when a snapshot exists. Record nothing rather than invent a capture.
             (Capture::NotModified { .. }, None) => None,
             (Capture::Payload(snapshot), Some(latest)) if latest.sha256 == snapshot.sha256 => {
+                if snapshot.warc.is_some()
+                    && (snapshot.warc != latest.warc || snapshot.warc_record != latest.warc_record)
+                {
+                    // The record it named was damaged, and this capture stored the bytes afresh.
+                    latest.warc = snapshot.warc;
+                    latest.warc_record = snapshot.warc_record;
+                    latest.object = None;
+                }
                 latest.last_seen = at;
                 latest.etag = snapshot.etag;
                 latest.last_modified = snapshot.last_modified;

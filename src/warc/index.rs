@@ -272,16 +272,14 @@ pub(crate) fn read_http_head(r: &mut impl BufRead) -> io::Result<Option<HttpHead
 mod tests {
     use std::sync::Arc;
 
-    use super::super::run::{Exchange, Original, RawSpool, RunWarc};
+    use super::super::run::{Exchange, RunWarc};
     use super::super::{PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, http_response_head, warc_date};
     use super::*;
-    use crate::store::{PayloadSink, Store};
 
     /// A run's WARC file with a response, an identical-payload revisit of it, a 304 revisit and
     /// a redirect, written by [`RunWarc`] as `archive` writes them; returns their lines.
     fn written() -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
         let at = chrono::DateTime::from_timestamp(1_767_232_984, 0).unwrap();
         let warc = Arc::new(RunWarc::create(dir.path(), "20260101T020304Z-abcd", warc_date(at), &[]).unwrap());
         let url = url::Url::parse("http://example.com/a?b=1").unwrap();
@@ -306,14 +304,8 @@ mod tests {
         };
         let mut lines = Vec::new();
         let ok = exchange(200, &[("content-type", "text/HTML; charset=utf-8"), ("etag", "\"v1\"")]);
-        let mut spool = RawSpool::new(&store, &ok.response_head).unwrap();
-        spool.write(bytes::Bytes::from_static(b"<title>x</title>")).unwrap();
-        let (record, line) = warc.write_response(&ok, &mut spool, None).unwrap();
+        let (original, line) = warc.write_response(&ok, b"<title>x</title>", None, None).unwrap();
         lines.push(line);
-        let original = Original {
-            record,
-            url: url.to_string(),
-        };
         lines.push(
             warc.write_revisit(&ok, PROFILE_IDENTICAL_PAYLOAD_DIGEST, Some(&original))
                 .unwrap(),
@@ -324,8 +316,7 @@ mod tests {
                 .unwrap(),
         );
         let moved = exchange(301, &[("location", "/b"), ("content-type", "\u{e9}t\u{e9}")]);
-        let mut spool = RawSpool::new(&store, &moved.response_head).unwrap();
-        lines.push(warc.write_response(&moved, &mut spool, None).unwrap().1);
+        lines.push(warc.write_response(&moved, b"", None, None).unwrap().1);
         let path = dir.path().join(warc.name());
         (dir, path, lines)
     }

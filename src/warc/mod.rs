@@ -18,6 +18,7 @@ pub mod index;
 pub mod reader;
 pub mod record;
 pub mod run;
+pub mod stream;
 
 pub use cdxj::{CdxjEntry, cdxj_line, media_type, merge_cdxj, sorted_cdxj, surt, write_cdxj};
 pub use digest::sha256_label;

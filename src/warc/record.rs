@@ -287,11 +287,14 @@ fn check_field(name: &str, value: &str) -> Result<(), WarcError> {
 }
 
 /// The WARC header of a record, ending with its blank line.
-fn warc_header(
+///
+/// `content_length` is written as given: [`super::stream`] pads it with zeros to a fixed width,
+/// so that the header of a record still being written can be rewritten in place.
+pub(crate) fn warc_header(
     spec: &RecordSpec,
     payload_digest: Option<&str>,
     block_digest: &[u8; 32],
-    content_length: u64,
+    content_length: &str,
 ) -> Result<String, WarcError> {
     let mut fields: Vec<(&str, &str)> = vec![
         ("WARC-Type", spec.kind.as_str()),
@@ -315,8 +318,7 @@ fn warc_header(
     if !spec.content_type.is_empty() {
         fields.push(("Content-Type", &spec.content_type));
     }
-    let length = content_length.to_string();
-    fields.push(("Content-Length", &length));
+    fields.push(("Content-Length", content_length));
 
     let mut out = format!("{WARC_VERSION}\r\n");
     for (name, value) in fields {
@@ -376,7 +378,7 @@ pub fn write_record(
     };
 
     let content_length = head.len() as u64 + body_len;
-    let header = warc_header(spec, payload_digest.as_deref(), &expected, content_length)?;
+    let header = warc_header(spec, payload_digest.as_deref(), &expected, &content_length.to_string())?;
 
     let mut counter = CountingWriter { inner: out, count: 0 };
     let mut member = if is_compressible(body, body_len, &mut buf)? {
@@ -439,32 +441,27 @@ impl<W: Write> Member<W> {
 /// The largest stored deflate block (RFC 1951 §3.2.4: LEN is 16 bits).
 const STORED_BLOCK: usize = 65_535;
 
-/// A gzip member (RFC 1952) whose deflate stream is made of stored blocks: valid gzip that any
-/// reader inflates, written at memory speed. miniz_oxide's level 0 still runs its compressor
-/// loop, which made it the bottleneck of archiving large PDFs.
-struct StoredGzip<W: Write> {
+/// The 10-byte header of a gzip member (RFC 1952): ID1 ID2, CM=deflate, no flags, MTIME 0,
+/// XFL 0, OS unknown (255).
+pub(crate) const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+
+/// A deflate stream (RFC 1951) of stored blocks: what any inflater reads, written at memory
+/// speed. miniz_oxide's level 0 still runs its compressor loop, which made it the bottleneck
+/// of archiving large PDFs.
+pub(crate) struct StoredBlocks<W: Write> {
     out: W,
     block: Vec<u8>,
-    crc: crc32fast::Hasher,
-    size: u32,
 }
 
-impl<W: Write> StoredGzip<W> {
-    fn new(mut out: W) -> io::Result<Self> {
-        // ID1 ID2, CM=deflate, no flags, MTIME 0, XFL 0, OS unknown (255).
-        out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255])?;
-        Ok(Self {
+impl<W: Write> StoredBlocks<W> {
+    pub(crate) fn new(out: W) -> Self {
+        Self {
             out,
             block: Vec::with_capacity(STORED_BLOCK),
-            crc: crc32fast::Hasher::new(),
-            size: 0,
-        })
+        }
     }
 
-    fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        self.crc.update(bytes);
-        // ISIZE is the size modulo 2^32 (RFC 1952 §2.3.1).
-        self.size = self.size.wrapping_add(bytes.len() as u32);
+    pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             if self.block.len() == STORED_BLOCK {
                 self.flush_block(false)?;
@@ -477,24 +474,60 @@ impl<W: Write> StoredGzip<W> {
     }
 
     fn flush_block(&mut self, last: bool) -> io::Result<()> {
-        let len = self.block.len() as u16;
-        self.out.write_all(&[u8::from(last)])?;
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&(!len).to_le_bytes())?;
-        self.out.write_all(&self.block)?;
+        write_stored_block(&mut self.out, &self.block, last)?;
         self.block.clear();
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<()> {
+    /// Writes the last block and gives the writer back.
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         self.flush_block(true)?;
-        self.out.write_all(&self.crc.clone().finalize().to_le_bytes())?;
-        self.out.write_all(&self.size.to_le_bytes())
+        Ok(self.out)
     }
 }
 
-/// How much of a body [`compression_for`] tries to compress to judge it.
-const PROBE: usize = 64 * 1024;
+/// Writes one stored block: BFINAL and BTYPE 00 in a byte of its own, LEN, NLEN, the bytes.
+pub(crate) fn write_stored_block(out: &mut impl Write, bytes: &[u8], last: bool) -> io::Result<()> {
+    let len = u16::try_from(bytes.len()).map_err(|_| io::Error::other("a stored block holds at most 65,535 bytes"))?;
+    out.write_all(&[u8::from(last)])?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(&(!len).to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// A gzip member whose deflate stream is made of stored blocks.
+struct StoredGzip<W: Write> {
+    blocks: StoredBlocks<W>,
+    crc: crc32fast::Hasher,
+    size: u32,
+}
+
+impl<W: Write> StoredGzip<W> {
+    fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(&GZIP_HEADER)?;
+        Ok(Self {
+            blocks: StoredBlocks::new(out),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.crc.update(bytes);
+        // ISIZE is the size modulo 2^32 (RFC 1952 §2.3.1).
+        self.size = self.size.wrapping_add(bytes.len() as u32);
+        self.blocks.write_all(bytes)
+    }
+
+    fn finish(self) -> io::Result<()> {
+        let mut out = self.blocks.finish()?;
+        out.write_all(&self.crc.finalize().to_le_bytes())?;
+        out.write_all(&self.size.to_le_bytes())
+    }
+}
+
+/// How much of a body [`is_compressible`] tries to compress to judge it.
+pub(crate) const PROBE: usize = 64 * 1024;
 
 /// Whether a record whose body starts where `body` stands is worth deflating: not when a fast
 /// compression of its first [`PROBE`] bytes saves less than a tenth. Most captures of size are
@@ -515,8 +548,15 @@ fn is_compressible(body: &mut (impl Read + Seek), body_len: u64, buf: &mut [u8])
         sample.extend_from_slice(&buf[..n]);
     }
     body.seek(SeekFrom::Start(start))?;
+    is_compressible_sample(&sample)
+}
+
+/// Whether a body that starts with `sample` (its first [`PROBE`] bytes, or all of it) is worth
+/// deflating: whether a fast compression saves at least a tenth.
+pub(crate) fn is_compressible_sample(sample: &[u8]) -> io::Result<bool> {
+    let sample = &sample[..sample.len().min(PROBE)];
     let mut probe = flate2::write::DeflateEncoder::new(Vec::with_capacity(PROBE), Compression::fast());
-    probe.write_all(&sample)?;
+    probe.write_all(sample)?;
     let compressed = probe.finish()?.len();
     Ok(compressed * 10 <= sample.len() * 9)
 }

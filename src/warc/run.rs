@@ -1,41 +1,66 @@
-//! The WARC file of one archive run (`warc/<run-id>.warc.gz`): a warcinfo record first, then
-//! each fetch's records appended as whole gzip members under a lock, and the raw-body spool that
-//! lets a response record carry the bytes exactly as received (before content decoding).
+//! The WARC files of one archive run: `warc/<run-id>.warc.gz`, a warcinfo record first, then
+//! each small capture's records appended as whole gzip members under a lock; and
+//! `warc/<run-id>-<n>.warc.gz`, one per large capture, written while its body arrives
+//! ([`RawBody`]). Either way the body is written once, as received (before content decoding),
+//! and that record is the archive's only copy of the payload (issue #13).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Cursor, Seek, SeekFrom, Write};
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 
+use super::stream::{Streamed, StreamedResponse};
 use super::{CONTENT_TYPE_WARC_FIELDS, RecordSpec, RecordType, WarcError, warcinfo_fields, write_record};
-use crate::store::{PayloadSink, Store, TempPath};
+use crate::manifest::WarcRecordRef;
+use crate::store::{TMP_DIR, TempPath};
 
 /// Where WARC files live, relative to the archive.
 pub const WARC_DIR: &str = "warc";
+/// Bodies up to this size are kept in memory while they arrive and then appended to the run's
+/// shared WARC file; a larger one (or one that grows past it) moves to a file of its own. At
+/// the default concurrency that is at most 32 MiB of bodies in memory.
+pub const LARGE_BODY: u64 = 512 * 1024;
+/// Bytes gathered before they are handed to a large body's writer thread in one batch: every
+/// hand-over can wake a sleeping thread, which costs more than hashing a 64 KiB chunk.
+const BATCH: usize = 256 * 1024;
+/// Batches queued for the writer: enough to ride out a short hiccup on either side, few enough
+/// that memory stays flat (about 1.5 MiB) for any body size.
+const QUEUE: usize = 4;
 
 /// One record waiting to be appended: its header fields, its head (HTTP head or warc-fields)
-/// and, for responses, the spooled body.
+/// and the rest of its block, if any.
 pub struct PendingRecord<'a> {
     /// Header fields.
     pub spec: RecordSpec,
     /// The block's first part.
     pub head: Vec<u8>,
-    /// The block's rest: a spooled body, if any.
-    pub body: Option<&'a mut RawSpool>,
+    /// The block's rest (a body), with its digests when the caller computed them while it
+    /// arrived: SHA-256 of head ‖ body, then of the body.
+    pub body: Option<(&'a [u8], Option<[u8; 32]>)>,
 }
 
-/// The WARC file a run appends to.
+/// The WARC files a run writes.
 #[derive(Debug)]
 pub struct RunWarc {
+    /// The archive directory.
+    archive: PathBuf,
+    run_id: String,
     /// Relative to the archive: `warc/<run-id>.warc.gz`.
     name: String,
-    /// The open file and its length (where the next member starts).
+    /// The shared file and its length (where the next member starts).
     file: Mutex<(File, u64)>,
     /// The warcinfo record's id, for `WARC-Warcinfo-ID`.
     warcinfo_id: String,
+    /// The `<n>` of the next file of its own.
+    next_part: AtomicU32,
+    /// Files of their own finished and in place, with their lengths.
+    parts: Mutex<BTreeMap<String, u64>>,
 }
 
 impl RunWarc {
@@ -53,9 +78,13 @@ impl RunWarc {
         spec.extra.push(("WARC-Filename".into(), format!("{run_id}.warc.gz")));
         let warcinfo_id = spec.record_id.clone();
         let warc = Self {
+            archive: archive.to_owned(),
+            run_id: run_id.to_owned(),
             name,
             file: Mutex::new((file, 0)),
             warcinfo_id,
+            next_part: AtomicU32::new(1),
+            parts: Mutex::new(BTreeMap::new()),
         };
         warc.append(vec![PendingRecord {
             spec,
@@ -70,10 +99,16 @@ impl RunWarc {
         &self.name
     }
 
-    /// How long each of the run's WARC files is: everything before is whole records.
-    pub fn lengths(&self) -> std::collections::BTreeMap<String, u64> {
+    /// How long each of the run's WARC files in place is: everything before is whole records.
+    pub fn lengths(&self) -> BTreeMap<String, u64> {
         let end = self.file.lock().expect("no panics while the WARC lock is held").1;
-        std::collections::BTreeMap::from([(self.name.clone(), end)])
+        let mut lengths = self
+            .parts
+            .lock()
+            .expect("no panics while the parts lock is held")
+            .clone();
+        lengths.insert(self.name.clone(), end);
+        lengths
     }
 
     /// The file name alone, as CDXJ lines name it.
@@ -96,27 +131,16 @@ impl RunWarc {
                     record.spec.warcinfo_id = None;
                 }
                 let mut out = io::BufWriter::with_capacity(256 * 1024, &mut *file);
-                let (offset, length) = match record.body {
-                    Some(spool) => {
-                        let block = spool.block_digest();
-                        let len = spool.size;
-                        let body = spool
-                            .body
-                            .as_mut()
-                            .ok_or_else(|| io::Error::other("a spooled body was never attached"))?;
-                        body.seek(SeekFrom::Start(0))?;
-                        write_record(&mut out, *end, &record.spec, &record.head, body, len, Some(block))?
-                    }
-                    None => write_record(
-                        &mut out,
-                        *end,
-                        &record.spec,
-                        &record.head,
-                        &mut Cursor::new([]),
-                        0,
-                        None,
-                    )?,
-                };
+                let (body, block) = record.body.unwrap_or((&[], None));
+                let (offset, length) = write_record(
+                    &mut out,
+                    *end,
+                    &record.spec,
+                    &record.head,
+                    &mut Cursor::new(body),
+                    body.len() as u64,
+                    block,
+                )?;
                 out.flush()?;
                 *end = offset + length;
                 placed.push((offset, length));
@@ -132,105 +156,283 @@ impl RunWarc {
         }
         Ok(placed)
     }
+
+    /// A name for the next file of its own, and where it is written until it is whole.
+    fn new_part(&self) -> (String, PathBuf) {
+        let n = self.next_part.fetch_add(1, Ordering::Relaxed);
+        let file = format!("{}-{n}.warc.gz", self.run_id);
+        let tmp = self.archive.join(TMP_DIR).join(format!("{file}.part"));
+        (format!("{WARC_DIR}/{file}"), tmp)
+    }
 }
 
-/// A response body as received on the wire (Content-Encoding still applied), kept for its WARC
-/// record while it is decoded into its object, with the digests the record needs.
-///
-/// An encoded body is copied to a temporary file. A body without Content-Encoding *is* its
-/// object, so [`RawSpool::for_identity`] keeps no copy and computes no payload hash: the record
-/// reads the object and takes its hash, which spares a write and a hashing pass per capture.
-#[derive(Debug)]
-pub struct RawSpool {
-    /// Where the body can be read back: the temporary copy, or the attached object.
-    body: Option<File>,
-    /// The temporary copy's path, removed with the spool.
-    _tmp: Option<TempPath>,
-    /// Hashes the payload while it arrives, for encoded bodies.
-    payload: Option<Sha256>,
-    /// The payload digest when it comes from the object.
-    known_payload: Option<[u8; 32]>,
+/// In debug builds, `LINKKEEP_TEST_STALL_WRITES_MS` makes the writer of each large body wait
+/// that long before its first write: how the tests stand in for a slow disk (issue #13).
+fn test_stall() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("LINKKEEP_TEST_STALL_WRITES_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// In debug builds, `LINKKEEP_TEST_FULL_DISK_FOR_LARGE_BODIES` makes the file of a large body
+/// fail as a full disk would: how the tests stop a run with a local error mid-way. (As root,
+/// permissions cannot; and the file's name holds the run id, which a test cannot know.)
+fn test_full_disk() -> io::Result<()> {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("LINKKEEP_TEST_FULL_DISK_FOR_LARGE_BODIES").is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            "no space left on device (test)",
+        ));
+    }
+    Ok(())
+}
+
+/// A response body as received on the wire (Content-Encoding still applied), on its way into
+/// its WARC record, with the digests the record needs: SHA-256 of head ‖ body (the block) and
+/// of the body (the payload). A body up to [`LARGE_BODY`] is kept in memory; past it, the
+/// record is started in a file of its own on a blocking thread, which takes the bytes in
+/// batches through a bounded channel: a slow disk slows the download, never the runtime's
+/// worker threads. Dropping the body unfinished (a failed download) makes the thread remove
+/// its file.
+pub struct RawBody {
+    warc: Arc<RunWarc>,
+    exchange: Arc<Exchange>,
+    /// The response record's id, chosen now so that a streamed record can carry it.
+    record_id: String,
     block: Sha256,
     size: u64,
-    /// The first write error, reported after the download (the spool cannot fail mid-stream).
-    error: Option<io::Error>,
+    state: State,
 }
 
-impl RawSpool {
-    /// A spool copying the body into the archive's `tmp/`, for a response whose HTTP head is
-    /// `head`.
-    pub fn new(store: &Store, head: &[u8]) -> io::Result<Self> {
-        let (file, tmp) = store.temp_file()?;
-        Ok(Self {
-            body: Some(file),
-            _tmp: Some(tmp),
-            payload: Some(Sha256::new()),
-            ..Self::for_identity(head)
-        })
-    }
+enum State {
+    Memory {
+        bytes: Vec<u8>,
+        payload: Sha256,
+    },
+    Streaming {
+        batch: Vec<Bytes>,
+        batch_size: usize,
+        batches: mpsc::Sender<Vec<Bytes>>,
+        /// The block digest, sent when the body has ended; dropped unsent, it cancels.
+        end: oneshot::Sender<[u8; 32]>,
+        writer: tokio::task::JoinHandle<Result<StreamedFile, WarcError>>,
+    },
+    /// After a failure to start or feed the writer.
+    Failed,
+}
 
-    /// A spool for a body without Content-Encoding: only the record's block digest is computed;
-    /// call [`RawSpool::attach_object`] once the object is stored.
-    pub fn for_identity(head: &[u8]) -> Self {
+impl std::fmt::Debug for RawBody {
+    // By hand: a derived Debug would print the body.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Memory { .. } => "memory",
+            State::Streaming { .. } => "streaming",
+            State::Failed => "failed",
+        };
+        f.debug_struct("RawBody")
+            .field("size", &self.size)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+/// A whole record in a file of its own, not yet in `warc/`: dropped, the file is removed.
+#[derive(Debug)]
+pub struct StreamedFile {
+    /// `warc/<run-id>-<n>.warc.gz`, where it goes once kept.
+    part: String,
+    tmp: TempPath,
+    streamed: Streamed,
+}
+
+/// A body received whole.
+#[derive(Debug)]
+pub enum ReceivedBody {
+    /// Small: its bytes and digests, to be appended to the run's shared file.
+    Memory {
+        bytes: Vec<u8>,
+        block: [u8; 32],
+        payload: [u8; 32],
+    },
+    /// Large: its record written in a file of its own.
+    Streamed(RawBodyRecord),
+}
+
+impl ReceivedBody {
+    /// SHA-256 of the body as received: the record's `WARC-Payload-Digest`.
+    pub fn payload_digest(&self) -> [u8; 32] {
+        match self {
+            Self::Memory { payload, .. } => *payload,
+            Self::Streamed(record) => record.file.streamed.payload_digest,
+        }
+    }
+}
+
+impl RawBody {
+    /// An empty body for the response of `exchange`.
+    pub fn new(warc: Arc<RunWarc>, exchange: Arc<Exchange>) -> Self {
         let mut block = Sha256::new();
-        block.update(head);
+        block.update(&exchange.response_head);
         Self {
-            body: None,
-            _tmp: None,
-            payload: None,
-            known_payload: None,
+            warc,
+            exchange,
+            record_id: super::new_record_id(),
             block,
             size: 0,
-            error: None,
+            state: State::Memory {
+                bytes: Vec::new(),
+                payload: Sha256::new(),
+            },
         }
     }
 
-    /// Makes the stored object the record's body: `file` open for reading, `sha256` its hash.
-    pub fn attach_object(&mut self, file: File, sha256: [u8; 32]) {
-        self.body = Some(file);
-        self.known_payload = Some(sha256);
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
-    /// The payload digest: SHA-256 of the body as received.
-    ///
-    /// # Panics
-    /// For an identity spool before [`RawSpool::attach_object`].
-    pub fn payload_digest(&self) -> [u8; 32] {
-        match (&self.payload, self.known_payload) {
-            (_, Some(known)) => known,
-            (Some(hasher), None) => hasher.clone().finalize().into(),
-            (None, None) => panic!("the payload digest was neither computed nor set"),
+    /// Appends a chunk as received. Waits while the writer of a large body is behind.
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.block.update(&chunk);
+        self.size += chunk.len() as u64;
+        match &mut self.state {
+            State::Memory { bytes, payload } => {
+                payload.update(&chunk);
+                bytes.extend_from_slice(&chunk);
+                if self.size > LARGE_BODY {
+                    self.start_streaming();
+                }
+                Ok(())
+            }
+            State::Streaming { batch, batch_size, .. } => {
+                *batch_size += chunk.len();
+                batch.push(chunk);
+                if *batch_size >= BATCH {
+                    self.hand_over().await?;
+                }
+                Ok(())
+            }
+            State::Failed => Err(io::Error::other("the body's record could not be written")),
         }
     }
 
-    fn block_digest(&self) -> [u8; 32] {
-        self.block.clone().finalize().into()
+    /// Moves the body to a file of its own, written on a blocking thread.
+    fn start_streaming(&mut self) {
+        let State::Memory { bytes, payload } = std::mem::replace(&mut self.state, State::Failed) else {
+            return;
+        };
+        let (part, tmp_path) = self.warc.new_part();
+        let (batches, mut queued) = mpsc::channel::<Vec<Bytes>>(QUEUE);
+        let (end, ended) = oneshot::channel::<[u8; 32]>();
+        let spec = self.warc.response_spec(&self.exchange, &self.record_id);
+        let request = self.warc.request_spec(&self.exchange, &self.record_id);
+        let head = self.exchange.response_head.clone();
+        let writer = tokio::task::spawn_blocking(move || -> Result<StreamedFile, WarcError> {
+            let compress = super::record::is_compressible_sample(&bytes)?;
+            std::fs::create_dir_all(tmp_path.parent().expect("tmp/ is a directory"))?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)?;
+            // Removed when dropped: on any error below, and when the download is cancelled.
+            let tmp = TempPath::new(tmp_path);
+            let mut record = StreamedResponse::create(file, spec, &head, compress)?;
+            test_full_disk()?;
+            test_stall();
+            record.write_body(&bytes)?;
+            drop(bytes);
+            record.hash_payload(payload);
+            while let Some(batch) = queued.blocking_recv() {
+                for chunk in batch {
+                    record.write_body(&chunk)?;
+                }
+            }
+            // The queue is closed: either the body ended (its block digest follows) or the
+            // download failed and `end` was dropped.
+            let Ok(block_digest) = ended.blocking_recv() else {
+                return Err(io::Error::other("the download was cancelled").into());
+            };
+            let streamed = record.finish(block_digest, None, request)?;
+            Ok(StreamedFile { part, tmp, streamed })
+        });
+        self.state = State::Streaming {
+            batch: Vec::new(),
+            batch_size: 0,
+            batches,
+            end,
+            writer,
+        };
     }
 
-    /// The first write error, if any.
-    pub fn take_error(&mut self) -> Option<io::Error> {
-        self.error.take()
+    /// Sends the gathered chunks to the writer, or returns the error that stopped it.
+    async fn hand_over(&mut self) -> io::Result<()> {
+        let State::Streaming {
+            batch,
+            batch_size,
+            batches,
+            ..
+        } = &mut self.state
+        else {
+            return Ok(());
+        };
+        *batch_size = 0;
+        if batches.send(std::mem::take(batch)).await.is_ok() {
+            return Ok(());
+        }
+        // The writer stopped early: it failed, and says why.
+        let State::Streaming { writer, .. } = std::mem::replace(&mut self.state, State::Failed) else {
+            unreachable!("matched above");
+        };
+        Err(writer_error(writer.await))
+    }
+
+    /// The body has ended: returns it with its digests, its record finished if it has a file of
+    /// its own.
+    pub async fn finish(mut self) -> io::Result<ReceivedBody> {
+        let block: [u8; 32] = self.block.clone().finalize().into();
+        match std::mem::replace(&mut self.state, State::Failed) {
+            State::Memory { bytes, payload } => Ok(ReceivedBody::Memory {
+                bytes,
+                block,
+                payload: payload.finalize().into(),
+            }),
+            State::Streaming {
+                batch,
+                batches,
+                end,
+                writer,
+                ..
+            } => {
+                let sent = batches.send(batch).await.is_ok();
+                drop(batches);
+                if sent {
+                    let _ = end.send(block);
+                }
+                match writer.await {
+                    Ok(Ok(file)) => Ok(ReceivedBody::Streamed(RawBodyRecord {
+                        record_id: self.record_id.clone(),
+                        file,
+                    })),
+                    other => Err(writer_error(other)),
+                }
+            }
+            State::Failed => Err(io::Error::other("the body's record could not be written")),
+        }
     }
 }
 
-impl PayloadSink for RawSpool {
-    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-        if let Some(payload) = &mut self.payload {
-            payload.update(&bytes);
-        }
-        self.block.update(&bytes);
-        self.size += bytes.len() as u64;
-        if self.error.is_none()
-            && let Some(file) = &mut self.body
-            && let Err(e) = file.write_all(&bytes)
-        {
-            self.error = Some(e);
-        }
-        Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
+/// The error a writer thread ended with.
+fn writer_error(ended: Result<Result<StreamedFile, WarcError>, tokio::task::JoinError>) -> io::Error {
+    match ended {
+        Ok(Ok(_)) => io::Error::other("the record's writer ended before the body did"),
+        Ok(Err(WarcError::Io(e))) => e,
+        Ok(Err(e)) => io::Error::other(e),
+        Err(e) => io::Error::other(e),
     }
 }
 
@@ -239,7 +441,7 @@ impl PayloadSink for RawSpool {
 pub struct Exchange {
     /// The URL requested (the final one, after redirects).
     pub url: url::Url,
-    /// When the response finished.
+    /// When the response's head arrived: the records' `WARC-Date`.
     pub date: chrono::DateTime<chrono::Utc>,
     /// The request head, as [`super::http_request_head`] renders it.
     pub request_head: Vec<u8>,
@@ -251,48 +453,123 @@ pub struct Exchange {
     pub mime: String,
 }
 
-/// The capture a revisit record refers to.
+/// The capture a revisit record refers to: the response record holding the payload.
 #[derive(Debug, Clone)]
 pub struct Original {
-    /// Its response record.
-    pub record: crate::manifest::WarcRecordRef,
+    /// The WARC file it is in, relative to the archive.
+    pub file: String,
+    /// The record.
+    pub record: WarcRecordRef,
     /// Its URL.
     pub url: String,
 }
 
 impl RunWarc {
-    /// Writes a request and a response record carrying the spooled body as received. Returns
-    /// the response record's place and identity, and its CDXJ line. `truncated` is the
-    /// `WARC-Truncated` reason when the spool holds only part of the body (`length`, `time`,
-    /// `disconnect`).
+    /// The header of the response record `record_id` for `exchange` (the payload digest is
+    /// filled in when the body is known).
+    fn response_spec(&self, exchange: &Exchange, record_id: &str) -> RecordSpec {
+        let mut spec = RecordSpec::new(
+            RecordType::Response,
+            super::warc_date(exchange.date),
+            super::CONTENT_TYPE_HTTP_RESPONSE,
+        );
+        spec.record_id = record_id.to_owned();
+        spec.target_uri = Some(exchange.url.to_string());
+        spec.warcinfo_id = Some(self.warcinfo_id.clone());
+        spec
+    }
+
+    /// The request record of `exchange`, concurrent to the record `answer_id`, with its head.
+    fn request_spec(&self, exchange: &Exchange, answer_id: &str) -> (RecordSpec, Vec<u8>) {
+        let mut request = RecordSpec::new(
+            RecordType::Request,
+            super::warc_date(exchange.date),
+            super::CONTENT_TYPE_HTTP_REQUEST,
+        );
+        request.target_uri = Some(exchange.url.to_string());
+        request.concurrent_to = Some(answer_id.to_owned());
+        request.warcinfo_id = Some(self.warcinfo_id.clone());
+        (request, exchange.request_head.clone())
+    }
+
+    /// Writes a request and a response record carrying `body` as received (in memory) to the
+    /// shared file. `digests` are SHA-256 of head ‖ body and of the body, when computed while
+    /// it arrived; `truncated` is the `WARC-Truncated` reason when `body` is only part of the
+    /// body (`length`, `time`, `disconnect`). Returns the response record's file, place and
+    /// identity, and its CDXJ line.
     pub fn write_response(
         &self,
         exchange: &Exchange,
-        spool: &mut RawSpool,
+        body: &[u8],
+        digests: Option<([u8; 32], [u8; 32])>,
         truncated: Option<&str>,
-    ) -> Result<(crate::manifest::WarcRecordRef, String), WarcError> {
-        if let Some(e) = spool.take_error() {
-            return Err(WarcError::Io(e));
-        }
-        let date = super::warc_date(exchange.date);
-        let payload_digest = super::sha256_label(&spool.payload_digest());
-        let mut response = RecordSpec::new(RecordType::Response, date.clone(), super::CONTENT_TYPE_HTTP_RESPONSE);
-        response.target_uri = Some(exchange.url.to_string());
+    ) -> Result<(Original, String), WarcError> {
+        let payload = digests.map_or_else(|| super::digest::sha256(body), |(_, payload)| payload);
+        let payload_digest = super::sha256_label(&payload);
+        let mut response = self.response_spec(exchange, &super::new_record_id());
         response.payload_digest = Some(payload_digest.clone());
         if let Some(reason) = truncated {
             response.extra.push(("WARC-Truncated".into(), reason.to_owned()));
         }
         let response_id = response.record_id.clone();
-        let (offset, length) = self.append_exchange(exchange, response, Some(spool))?;
-        let line = self.cdxj(exchange, &payload_digest, offset, length, None);
-        let record = crate::manifest::WarcRecordRef {
-            offset,
-            length,
-            record_id: response_id,
-            date,
-            payload_digest,
+        let date = response.date.clone();
+        let (request, request_head) = self.request_spec(exchange, &response_id);
+        let placed = self.append(vec![
+            PendingRecord {
+                spec: request,
+                head: request_head,
+                body: None,
+            },
+            PendingRecord {
+                spec: response,
+                head: exchange.response_head.clone(),
+                body: Some((body, digests.map(|(block, _)| block))),
+            },
+        ])?;
+        let (offset, length) = placed[1];
+        let line = self.cdxj(exchange, self.file_name(), &payload_digest, offset, length, None);
+        let original = Original {
+            file: self.name.clone(),
+            record: WarcRecordRef {
+                offset,
+                length,
+                record_id: response_id,
+                date,
+                payload_digest,
+            },
+            url: exchange.url.to_string(),
         };
-        Ok((record, line))
+        Ok((original, line))
+    }
+
+    /// Puts a body's record, written in a file of its own, in place in `warc/`, and returns
+    /// the record and its CDXJ line. The file is durable after the next checkpoint's flush.
+    pub fn keep(&self, exchange: &Exchange, body: RawBodyRecord) -> Result<(Original, String), WarcError> {
+        let RawBodyRecord { record_id, file } = body;
+        let StreamedFile {
+            part, tmp, streamed, ..
+        } = file;
+        let path = self.archive.join(&part);
+        tmp.persist(&path)?;
+        self.parts
+            .lock()
+            .expect("no panics while the parts lock is held")
+            .insert(part.clone(), streamed.file_length);
+        let payload_digest = super::sha256_label(&streamed.payload_digest);
+        let file_name = part.rsplit('/').next().unwrap_or(&part).to_owned();
+        let line = self.cdxj(exchange, &file_name, &payload_digest, 0, streamed.length, None);
+        let original = Original {
+            file: part,
+            record: WarcRecordRef {
+                offset: 0,
+                length: streamed.length,
+                record_id,
+                date: super::warc_date(exchange.date),
+                payload_digest,
+            },
+            url: exchange.url.to_string(),
+        };
+        Ok((original, line))
     }
 
     /// Writes a request and a revisit record: the payload is the one `original` holds, because
@@ -305,9 +582,8 @@ impl RunWarc {
         profile: &str,
         original: Option<&Original>,
     ) -> Result<String, WarcError> {
-        let date = super::warc_date(exchange.date);
-        let mut revisit = RecordSpec::new(RecordType::Revisit, date.clone(), super::CONTENT_TYPE_HTTP_RESPONSE);
-        revisit.target_uri = Some(exchange.url.to_string());
+        let mut revisit = self.response_spec(exchange, &super::new_record_id());
+        revisit.kind = RecordType::Revisit;
         revisit.profile = Some(profile.to_owned());
         if let Some(original) = original {
             revisit.refers_to = Some(original.record.record_id.clone());
@@ -316,51 +592,49 @@ impl RunWarc {
             revisit.payload_digest = Some(original.record.payload_digest.clone());
         }
         let digest = revisit.payload_digest.clone().unwrap_or_default();
-        let (offset, length) = self.append_exchange(exchange, revisit, None)?;
-        Ok(self.cdxj(exchange, &digest, offset, length, Some("revisit")))
-    }
-
-    /// Appends the request record of `exchange` and then `answer` (its response or revisit
-    /// record, with the response head and `body`); returns where `answer` landed.
-    fn append_exchange(
-        &self,
-        exchange: &Exchange,
-        answer: RecordSpec,
-        body: Option<&mut RawSpool>,
-    ) -> Result<(u64, u64), WarcError> {
-        let mut request = RecordSpec::new(
-            RecordType::Request,
-            answer.date.clone(),
-            super::CONTENT_TYPE_HTTP_REQUEST,
-        );
-        request.target_uri = Some(exchange.url.to_string());
-        request.concurrent_to = Some(answer.record_id.clone());
+        let (request, request_head) = self.request_spec(exchange, &revisit.record_id);
         let placed = self.append(vec![
             PendingRecord {
                 spec: request,
-                head: exchange.request_head.clone(),
+                head: request_head,
                 body: None,
             },
             PendingRecord {
-                spec: answer,
+                spec: revisit,
                 head: exchange.response_head.clone(),
-                body,
+                body: None,
             },
         ])?;
-        Ok(placed[1])
+        let (offset, length) = placed[1];
+        Ok(self.cdxj(exchange, self.file_name(), &digest, offset, length, Some("revisit")))
     }
 
-    fn cdxj(&self, exchange: &Exchange, digest: &str, offset: u64, length: u64, kind: Option<&str>) -> String {
+    fn cdxj(
+        &self,
+        exchange: &Exchange,
+        file_name: &str,
+        digest: &str,
+        offset: u64,
+        length: u64,
+        kind: Option<&str>,
+    ) -> String {
         super::cdxj_line(&super::CdxjEntry {
             url: exchange.url.to_string(),
             timestamp: super::timestamp14(exchange.date),
             digest: digest.to_owned(),
             mime: exchange.mime.clone(),
             status: exchange.status.to_string(),
-            filename: self.file_name().to_owned(),
+            filename: file_name.to_owned(),
             offset,
             length,
             record_type: kind.map(str::to_owned),
         })
     }
+}
+
+/// A large body's finished record, with the id its response record carries.
+#[derive(Debug)]
+pub struct RawBodyRecord {
+    record_id: String,
+    file: StreamedFile,
 }

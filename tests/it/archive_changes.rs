@@ -52,7 +52,7 @@ async fn same_bytes_twice_is_unchanged_with_one_snapshot() {
     );
     // Without validators there is nothing to make conditional.
     assert_eq!(request_header(&server, 1, "if-none-match").await, None);
-    assert_eq!(scratch.object_files().len(), 1);
+    assert_eq!(scratch.payload_records().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,7 +117,7 @@ async fn etag_gets_a_conditional_request_and_304_is_unchanged_then_new_bytes_are
     assert_eq!(snapshots[0]["sha256"], sha256_hex(b"version one"));
     assert_eq!(snapshots[1]["sha256"], sha256_hex(b"version two"));
     assert_eq!(snapshots[1]["etag"], "\"v2\"");
-    assert_eq!(scratch.assert_objects_intact(&scratch.manifest()), 2);
+    assert_eq!(scratch.assert_payloads_intact(&scratch.manifest()), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,11 +17,17 @@ const LINKS: usize = 150;
 /// Links that answer only after [`SLOW`]: every run is still going when it is killed.
 const SLOW_FROM: usize = 145;
 const SLOW: Duration = Duration::from_secs(2);
+/// Past the size kept in memory: a body with a WARC file of its own.
+const LARGE: usize = linkkeep::warc::run::LARGE_BODY as usize;
 
-/// The body of `/doc/<n>`: every tenth document is the same, the rest distinct and up to ~200 KB.
+/// The body of `/doc/<n>`: every tenth document is the same, some are large (a WARC file of
+/// their own each), the rest distinct and up to ~200 KB.
 fn body(n: usize) -> Vec<u8> {
     if n.is_multiple_of(10) {
         return b"shared payload".to_vec();
+    }
+    if n % 13 == 5 {
+        return random_bytes(n as u64, LARGE + n * 1000);
     }
     random_bytes(n as u64, 1000 + (n % 7) * 30_000)
 }
@@ -93,7 +99,7 @@ fn assert_manifest_and_index_agree(archive: &Path, manifest: &Value, run: &str) 
     for (id, entry) in manifest["links"].as_object().unwrap() {
         for snapshot in entry["snapshots"].as_array().unwrap() {
             let warc = snapshot["warc"].as_str().unwrap();
-            let offset = snapshot["warc_record"]["offset"].as_u64().unwrap();
+            let offset = snapshot["offset"].as_u64().unwrap();
             let file = warc.strip_prefix("warc/").unwrap().to_owned();
             assert!(
                 indexed.contains(&(file, offset)),
@@ -109,10 +115,20 @@ fn assert_manifest_and_index_agree(archive: &Path, manifest: &Value, run: &str) 
             .unwrap_or_else(|e| panic!("{file}@{offset}+{length} ({url}) is not a whole gzip member: {e}"));
         assert!(record.starts_with(b"WARC/1.1\r\n"), "{file}@{offset}");
     }
-    let run_file = format!("{run}.warc.gz");
+    // The run's own file, and the files of its large bodies (`<run>-<n>.warc.gz`).
+    let of_run = |f: &str| {
+        f.strip_suffix(".warc.gz")
+            .and_then(|stem| stem.strip_prefix(run))
+            .is_some_and(|rest| {
+                rest.is_empty()
+                    || rest
+                        .strip_prefix('-')
+                        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
     let urls_indexed: BTreeSet<&str> = records
         .iter()
-        .filter(|(f, ..)| *f == run_file)
+        .filter(|(f, ..)| of_run(f))
         .map(|(.., url)| url.as_str())
         .collect();
     let urls_checked: BTreeSet<&str> = manifest["links"]
@@ -204,7 +220,15 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
             assert_eq!(&manifest["links"][id], entry, "{id} as its checkpoint had it");
         }
         assert_manifest_and_index_agree(&scratch.archive, &manifest, &run);
-        scratch.assert_objects_intact(&manifest);
+        scratch.assert_payloads_intact(&manifest);
+        // A large body's file finished after the last checkpoint went with the kill.
+        let named: BTreeSet<String> = scratch.payload_records().into_iter().map(|(warc, _)| warc).collect();
+        for file in scratch.warc_files() {
+            let name = format!("warc/{}", file.file_name().unwrap().to_str().unwrap());
+            if name.trim_end_matches(".warc.gz") != format!("warc/{run}") && name.contains(&run) {
+                assert!(named.contains(&name), "{name} is named by no snapshot");
+            }
+        }
         let verify = scratch.run(&["verify"]).await;
         assert_eq!(verify.code, 0, "verify after recovering {run}: {}", verify.stderr);
     }
@@ -218,9 +242,13 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
         assert_eq!(entry["last_check"]["outcome"], "ok", "{id}: {entry:#}");
         assert_eq!(entry["snapshots"].as_array().unwrap().len(), 1, "{id}: {entry:#}");
     }
-    assert_eq!(scratch.assert_objects_intact(&manifest), LINKS);
+    assert_eq!(scratch.assert_payloads_intact(&manifest), LINKS);
     let distinct = LINKS - LINKS / 10 + 1;
-    assert_eq!(scratch.object_files().len(), distinct, "one file per distinct payload");
+    assert_eq!(
+        scratch.payload_records().len(),
+        distinct,
+        "one file per distinct payload"
+    );
     scratch.assert_tmp_empty();
     assert!(
         journal_file(&scratch.archive).is_none(),
@@ -228,16 +256,17 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
     );
 }
 
-/// A run that stops on a local error (here: an object's fan-out folder is a file) keeps the
-/// links finished before it, and leaves a manifest and an index that agree and no journal.
+/// A run that stops on a local error (here: the disk is full for the one large body, through
+/// the debug build's fault switch) keeps the links finished before it, and leaves a manifest
+/// and an index that agree, no journal, and nothing of the failed body.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_error_exit_mid_run_leaves_the_index_consistent() {
     const DOOMED: usize = 19;
     let server = MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .respond_with(move |request: &Request| match doc_number(request) {
-            DOOMED => ResponseTemplate::new(200).set_body_raw(&b"this payload cannot be stored"[..], "text/plain"),
-            n => ResponseTemplate::new(200).set_body_raw(body(n), "application/octet-stream"),
+            DOOMED => ResponseTemplate::new(200).set_body_raw(vec![7u8; 2 * LARGE], "application/octet-stream"),
+            n => ResponseTemplate::new(200).set_body_raw(random_bytes(n as u64, 1000), "application/octet-stream"),
         })
         .mount(&server)
         .await;
@@ -246,14 +275,13 @@ async fn an_error_exit_mid_run_leaves_the_index_consistent() {
         .collect();
     let links: Vec<(&str, String)> = links.iter().map(|(id, url)| (id.as_str(), url.clone())).collect();
     let scratch = Scratch::new(&links);
-    let sha = crate::support::archive::sha256_hex(b"this payload cannot be stored");
-    let fan_out = scratch.archive.join("objects/sha256").join(&sha[..2]);
-    std::fs::create_dir_all(fan_out.parent().unwrap()).unwrap();
-    std::fs::write(&fan_out, b"in the way").unwrap();
 
     // One request at a time in list order (one host): the doomed link, last, starts only once
     // the link two before it is recorded (the window holds two tasks per request slot).
-    let run = scratch.run(&["archive", "--retries", "0", "--concurrency", "1"]).await;
+    let mut cmd = scratch.cmd();
+    cmd.args(["archive", "--retries", "0", "--concurrency", "1"])
+        .env("LINKKEEP_TEST_FULL_DISK_FOR_LARGE_BODIES", "1");
+    let run = crate::support::archive::run_raw(cmd).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cannot store a download"), "{}", run.stderr);
     assert!(
@@ -284,5 +312,8 @@ async fn an_error_exit_mid_run_leaves_the_index_consistent() {
         .trim_end_matches(".warc.gz")
         .to_owned();
     assert_manifest_and_index_agree(&scratch.archive, &manifest, &run_id);
-    scratch.assert_objects_intact(&manifest);
+    scratch.assert_payloads_intact(&manifest);
+    scratch.assert_tmp_empty();
+    let warcs = std::fs::read_dir(scratch.archive.join("warc")).unwrap().count();
+    assert_eq!(warcs, 1, "the failed body left no file of its own");
 }

@@ -1,8 +1,8 @@
 //! Bodies that must not become snapshots: a decompression bomb, an endless body and a declared
 //! length beyond `--max-size` (too_large), a truncated body and a reset (network_error), a slow
-//! drip (timeout); each leaves no object, no snapshot and nothing in tmp/. The endless body, a
-//! reset and a stall also happen past `WORKER_THRESHOLD`, where the object is written from a
-//! thread of its own (issue #7). Also the charset of a windows-1252 title. Guards issue #3.
+//! drip (timeout); each leaves no snapshot, no WARC record and nothing in tmp/. The endless body,
+//! a reset, a stall and a truncation also happen past `LARGE_BODY`, where the record is written
+//! into a file of its own from a thread of its own (issues #7, #13). Also the charset of a windows-1252 title. Guards issue #3.
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +11,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::{Scratch, gzip_repeated, sha256_hex};
 use crate::support::bodies::{
-    drip_server, endless_server, huge_declared_server, reset_after_server, reset_mid_body_server, stall_after_server,
-    truncated_once_server, truncated_server,
+    drip_server, endless_server, huge_declared_server, large_truncated_server, reset_after_server,
+    reset_mid_body_server, stall_after_server, truncated_once_server, truncated_server,
 };
 
 /// Archives `url` with `args` and asserts link `id` failed with `outcome`, leaving nothing behind.
@@ -30,9 +30,25 @@ async fn assert_fails_cleanly(id: &str, url: String, args: &[&str], outcome: &st
     let entry = &scratch.manifest()["links"][id];
     assert_eq!(entry["last_check"]["outcome"], outcome, "{entry:#}");
     assert_eq!(entry["snapshots"], serde_json::json!([]), "{entry:#}");
-    assert!(scratch.object_files().is_empty(), "{:?}", scratch.object_files());
+    // Issue #13: no WARC bytes and no file of the failed body: the run's file holds its
+    // warcinfo record alone, and the index nothing.
+    let warcs = scratch.warc_files();
+    assert_eq!(warcs.len(), 1, "{warcs:?}");
+    let index = std::fs::read_to_string(scratch.archive.join("index.cdxj")).unwrap_or_default();
+    assert_eq!(index, "", "no record of the failed download");
+    let records = linkkeep::warc::check_warc(&warcs[0]).unwrap().records;
+    assert_eq!(records.len(), 1, "the warcinfo record alone: {records:?}");
     scratch.assert_tmp_empty();
     scratch
+}
+
+/// Issue #13: a body that failed halfway after moving to a WARC file of its own leaves no file
+/// and no WARC bytes behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_body_cut_halfway_leaves_no_file_behind() {
+    let url = large_truncated_server().await;
+    let args = ["--retries", "0", "--timeout", "5"];
+    assert_fails_cleanly("large-truncated", url, &args, "network_error").await;
 }
 
 /// Flags limiting a download to `max_size`, with timeouts generous enough that only the size
@@ -110,8 +126,8 @@ async fn a_retry_after_a_truncated_body_stores_only_the_whole_payload() {
     let result = run.result("flaky");
     assert_eq!(result["attempts"], 2, "{result:#}");
     assert_eq!(result["sha256"], sha256_hex(BODY), "{result:#}");
-    assert_eq!(scratch.object_files().len(), 1, "{:?}", scratch.object_files());
-    assert_eq!(scratch.assert_objects_intact(&scratch.manifest()), 1);
+    assert_eq!(scratch.payload_records().len(), 1, "{:?}", scratch.payload_records());
+    assert_eq!(scratch.assert_payloads_intact(&scratch.manifest()), 1);
     scratch.assert_tmp_empty();
 }
 
@@ -142,7 +158,7 @@ const PAST_THRESHOLD: usize = 16 * 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_body_past_the_worker_threshold_is_too_large() {
-    assert!(PAST_THRESHOLD as u64 > 4 * linkkeep::store::WORKER_THRESHOLD);
+    assert!(PAST_THRESHOLD as u64 > 4 * linkkeep::warc::run::LARGE_BODY);
     let url = endless_server().await;
     assert_fails_cleanly("endless", url, &size_limited("4MiB"), "too_large").await;
 }

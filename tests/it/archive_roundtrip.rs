@@ -25,14 +25,12 @@ async fn assert_round_trip(id: &str, url: String, expected: &[u8]) -> Scratch {
     let snapshots = scratch.snapshots(id);
     assert_eq!(snapshots.len(), 1);
     assert_eq!(snapshots[0]["sha256"], sha256_hex(expected));
-    let object = scratch.archive.join(snapshots[0]["object"].as_str().unwrap());
+    // Issue #13: the WARC record is the one copy; nothing else holds the payload.
+    assert!(snapshots[0].get("object").is_none(), "{:#}", snapshots[0]);
+    assert!(!scratch.archive.join("objects").exists());
     assert!(
-        std::fs::read(&object).unwrap() == expected,
-        "object bytes differ from the payload"
-    );
-    assert!(
-        std::fs::metadata(&object).unwrap().permissions().readonly(),
-        "objects are read-only"
+        scratch.payload(&snapshots[0]) == expected,
+        "the record's payload differs from what was served"
     );
 
     let get = scratch.run(&["get", id]).await;
@@ -164,7 +162,7 @@ async fn chunked_body_round_trips_byte_for_byte() {
 async fn bodies_past_the_worker_threshold_round_trip_with_valid_warc_records() {
     // Issue #7: past `WORKER_THRESHOLD` the object is hashed and written on its own thread
     // while the download task computes the WARC digests; both must still see every byte.
-    let past = 3 * linkkeep::store::WORKER_THRESHOLD as usize;
+    let past = 3 * linkkeep::warc::run::LARGE_BODY as usize;
     let plain = random_bytes(11, past + 12_345);
     let encoded = random_bytes(12, past + 678);
     let server = MockServer::start().await;
@@ -211,8 +209,12 @@ async fn identical_payloads_are_stored_once() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let (a, b) = (&scratch.snapshots("a")[0], &scratch.snapshots("b")[0]);
     assert_eq!(a["sha256"], sha256_hex(&body));
-    assert_eq!(a["object"], b["object"]);
-    assert_eq!(scratch.object_files().len(), 1, "{:?}", scratch.object_files());
-    assert_eq!(scratch.assert_objects_intact(&scratch.manifest()), 2);
+    assert_eq!(
+        (&a["warc"], &a["offset"]),
+        (&b["warc"], &b["offset"]),
+        "one record holds both"
+    );
+    assert_eq!(scratch.payload_records().len(), 1, "{:?}", scratch.payload_records());
+    assert_eq!(scratch.assert_payloads_intact(&scratch.manifest()), 2);
     scratch.assert_tmp_empty();
 }

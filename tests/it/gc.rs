@@ -52,15 +52,15 @@ async fn gc_removes_the_orphan_keeps_every_referenced_object_and_verify_is_clean
 
     let manifest = archived.scratch.manifest();
     assert_eq!(
-        archived.scratch.assert_objects_intact(&manifest),
+        archived.scratch.assert_payloads_intact(&manifest),
         3,
         "every referenced object is still there and intact"
     );
     assert_eq!(
-        archived.scratch.object_files().len(),
+        archived.scratch.payload_records().len(),
         3,
         "{:?}",
-        archived.scratch.object_files()
+        archived.scratch.payload_records()
     );
     assert_eq!(
         std::fs::read(archived.scratch.archive.join("manifest.json")).unwrap(),
@@ -79,7 +79,7 @@ async fn gc_removes_the_orphan_keeps_every_referenced_object_and_verify_is_clean
     // Nothing left to collect: a second gc removes nothing.
     let again = archived.gc(&[]).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(archived.scratch.object_files().len(), 3);
+    assert_eq!(archived.scratch.payload_records().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]

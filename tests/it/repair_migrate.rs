@@ -261,7 +261,7 @@ async fn an_interrupted_migration_leaves_an_archive_that_reads_and_resumes() {
     let payloads = old.payloads().await;
     let before = old.snapshots();
     let manifest = std::fs::read(old.archive().join("manifest.json")).unwrap();
-    let objects = old.scratch.object_files();
+    let objects = old.object_files();
     let blocker = old.archive().join(".manifest.json.tmp");
     std::fs::create_dir(&blocker).unwrap();
 
@@ -269,7 +269,7 @@ async fn an_interrupted_migration_leaves_an_archive_that_reads_and_resumes() {
     assert_eq!(run.code, 2, "the manifest cannot be saved: {}", run.stderr);
     assert!(run.stderr.contains("manifest.json"), "{}", run.stderr);
     assert_eq!(std::fs::read(old.archive().join("manifest.json")).unwrap(), manifest);
-    assert_eq!(old.scratch.object_files(), objects, "no object removed");
+    assert_eq!(old.object_files(), objects, "no object removed");
     let warcs = old.warc_files();
     assert_eq!(warcs.len(), 3, "the migration's WARC file was written: {warcs:?}");
 
@@ -337,11 +337,7 @@ async fn only_records_that_hold_the_payload_replace_an_object() {
         "still names its object: {:#}",
         early.json
     );
-    assert_eq!(
-        old.scratch.object_files(),
-        [early_object],
-        "only the early object is left"
-    );
+    assert_eq!(old.object_files(), [early_object], "only the early object is left");
     assert_eq!(migration(&report)["objects_dir_removed"], false);
 }
 

@@ -161,10 +161,38 @@ impl Scratch {
             .clone()
     }
 
-    /// Every file under `objects/`.
-    pub fn object_files(&self) -> Vec<PathBuf> {
+    /// The distinct WARC records that hold the manifest's payloads, as `(file, offset)`: one
+    /// per distinct payload when each is stored once (issue #13).
+    pub fn payload_records(&self) -> Vec<(String, u64)> {
+        let manifest = self.manifest();
+        let mut records: Vec<(String, u64)> = manifest["links"]
+            .as_object()
+            .expect("links is an object")
+            .values()
+            .flat_map(|entry| entry["snapshots"].as_array().cloned().unwrap_or_default())
+            .map(|s| (s["warc"].as_str().unwrap().to_owned(), s["offset"].as_u64().unwrap()))
+            .collect();
+        records.sort();
+        records.dedup();
+        records
+    }
+
+    /// The payload of `snapshot` (a manifest snapshot), read back from the record it names with
+    /// its Content-Encoding removed, as `get` reads it.
+    pub fn payload(&self, snapshot: &Value) -> Vec<u8> {
+        let snapshot: ::linkkeep::manifest::Snapshot = serde_json::from_value(snapshot.clone()).unwrap();
+        let mut bytes = Vec::new();
+        ::linkkeep::payload::open(&self.archive, &snapshot)
+            .unwrap_or_else(|e| panic!("cannot open the payload of {snapshot:?}: {e}"))
+            .copy_to(&mut bytes)
+            .unwrap_or_else(|e| panic!("the payload of {snapshot:?} is not the recorded one: {e}"));
+        bytes
+    }
+
+    /// The archive's WARC files, sorted.
+    pub fn warc_files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        walk(&self.archive.join("objects"), &mut files);
+        walk(&self.archive.join("warc"), &mut files);
         files.sort();
         files
     }
@@ -177,20 +205,26 @@ impl Scratch {
         assert!(left.is_empty(), "downloads left behind in tmp/: {left:?}");
     }
 
-    /// Asserts the fixity promise on `manifest`: every snapshot's object sits at its content
-    /// address, exists, and hashes to its `sha256` with its `size`. Returns the snapshot count.
-    pub fn assert_objects_intact(&self, manifest: &Value) -> usize {
+    /// Asserts the fixity promise on `manifest`: every snapshot names the WARC record that
+    /// holds its payload (and no 0.1.0 object), and that record gives back bytes that hash to
+    /// its `sha256` with its `size`. Returns the snapshot count.
+    pub fn assert_payloads_intact(&self, manifest: &Value) -> usize {
         let mut count = 0;
         let links = manifest["links"].as_object().expect("links is an object");
         for (id, entry) in links {
             for snapshot in entry["snapshots"].as_array().expect("snapshots is an array") {
-                let sha = snapshot["sha256"].as_str().unwrap();
-                let object = snapshot["object"].as_str().unwrap();
-                assert_eq!(object, format!("objects/sha256/{}/{}", &sha[..2], &sha[2..]), "{id}");
-                let bytes = std::fs::read(self.archive.join(object))
-                    .unwrap_or_else(|e| panic!("{id}: object {object} unreadable: {e}"));
-                assert_eq!(sha256_hex(&bytes), sha, "{id}: object {object} does not match its hash");
-                assert_eq!(snapshot["size"], bytes.len() as u64, "{id}: size of {object}");
+                assert!(snapshot.get("object").is_none(), "{id}: {snapshot}");
+                assert!(
+                    snapshot["warc"].as_str().is_some_and(|w| w.starts_with("warc/")),
+                    "{id}: {snapshot}"
+                );
+                assert!(
+                    snapshot["offset"].is_u64() && snapshot["length"].is_u64(),
+                    "{id}: {snapshot}"
+                );
+                let bytes = self.payload(snapshot);
+                assert_eq!(sha256_hex(&bytes), snapshot["sha256"], "{id}");
+                assert_eq!(snapshot["size"], bytes.len() as u64, "{id}");
                 count += 1;
             }
         }

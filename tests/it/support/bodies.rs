@@ -107,6 +107,20 @@ pub async fn truncated_server() -> String {
     .await
 }
 
+/// Announces a body of `4 * LARGE_BODY` bytes and closes the connection halfway: a body that had
+/// moved to a WARC file of its own when it failed (issue #13).
+pub async fn large_truncated_server() -> String {
+    raw_server("/large-truncated", |mut stream| async move {
+        let size = 4 * linkkeep::warc::run::LARGE_BODY as usize;
+        let head =
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(&vec![b'a'; size / 2]).await;
+        let _ = stream.shutdown().await;
+    })
+    .await
+}
+
 /// Cuts the first response short like [`truncated_server`], then serves `body` whole.
 pub async fn truncated_once_server(body: &'static [u8]) -> String {
     let served = Arc::new(AtomicUsize::new(0));

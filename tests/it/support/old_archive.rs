@@ -68,7 +68,7 @@ impl OldArchive {
         let old = OldArchive {
             scratch: Scratch { dir, links, archive },
         };
-        for object in old.scratch.object_files() {
+        for object in old.object_files() {
             let mut mode = std::fs::metadata(&object).unwrap().permissions();
             mode.set_readonly(true);
             std::fs::set_permissions(&object, mode).unwrap();
@@ -118,6 +118,17 @@ impl OldArchive {
         let (code, report, stderr) = json_run(cmd).await;
         assert!(code == 0 || code == 1, "verify could not run: {stderr}");
         (code, report)
+    }
+
+    /// Every file under `objects/`, sorted.
+    pub fn object_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = tree_bytes(self.archive())
+            .into_keys()
+            .filter(|p| p.starts_with("objects"))
+            .map(|p| self.archive().join(p))
+            .collect();
+        files.sort();
+        files
     }
 
     /// The object file of a payload, as 0.1.0 named it.
