@@ -35,6 +35,7 @@ mod gc;
 mod interop_pywb;
 mod interop_wacz;
 mod interop_warc;
+mod payload_get_serve;
 mod repair;
 mod serve_browser;
 mod serve_routes;
