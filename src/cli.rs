@@ -54,10 +54,11 @@ pub enum Command {
     Status(StatusArgs),
     /// Write a snapshot's bytes to stdout or a file.
     Get(GetArgs),
-    /// Check that every snapshot's object exists and matches its hash; `--live` also compares
+    /// Check that every snapshot's payload exists and matches its hash (read back from its WARC
+    /// record, or its 0.1.0 object) and that every WARC file is whole; `--live` also compares
     /// each link with what it serves now.
     Verify(VerifyArgs),
-    /// Remove objects that no snapshot references.
+    /// Remove object files of 0.1.0 archives (`objects/`) that no snapshot references.
     Gc(GcArgs),
     /// Browse the archive: a read-only, Wayback-style replay server.
     Serve(ServeArgs),

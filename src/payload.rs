@@ -23,7 +23,7 @@ const MAX_WARC_HEADER: u64 = 1024 * 1024;
 const READ_BUFFER: usize = 64 * 1024;
 
 /// Where a snapshot's payload is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Location {
     /// A response (or resource) record: `file` relative to the archive, the gzip member at
     /// `offset`, `length` bytes long.

@@ -93,7 +93,7 @@ fn assert_manifest_and_index_agree(archive: &Path, manifest: &Value, run: &str) 
     for (id, entry) in manifest["links"].as_object().unwrap() {
         for snapshot in entry["snapshots"].as_array().unwrap() {
             let warc = snapshot["warc"].as_str().unwrap();
-            let offset = snapshot["warc_record"]["offset"].as_u64().unwrap();
+            let offset = snapshot["offset"].as_u64().unwrap();
             let file = warc.strip_prefix("warc/").unwrap().to_owned();
             assert!(
                 indexed.contains(&(file, offset)),

@@ -148,7 +148,7 @@ async fn positional_ids_of_0_1_0_are_rekeyed_by_url_with_nothing_lost() {
         assert!(!positional.contains(&id.as_str()), "{id} was re-keyed");
         let before = &old["links"][positional[position]];
         assert_eq!(entry["snapshots"].as_array().unwrap().len(), 1, "{id}");
-        for field in ["sha256", "first_seen", "object", "warc", "warc_record"] {
+        for field in ["sha256", "first_seen", "object", "warc", "offset", "record_id"] {
             assert_eq!(
                 entry["snapshots"][0][field], before["snapshots"][0][field],
                 "{id}: {field}"

@@ -84,7 +84,7 @@ async fn redirect_hops_and_error_responses_are_recorded() {
     // The manifest's snapshot points at the capture's own response record, not at the redirect.
     let snapshot = &scratch.snapshots("moved")[0];
     assert_eq!(snapshot["final_url"], format!("{base}/new"));
-    assert!(snapshot["warc_record"]["offset"].as_u64().is_some(), "{snapshot:#}");
+    assert!(snapshot["offset"].as_u64().is_some(), "{snapshot:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

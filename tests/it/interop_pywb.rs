@@ -39,7 +39,7 @@ async fn pywb_replays_our_captures_byte_for_byte() {
         (STEADY, &interop.steady, "text/html"),
     ] {
         let snapshot = &interop.snapshots(id)[0];
-        let ts = ts14(snapshot["warc_record"]["date"].as_str().unwrap());
+        let ts = ts14(snapshot["record_date"].as_str().unwrap());
         let url = interop.url(id);
         let response = server.replay(&ts, &url, "identity").await;
         assert_eq!(response.status(), 200, "{id}: {}", server.log());
@@ -61,7 +61,7 @@ async fn pywb_replays_our_captures_byte_for_byte() {
     // accept gzip (moving the original header to X-Archive-Orig-content-encoding), and passes
     // the stored bytes through unchanged, with Content-Encoding: gzip, for one that does.
     let snapshot = &interop.snapshots(GZIPPED)[0];
-    let ts = ts14(snapshot["warc_record"]["date"].as_str().unwrap());
+    let ts = ts14(snapshot["record_date"].as_str().unwrap());
     let url = interop.url(GZIPPED);
     let identity = server.replay(&ts, &url, "identity").await;
     assert_eq!(identity.status(), 200, "{}", server.log());

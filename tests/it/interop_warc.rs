@@ -239,18 +239,14 @@ async fn revisits_refer_to_the_original_response_with_the_right_profile() {
         assert_eq!(original["warc"], format!("warc/{}.warc.gz", interop.runs[0]), "{id}");
         let response = interop.snapshot_record(original);
         assert_eq!(response.kind(), "response", "{id}");
-        assert_eq!(
-            response.field("WARC-Record-ID"),
-            original["warc_record"]["record_id"].as_str(),
-            "{id}"
-        );
+        assert_eq!(response.field("WARC-Record-ID"), original["record_id"].as_str(), "{id}");
 
         let revisit = revisit_of(&interop, id);
         assert_eq!(revisit.kind(), "revisit", "{id}");
         assert_eq!(revisit.field("WARC-Profile"), Some(profile), "{id}");
         assert_eq!(
             revisit.field("WARC-Refers-To"),
-            original["warc_record"]["record_id"].as_str(),
+            original["record_id"].as_str(),
             "{id}: refers to the original response"
         );
         assert_eq!(
@@ -283,14 +279,11 @@ async fn revisits_refer_to_the_original_response_with_the_right_profile() {
         assert_eq!(snapshot["warc"], format!("warc/{}.warc.gz", interop.runs[n]));
         let record = interop.snapshot_record(snapshot);
         assert_eq!(record.kind(), "response");
-        assert_eq!(
-            record.field("WARC-Record-ID"),
-            snapshot["warc_record"]["record_id"].as_str()
-        );
-        assert_eq!(record.field("WARC-Date"), snapshot["warc_record"]["date"].as_str());
+        assert_eq!(record.field("WARC-Record-ID"), snapshot["record_id"].as_str());
+        assert_eq!(record.field("WARC-Date"), snapshot["record_date"].as_str());
         assert_eq!(record.http().1, body.as_slice(), "page, run {}", n + 1);
         assert_eq!(record.field("WARC-Payload-Digest"), Some(warc_sha256(body).as_str()));
-        assert_eq!(snapshot["warc_record"]["payload_digest"], warc_sha256(body));
+        assert_eq!(snapshot["payload_digest"], warc_sha256(body));
     }
     assert_eq!(revisit_of(&interop, PAGE).kind(), "response");
 }
@@ -312,7 +305,7 @@ async fn gzip_response_record_keeps_the_wire_bytes_and_the_object_the_decoded_on
         record.field("WARC-Payload-Digest"),
         Some(warc_sha256(&interop.gz_wire).as_str())
     );
-    assert_eq!(snapshot["warc_record"]["payload_digest"], warc_sha256(&interop.gz_wire));
+    assert_eq!(snapshot["payload_digest"], warc_sha256(&interop.gz_wire));
 
     let object = std::fs::read(interop.scratch.archive.join(snapshot["object"].as_str().unwrap())).unwrap();
     assert_eq!(object, interop.gz_plain, "the object holds the decoded page");
@@ -417,8 +410,8 @@ async fn a_flipped_byte_in_a_response_payload_fails_verify_for_that_link() {
     let snapshot = &interop.snapshots(PDF)[0];
     let name = snapshot["warc"].as_str().unwrap().to_owned();
     let (offset, length) = (
-        snapshot["warc_record"]["offset"].as_u64().unwrap(),
-        snapshot["warc_record"]["length"].as_u64().unwrap(),
+        snapshot["offset"].as_u64().unwrap(),
+        snapshot["length"].as_u64().unwrap(),
     );
     let file = archive.join(&name);
     let mut bytes = std::fs::read(&file).unwrap();
@@ -428,7 +421,13 @@ async fn a_flipped_byte_in_a_response_payload_fails_verify_for_that_link() {
 
     let (code, report, stderr) = verify(&interop, &archive).await;
     assert_eq!(code, 1, "{report:#}\n{stderr}");
-    assert_eq!(outcome(&report, PDF), "corrupt_warc", "{report:#}");
+    // Its payload is read from that record once no 0.1.0 object holds it (issue #13).
+    let damaged = if snapshot.get("object").is_some() {
+        "corrupt_warc"
+    } else {
+        "corrupt_object"
+    };
+    assert_eq!(outcome(&report, PDF), damaged, "{report:#}");
     let warnings: Vec<&str> = report["warnings"]
         .as_array()
         .unwrap()
@@ -441,13 +440,23 @@ async fn a_flipped_byte_in_a_response_payload_fails_verify_for_that_link() {
             .any(|w| w.starts_with(&format!("{name}: offset {offset}:"))),
         "the damaged member is named in warnings: {warnings:#?}"
     );
-    // A corrupt member ends the walk (where the next one starts is unknown): links whose
-    // records come later in that file are damaged too, everything else is ok.
+    // A member whose deflate stream breaks ends the walk (where the next one starts is
+    // unknown): links whose records come later in that file are damaged too. One that still
+    // inflates, to other bytes, fails only its CRC at its very end, where the next member
+    // starts: the walk goes on (issue #13). Everything else is ok.
+    let walk_ended = !warnings.iter().any(|w| w.contains("does not have a matching checksum"));
     for id in IDS {
-        let after = interop.snapshots(id).iter().any(|s| {
-            s["warc"].as_str() == Some(name.as_str()) && s["warc_record"]["offset"].as_u64().unwrap() >= offset
-        });
-        let expected = if after { "corrupt_warc" } else { "ok" };
+        let after = interop
+            .snapshots(id)
+            .iter()
+            .any(|s| s["warc"].as_str() == Some(name.as_str()) && s["offset"].as_u64().unwrap() > offset);
+        let expected = if id == PDF {
+            damaged
+        } else if after && walk_ended {
+            "corrupt_warc"
+        } else {
+            "ok"
+        };
         assert_eq!(outcome(&report, id), expected, "{id}: {report:#}");
     }
     // (warcio check 1.8.1 exits 0 on this file too, printing only a zlib error on stderr.)

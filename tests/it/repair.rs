@@ -16,7 +16,7 @@ use crate::support::pytools::{Wayback, run_tool, tools_or_skip, ts14};
 use crate::support::repair::{CHANGING, FAILING, GZIPPED, MOVED, TwoRuns, VALIDATED, comparable, tree_bytes};
 
 /// The snapshot fields a rebuild must give back exactly, as the archive runs wrote them.
-const SNAPSHOT_FIELDS: [&str; 15] = [
+const SNAPSHOT_FIELDS: [&str; 19] = [
     "sha256",
     "size",
     "content_type",
@@ -30,7 +30,11 @@ const SNAPSHOT_FIELDS: [&str; 15] = [
     "title",
     "object",
     "warc",
-    "warc_record",
+    "offset",
+    "length",
+    "record_id",
+    "record_date",
+    "payload_digest",
     "run",
 ];
 
@@ -258,7 +262,7 @@ async fn a_cut_warc_file_keeps_its_whole_records_and_an_unreadable_one_is_moved_
     assert_eq!(two.scratch.manifest(), manifest);
     for (id, entry) in manifest["links"].as_object().unwrap() {
         for snapshot in entry["snapshots"].as_array().unwrap() {
-            if snapshot["warc_record"]["offset"] == offset && snapshot["warc"] == format!("warc/{}", name(1)).as_str() {
+            if snapshot["offset"] == offset && snapshot["warc"] == format!("warc/{}", name(1)).as_str() {
                 assert!(
                     problems.iter().any(|p| p.starts_with(&format!("link {id}:"))),
                     "{id}: {problems:#?}"
@@ -392,12 +396,12 @@ async fn the_repaired_archive_replays_in_pywb() {
     // Timestamps have whole seconds: when both runs fell within one, a replay by time cannot
     // reach the first version, but pywb's CDX API must still list both captures from our index.
     let changed_url = snapshot(CHANGING, 0)["final_url"].as_str().unwrap().to_owned();
-    let date = |n: usize| snapshot(CHANGING, n)["warc_record"]["date"].clone();
+    let date = |n: usize| snapshot(CHANGING, n)["record_date"].clone();
     if date(0) != date(1) {
         cases.push((snapshot(CHANGING, 0), &two.changing[0]));
     }
     for (snapshot, body) in cases {
-        let ts = ts14(snapshot["warc_record"]["date"].as_str().unwrap());
+        let ts = ts14(snapshot["record_date"].as_str().unwrap());
         let url = snapshot["final_url"].as_str().unwrap();
         let response = server.replay_in("ours", &ts, url, "identity").await;
         assert_eq!(response.status(), 200, "{url} at {ts}: {}", server.log());
@@ -446,7 +450,9 @@ async fn a_lost_run_report_is_named_and_what_it_held_is_approximated() {
     let new = &rebuilt["links"][MOVED]["snapshots"][0];
     // Run 2's revisit names the record run 1 wrote: the payload is still found there...
     assert_eq!(new["warc"], old["warc"]);
-    assert_eq!(new["warc_record"], old["warc_record"]);
+    for field in ["offset", "length", "record_id", "record_date", "payload_digest"] {
+        assert_eq!(new[field], old[field], "{field}");
+    }
     assert_eq!(new["sha256"], old["sha256"]);
     assert_eq!(new["title"], old["title"]);
     // ...but when it was first seen is run 2's time, and the report says so.

@@ -21,7 +21,7 @@ fn warc_of(archived: &Archived, snapshot: &Value) -> (PathBuf, String) {
 /// it halfway through writing its next record.
 fn append_half_a_record(archived: &Archived, snapshot: &Value) -> PathBuf {
     let (file, _) = warc_of(archived, snapshot);
-    let at = &snapshot["warc_record"];
+    let at = snapshot;
     let (offset, length) = (at["offset"].as_u64().unwrap(), at["length"].as_u64().unwrap());
     let mut bytes = std::fs::read(&file).unwrap();
     let half = bytes[offset as usize..(offset + length / 2) as usize].to_vec();
@@ -84,7 +84,7 @@ async fn a_broken_record_before_the_tail_is_damage_even_with_a_journal() {
     write_journal(&archived, &run);
     // A byte in the middle of `data`'s record (random bytes, stored as they are).
     let data = archived.latest("data");
-    let at = &data["warc_record"];
+    let at = &data;
     let middle = at["offset"].as_u64().unwrap() + at["length"].as_u64().unwrap() / 2;
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[middle as usize] ^= 0x01;

@@ -164,8 +164,10 @@ pub fn record_range(archive: &Path, snapshot: &Value) -> (PathBuf, u64, u64) {
 }
 
 /// Flips one bit inside the record of `snapshot`, in the middle of `payload` as it lies there
-/// verbatim (a stored-block record); panics if the payload is not stored verbatim.
-pub fn flip_in_record(archive: &Path, snapshot: &Value, payload: &[u8]) -> PathBuf {
+/// verbatim (a record in stored blocks: every gzip and WARC boundary stays where it was, only
+/// the payload is wrong); panics if the payload is not stored verbatim. A bit flipped in a
+/// deflated record could break the gzip stream and with it the walk over the records after it.
+pub fn flip_in_record(archive: &Path, snapshot: &Value, payload: &[u8]) {
     let (path, offset, length) = record_range(archive, snapshot);
     make_writable(&path);
     let mut bytes = std::fs::read(&path).unwrap();
@@ -178,7 +180,6 @@ pub fn flip_in_record(archive: &Path, snapshot: &Value, payload: &[u8]) -> PathB
         .expect("the payload lies verbatim in its record (stored blocks)");
     bytes[offset as usize + at + 32] ^= 0x01;
     std::fs::write(&path, bytes).unwrap();
-    path
 }
 
 fn make_tree_writable(dir: &Path) {

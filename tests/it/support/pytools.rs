@@ -575,13 +575,13 @@ impl Interop {
         vec![self.warc(0), self.warc(1)]
     }
 
-    /// The record a snapshot's `warc` + `warc_record` point at.
+    /// The record a snapshot's `warc`, `offset` and `length` point at.
     pub fn snapshot_record(&self, snapshot: &Value) -> WarcRecord {
         let file = self
             .scratch
             .archive
             .join(snapshot["warc"].as_str().expect("snapshot has a warc"));
-        let at = &snapshot["warc_record"];
+        let at = snapshot;
         read_member(&file, at["offset"].as_u64().unwrap(), at["length"].as_u64().unwrap())
     }
 }
