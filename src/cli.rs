@@ -64,7 +64,16 @@ pub enum Command {
     Serve(ServeArgs),
     /// Find the URLs cited in text, Markdown, HTML and PDF documents; print links.json.
     Extract(ExtractArgs),
-    /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package).
+    /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package), or
+    /// every snapshot's payload as a plain file.
+    ///
+    /// `--files DIR` writes each snapshot's payload (as a browser would save it) to
+    /// `DIR/<id>/<timestamp>.<ext>`: the capture's first-seen time as 14 digits, the extension
+    /// from its content type, and `DIR/SHA256SUMS` for `sha256sum -c`. Each file appears whole
+    /// or not at all. A file already there with the same bytes is kept; one with other bytes is
+    /// never overwritten: the export then writes nothing and exits 2. Exit codes: 0 when every
+    /// payload was exported, 1 when some could not be read back intact (the others are written),
+    /// 2 when the export could not run.
     Export(ExportArgs),
     /// Rebuild index.cdxj from the WARC files and, when it is missing or damaged, the manifest
     /// from the WARC files and run reports; recover killed runs' journals.
@@ -108,13 +117,19 @@ pub enum RepairFormat {
 
 /// Flags of `linkkeep export`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["wacz", "files"])))]
 pub struct ExportArgs {
     /// Write a WACZ 1.1.1 package to FILE.
-    #[arg(long, value_name = "FILE", required = true)]
-    pub wacz: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub wacz: Option<PathBuf>,
+
+    /// Write every snapshot's payload as a plain file under DIR (`<id>/<timestamp>.<ext>`),
+    /// with a `SHA256SUMS` file.
+    #[arg(long, value_name = "DIR")]
+    pub files: Option<PathBuf>,
 
     /// The package's title (default: the links.json source title, else "linkkeep archive").
-    #[arg(long)]
+    #[arg(long, requires = "wacz")]
     pub title: Option<String>,
 }
 

@@ -27,6 +27,7 @@ mod check_redirects;
 mod check_retries;
 mod check_status;
 mod check_tls;
+mod export_files;
 mod extract_html;
 mod extract_pdf;
 mod extract_text;
