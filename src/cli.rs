@@ -52,7 +52,8 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Show every archived link: last outcome, when, snapshots, latest hash and title.
     Status(StatusArgs),
-    /// Write a snapshot's bytes to stdout or a file.
+    /// Write a snapshot's payload (the body as a browser would save it, read from its WARC
+    /// record and checked against its hash) to stdout or a file.
     Get(GetArgs),
     /// Check that every snapshot's payload exists and matches its hash (read back from its WARC
     /// record, or its 0.1.0 object) and that every WARC file is whole; `--live` also compares
@@ -220,7 +221,7 @@ pub struct GetArgs {
     #[arg(value_name = "ID or URL")]
     pub target: String,
 
-    /// Write the bytes to FILE instead of standard output.
+    /// Write the bytes to FILE instead of standard output (FILE appears only whole and intact).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
