@@ -183,3 +183,47 @@ async fn serve_says_when_a_payloads_warc_file_is_gone() {
     assert!(reply.text().contains("is missing"), "{}", reply.text());
     assert!(reply.text().contains("linkkeep verify"), "{}", reply.text());
 }
+
+/// Issue #13: a capture whose payload an earlier one stored names that earlier record (as a
+/// revisit does): `get --at` its time, `serve` and `verify` read the payload there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_capture_naming_an_earlier_record_reads_its_payload_there() {
+    let served = Served::archived().await;
+    let first = served.latest("pdf");
+    let mut revisit = first.clone();
+    revisit["first_seen"] = "2030-01-01T00:00:00Z".into();
+    revisit["last_seen"] = "2030-01-01T00:00:00Z".into();
+    let mut manifest = served.scratch.manifest();
+    let snapshots = manifest["links"]["pdf"]["snapshots"].as_array_mut().unwrap();
+    // In between, other bytes, so that the revisit is a capture of its own.
+    let mut other = served.latest("stream");
+    other["first_seen"] = "2029-01-01T00:00:00Z".into();
+    other["last_seen"] = "2029-01-01T00:00:00Z".into();
+    snapshots.push(other);
+    snapshots.push(revisit);
+    std::fs::write(
+        served.scratch.archive.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+
+    let get = served.scratch.run(&["get", "pdf", "--at", "2030-01-01"]).await;
+    assert_eq!(get.code, 0, "{}", get.stderr);
+    assert!(get.stdout == served.payload("pdf"));
+    let get = served.scratch.run(&["get", "pdf", "--at", "2029-01-01"]).await;
+    assert!(get.stdout == served.payload("stream"));
+
+    let router = router(&served.scratch);
+    let url = first["url"].as_str().unwrap();
+    let raw = get_reply(&router, &format!("/web/20300101000000id_/{url}")).await;
+    assert!(raw == served.payload("pdf"));
+
+    let verify = served.scratch.run(&["verify", "--format", "json"]).await;
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+}
+
+async fn get_reply(router: &axum::Router, target: &str) -> Vec<u8> {
+    let reply = get(router, target, &[]).await;
+    assert_eq!(reply.status, 200, "{target}: {}", reply.text());
+    reply.body
+}
