@@ -182,7 +182,7 @@ impl Payload {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.from_io(e)),
+                Err(e) => return Err(self.error_from(e)),
             };
             out.write_all(&buf[..n]).map_err(PayloadError::Write)?;
             copied += n as u64;
@@ -192,7 +192,7 @@ impl Payload {
     }
 
     /// Turns an error of [`Read::read`] on a payload back into what went wrong.
-    pub fn from_io(&self, e: io::Error) -> PayloadError {
+    pub fn error_from(&self, e: io::Error) -> PayloadError {
         if e.get_ref().is_some_and(|inner| inner.is::<PayloadError>()) {
             let inner = e.into_inner().expect("checked above");
             return *inner.downcast::<PayloadError>().expect("checked above");
@@ -214,7 +214,7 @@ impl Payload {
         }
     }
 
-    /// Wraps `error` into an `io::Error` that [`Payload::from_io`] unwraps again.
+    /// Wraps `error` into an `io::Error` that [`Payload::error_from`] unwraps again.
     fn as_io(&self, error: PayloadError) -> io::Error {
         let kind = match &error {
             PayloadError::Io { source, .. } => source.kind(),
@@ -625,7 +625,7 @@ mod tests {
         let mut out = Vec::new();
         let error = reader.read_to_end(&mut out).unwrap_err();
         assert_eq!(out.len(), payload.len(), "every byte came out before the check");
-        let error = reader.from_io(error);
+        let error = reader.error_from(error);
         assert!(matches!(error, PayloadError::Damaged { .. }), "{error}");
         assert!(error.to_string().contains("SHA-256"), "{error}");
         assert!(read_all(dir.path(), &snapshot).is_err());
