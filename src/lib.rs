@@ -13,6 +13,8 @@
 //!   and streaming downloads with Content-Encoding removed.
 //! - [`outcome`]: per-link results shared by every command and report.
 //! - [`store`]: content-addressed objects, written atomically.
+//! - [`payload`]: a snapshot's payload read back from the WARC record that holds it (or its
+//!   0.1.0 object), its `Content-Encoding` removed and its hash checked on the way.
 //! - [`title`]: titles of captured HTML pages and PDFs.
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically, and rebuilt from the
 //!   WARC files and run reports when lost.

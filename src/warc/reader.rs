@@ -737,10 +737,16 @@ fn read_member<R: Read>(source: &mut Source<R>, offset: u64) -> (Result<Parsed, 
         }
         Err(e) => {
             let name = describe(&parsed.info);
-            (
-                Err(format!("{} ({name})", io_problem(offset, &e, true))),
-                Walk::after(&e),
-            )
+            // A trailer that does not match (a flipped bit in a stored block) is found only once
+            // the member was read to its end: the next member starts right after it, so the
+            // records there are still checked, not written off with this one.
+            let trailer = e.to_string().contains("does not have a matching");
+            drop(member);
+            let walk = match source.peek(2) {
+                Ok(next) if trailer && (next.is_empty() || next == [0x1f, 0x8b]) => Walk::Next,
+                _ => Walk::after(&e),
+            };
+            (Err(format!("{} ({name})", io_problem(offset, &e, true))), walk)
         }
     }
 }
@@ -939,6 +945,38 @@ mod tests {
         assert!(check.problems[1].contains("payload digest mismatch"));
         // The damaged record is still listed, and so is everything after it.
         assert_eq!(check.records.len(), 4);
+    }
+
+    /// Issue #13: a bit flipped in a stored block fails the member's CRC, found at its very end:
+    /// the records after it are still read and checked.
+    #[test]
+    fn a_crc_mismatch_in_a_stored_member_does_not_hide_the_records_after_it() {
+        let (file, written) = sample();
+        let w = &written[2];
+        let mut gz = GzEncoder::new(Vec::new(), Compression::none());
+        gz.write_all(&member_start(&file, w.offset)).unwrap();
+        let mut member = gz.finish().unwrap();
+        let at = member.windows(BODY.len()).position(|win| win == BODY).unwrap();
+        member[at + 3] ^= 0x01;
+        let (start, end) = (w.offset as usize, (w.offset + w.length) as usize);
+        let bad = [&file[..start], &member[..], &file[end..]].concat();
+
+        let check = check_bytes(&bad);
+        let offset = format!("offset {}:", w.offset);
+        assert!(!check.problems.is_empty());
+        assert!(
+            check.problems.iter().all(|p| p.starts_with(&offset)),
+            "{:?}",
+            check.problems
+        );
+        assert!(
+            check.problems.iter().any(|p| p.contains("checksum")),
+            "{:?}",
+            check.problems
+        );
+        let types: Vec<&str> = check.records.iter().map(|r| r.record_type.as_str()).collect();
+        assert_eq!(types, ["warcinfo", "request", "revisit"]);
+        assert_eq!(check.cut_tail, None);
     }
 
     #[test]

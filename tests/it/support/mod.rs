@@ -5,6 +5,7 @@ pub mod archive;
 pub mod bodies;
 pub mod counting;
 pub mod http;
+pub mod payloads;
 pub mod proxy;
 pub mod pytools;
 pub mod raw;
