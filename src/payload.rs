@@ -274,7 +274,7 @@ fn open_at(archive: &Path, location: &Location) -> Result<Box<dyn Read + Send>, 
         Location::Record { file, offset, length } => {
             let path = warc_path(archive, file)
                 .ok_or_else(|| PayloadError::damaged(location, "is not a WARC file of the archive"))?;
-            let (body, coding) = open_record_body(&path, *offset, *length, location)?;
+            let (body, coding, _) = open_record_body(&path, *offset, *length, location)?;
             decoder(&coding, body).ok_or_else(|| {
                 PayloadError::damaged(location, format!("the body has an unknown Content-Encoding {coding:?}"))
             })?
@@ -282,20 +282,40 @@ fn open_at(archive: &Path, location: &Location) -> Result<Box<dyn Read + Send>, 
     })
 }
 
-/// The SHA-256 of the body of the record at `offset` in WARC file `file` (relative to the
-/// archive), as received: what its `WARC-Payload-Digest` says when it is intact. Blocking.
-pub fn record_payload_digest(archive: &Path, file: &str, offset: u64, length: u64) -> Result<[u8; 32], PayloadError> {
+/// A response record read through: its identity and the SHA-256 of its body as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordDigest {
+    /// `WARC-Record-ID`.
+    pub record_id: String,
+    /// `WARC-Date`.
+    pub date: String,
+    /// SHA-256 of the body as received: what `WARC-Payload-Digest` says when it is intact.
+    pub payload: [u8; 32],
+}
+
+/// Reads the record at `offset` in WARC file `file` (relative to the archive) through and
+/// hashes its body as received. Blocking.
+pub fn record_payload_digest(
+    archive: &Path,
+    file: &str,
+    offset: u64,
+    length: u64,
+) -> Result<RecordDigest, PayloadError> {
     let location = Location::Record {
         file: file.to_owned(),
         offset,
         length,
     };
-    let path =
-        warc_path(archive, file).ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
-    let (mut body, _) = open_record_body(&path, offset, length, &location)?;
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (mut body, _, framing) = open_record_body(&path, offset, length, &location)?;
     let mut hasher = Sha256::new();
     io::copy(&mut body, &mut HashWriter(&mut hasher)).map_err(|e| PayloadError::damaged(&location, e.to_string()))?;
-    Ok(hasher.finalize().into())
+    Ok(RecordDigest {
+        record_id: framing.record_id,
+        date: framing.date,
+        payload: hasher.finalize().into(),
+    })
 }
 
 /// Feeds what is written to a hasher.
@@ -362,6 +382,9 @@ fn open_file(path: &Path, location: &Location) -> Result<File, PayloadError> {
 struct BodyFraming {
     /// The record's `Content-Length`: the block's size.
     block_length: u64,
+    /// `WARC-Record-ID` and `WARC-Date`.
+    record_id: String,
+    date: String,
     /// Whether the block is an HTTP message (a response record) or the payload alone (a
     /// resource record).
     http: bool,
@@ -377,7 +400,7 @@ fn open_record_body(
     offset: u64,
     length: u64,
     location: &Location,
-) -> Result<(RecordBody, String), PayloadError> {
+) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
     let io_error = |source| PayloadError::Io {
         location: location.to_string(),
         source,
@@ -413,7 +436,7 @@ fn open_record_body(
             .map(|c| c.trim().to_ascii_lowercase())
             .unwrap_or_default();
     }
-    Ok((block, coding))
+    Ok((block, coding, framing))
 }
 
 /// Reads the WARC header up to its blank line: the block's length and kind.
@@ -447,6 +470,8 @@ fn read_warc_header(r: &mut impl BufRead) -> Result<BodyFraming, String> {
         let value = value.trim();
         match name.trim().to_ascii_lowercase().as_str() {
             "warc-type" => kind = value.to_ascii_lowercase(),
+            "warc-record-id" => framing.record_id = value.to_owned(),
+            "warc-date" => framing.date = value.to_owned(),
             "content-length" => length = value.parse::<u64>().ok(),
             "content-type" => framing.http = value.to_ascii_lowercase().starts_with("application/http"),
             _ => {}
