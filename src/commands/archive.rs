@@ -1,5 +1,6 @@
-//! `linkkeep archive`: fetch every link, store new payloads as content-addressed snapshots,
-//! and keep the manifest current. Finished links go into the run's journal at checkpoints
+//! `linkkeep archive`: fetch every link, write each new payload once into its WARC record
+//! ([`crate::warc::run`]), point later captures of the same bytes at that record, and keep the
+//! manifest current. Finished links go into the run's journal at checkpoints
 //! during the run, so that a killed run loses only its last few seconds of work, and into the
 //! manifest and the index when it ends.
 
@@ -64,7 +65,7 @@ const CHECKPOINT_COST_FACTOR: u32 = 4;
 /// [`Manifest`](crate::manifest::Manifest), or a [`ManifestUpdate`] for a run), its leftovers
 /// cleaned.
 pub struct OpenArchive<M> {
-    /// The object store.
+    /// The archive directory's housekeeping (its `tmp/`, its flush).
     pub store: Store,
     /// The manifest as loaded.
     pub manifest: M,
