@@ -52,18 +52,29 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Show every archived link: last outcome, when, snapshots, latest hash and title.
     Status(StatusArgs),
-    /// Write a snapshot's bytes to stdout or a file.
+    /// Write a snapshot's payload (the body as a browser would save it, read from its WARC
+    /// record and checked against its hash) to stdout or a file.
     Get(GetArgs),
-    /// Check that every snapshot's object exists and matches its hash; `--live` also compares
+    /// Check that every snapshot's payload exists and matches its hash (read back from its WARC
+    /// record, or its 0.1.0 object) and that every WARC file is whole; `--live` also compares
     /// each link with what it serves now.
     Verify(VerifyArgs),
-    /// Remove objects that no snapshot references.
+    /// Remove object files of 0.1.0 archives (`objects/`) that no snapshot references.
     Gc(GcArgs),
     /// Browse the archive: a read-only, Wayback-style replay server.
     Serve(ServeArgs),
     /// Find the URLs cited in text, Markdown, HTML and PDF documents; print links.json.
     Extract(ExtractArgs),
-    /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package).
+    /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package), or
+    /// every snapshot's payload as a plain file.
+    ///
+    /// `--files DIR` writes each snapshot's payload (as a browser would save it) to
+    /// `DIR/<id>/<timestamp>.<ext>`: the capture's first-seen time as 14 digits, the extension
+    /// from its content type, and `DIR/SHA256SUMS` for `sha256sum -c`. Each file appears whole
+    /// or not at all. A file already there with the same bytes is kept; one with other bytes is
+    /// never overwritten: the export then writes nothing and exits 2. Exit codes: 0 when every
+    /// payload was exported, 1 when some could not be read back intact (the others are written),
+    /// 2 when the export could not run.
     Export(ExportArgs),
     /// Rebuild index.cdxj from the WARC files and, when it is missing or damaged, the manifest
     /// from the WARC files and run reports; recover killed runs' journals.
@@ -116,13 +127,19 @@ pub enum RepairFormat {
 
 /// Flags of `linkkeep export`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["wacz", "files"])))]
 pub struct ExportArgs {
     /// Write a WACZ 1.1.1 package to FILE.
-    #[arg(long, value_name = "FILE", required = true)]
-    pub wacz: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub wacz: Option<PathBuf>,
+
+    /// Write every snapshot's payload as a plain file under DIR (`<id>/<timestamp>.<ext>`),
+    /// with a `SHA256SUMS` file.
+    #[arg(long, value_name = "DIR")]
+    pub files: Option<PathBuf>,
 
     /// The package's title (default: the links.json source title, else "linkkeep archive").
-    #[arg(long)]
+    #[arg(long, requires = "wacz")]
     pub title: Option<String>,
 }
 
@@ -213,7 +230,7 @@ pub struct GetArgs {
     #[arg(value_name = "ID or URL")]
     pub target: String,
 
-    /// Write the bytes to FILE instead of standard output.
+    /// Write the bytes to FILE instead of standard output (FILE appears only whole and intact).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -2,7 +2,7 @@
 //! but not yet compacted into `manifest.json` and `index.cdxj`.
 //!
 //! A run keeps the entries of links it finished in memory and, at each checkpoint, appends them
-//! to its journal followed by a checkpoint line, after the WARC records and objects they name
+//! to its journal followed by a checkpoint line, after the WARC records they name
 //! were made durable. So a checkpoint costs what was finished since the last one, not the size
 //! of the archive. At the end the run compacts: it saves the manifest, merges its CDXJ lines
 //! into the index, and removes its journal.
@@ -458,7 +458,7 @@ impl Journal {
 
     /// Writes the links added since the last checkpoint and a checkpoint line, and makes them
     /// durable. The caller has made the WARC files' first `warc_lengths` bytes, and every
-    /// object the links name, durable first.
+    /// record the links name, durable first.
     pub fn checkpoint(&mut self, at: &str, warc_lengths: BTreeMap<String, u64>) -> io::Result<()> {
         let line = CheckpointLine {
             checkpoint: at.to_owned(),

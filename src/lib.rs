@@ -1,5 +1,5 @@
 //! linkkeep keeps cited web references alive: it finds the URLs a document cites, checks them,
-//! archives them as content-addressed snapshots and WARC records, verifies the archive, and
+//! archives each distinct payload once, in a WARC record, verifies the archive, and
 //! replays it.
 //!
 //! The binary in `src/main.rs` only parses arguments and maps the result to an exit code; every
@@ -12,7 +12,9 @@
 //! - [`fetch`]: the one fetch engine: shared client, politeness limits, retries, redirects,
 //!   and streaming downloads with Content-Encoding removed.
 //! - [`outcome`]: per-link results shared by every command and report.
-//! - [`store`]: content-addressed objects, written atomically.
+//! - [`store`]: the archive's `tmp/` and flushes, and the 0.1.0 object store, still read.
+//! - [`payload`]: a snapshot's payload read back from the WARC record that holds it (or its
+//!   0.1.0 object), its `Content-Encoding` removed and its hash checked on the way.
 //! - [`title`]: titles of captured HTML pages and PDFs.
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically, and rebuilt from the
 //!   WARC files and run reports when lost.

@@ -22,9 +22,11 @@ pub enum Outcome {
     TooLarge,
     /// Skipped by `--include`/`--exclude`; never counted as a failure.
     Excluded,
-    /// `verify`: a snapshot's object file is missing.
+    /// `verify`: a snapshot's payload is missing: the WARC file holding its record (or its
+    /// 0.1.0 object file) is not there.
     MissingObject,
-    /// `verify`: a snapshot's object file has the wrong size or hash.
+    /// `verify`: a snapshot's payload has the wrong size or hash, or its record cannot be read
+    /// as a payload where the snapshot says.
     CorruptObject,
     /// `verify`: the WARC record of a snapshot is missing, cut short or fails its digests.
     CorruptWarc,

@@ -1,5 +1,6 @@
-//! `linkkeep archive`: fetch every link, store new payloads as content-addressed snapshots,
-//! and keep the manifest current. Finished links go into the run's journal at checkpoints
+//! `linkkeep archive`: fetch every link, write each new payload once into its WARC record
+//! ([`crate::warc::run`]), point later captures of the same bytes at that record, and keep the
+//! manifest current. Finished links go into the run's journal at checkpoints
 //! during the run, so that a killed run loses only its last few seconds of work, and into the
 //! manifest and the index when it ends.
 
@@ -64,7 +65,7 @@ const CHECKPOINT_COST_FACTOR: u32 = 4;
 /// [`Manifest`](crate::manifest::Manifest), or a [`ManifestUpdate`] for a run), its leftovers
 /// cleaned.
 pub struct OpenArchive<M> {
-    /// The object store.
+    /// The archive directory's housekeeping (its `tmp/`, its flush).
     pub store: Store,
     /// The manifest as loaded.
     pub manifest: M,
@@ -409,9 +410,71 @@ impl PayloadSink for PayloadSeen {
     }
 }
 
-/// The payloads this run has stored, by `WARC-Payload-Digest`: a later capture of the same
-/// bytes, of any link, becomes a revisit of the first.
-type RunPayloads = Arc<std::sync::Mutex<HashMap<String, Original>>>;
+/// The payloads stored so far, by `WARC-Payload-Digest`: a later capture of the same bytes, of
+/// any link, becomes a revisit of the first.
+type RunPayloads = Arc<std::sync::Mutex<StoredPayloads>>;
+
+#[derive(Default)]
+struct StoredPayloads {
+    /// Stored by this run.
+    this_run: HashMap<String, Original>,
+    /// Stored by earlier runs, from the index: read once, when the run first meets a payload
+    /// its link never had (so an unchanged re-run never reads it).
+    indexed: Option<HashMap<String, Original>>,
+}
+
+/// The successful captures `index.cdxj` lists (responses of status 2xx), by payload digest.
+/// Their record ids and dates are read from the records when one is used. Blocking.
+fn indexed_payloads(archive: &Path) -> HashMap<String, Original> {
+    let mut found = HashMap::new();
+    let Ok(index) = std::fs::read_to_string(archive.join(INDEX_FILE)) else {
+        return found;
+    };
+    for line in index.lines() {
+        let Some(json) = line.splitn(3, ' ').nth(2) else {
+            continue;
+        };
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(json) else {
+            continue;
+        };
+        let field = |name: &str| entry.get(name).and_then(|v| v.as_str());
+        let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok());
+        let success = field("status").is_some_and(|s| s.starts_with('2'));
+        let (Some(digest), Some(file), Some(offset), Some(length), Some(url)) = (
+            field("digest"),
+            field("filename"),
+            number("offset"),
+            number("length"),
+            field("url"),
+        ) else {
+            continue;
+        };
+        if !success || field("mime") == Some("warc/revisit") {
+            continue;
+        }
+        found.entry(digest.to_owned()).or_insert_with(|| Original {
+            file: format!("{}/{file}", crate::warc::run::WARC_DIR),
+            record: crate::manifest::WarcRecordRef {
+                offset,
+                length,
+                record_id: String::new(),
+                date: String::new(),
+                payload_digest: digest.to_owned(),
+            },
+            url: url.to_owned(),
+        });
+    }
+    found
+}
+
+/// Reads `original`'s record through: its identity, if it still holds the payload its digest
+/// names. Blocking.
+fn read_record(archive: &Path, original: &Original) -> Option<crate::payload::RecordDigest> {
+    let found =
+        crate::payload::record_payload_digest(archive, &original.file, original.record.offset, original.record.length)
+            .ok()?;
+    (sha256_label(&found.payload) == original.record.payload_digest).then_some(found)
+}
 
 /// Everything one link's task needs.
 struct LinkJob {
@@ -564,6 +627,8 @@ impl LinkJob {
                 let sha256 = hex(&hasher.map_or(payload_digest, |h| h.finalize().into()));
                 result.sha256 = Some(sha256.clone());
                 result.size = Some(size);
+                // When the response arrived: the time of its records, and of the snapshot.
+                let captured = timestamp(exchange.date);
                 let (original, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
                 warning = damaged;
                 index_lines.push(line);
@@ -571,16 +636,11 @@ impl LinkJob {
                     Some(latest) => latest.title.clone(),
                     None => title.title(),
                 };
-                let first_seen = timestamp(
-                    chrono::DateTime::parse_from_rfc3339(&original.record.date)
-                        .map(|t| t.to_utc())
-                        .unwrap_or_else(|_| Utc::now()),
-                );
                 Some(Capture::Payload(Box::new(Snapshot {
                     sha256,
                     size,
                     content_type: result.content_type.clone(),
-                    first_seen: first_seen.min(at.clone()),
+                    first_seen: captured,
                     last_seen: at,
                     http_status: status.unwrap_or_default(),
                     url: Some(link.url.clone()),
@@ -649,13 +709,7 @@ impl LinkJob {
             // that no longer holds the bytes is not pointed at again (issue #12).
             let mut damaged = None;
             let earlier = earlier.filter(|original| {
-                let found = crate::payload::record_payload_digest(
-                    &archive,
-                    &original.file,
-                    original.record.offset,
-                    original.record.length,
-                );
-                let intact = found.is_ok_and(|found| sha256_label(&found) == original.record.payload_digest);
+                let intact = read_record(&archive, original).is_some();
                 if !intact {
                     damaged = Some(format!("{} at offset {}", original.file, original.record.offset));
                 }
@@ -664,7 +718,17 @@ impl LinkJob {
             // Looked up and written under the lock: two links served the same bytes at once
             // store them once.
             let mut stored = stored.lock().expect("not poisoned");
-            if let Some(original) = earlier.or_else(|| stored.get(&digest).cloned()) {
+            let found = earlier.or_else(|| stored.this_run.get(&digest).cloned()).or_else(|| {
+                // Another link's capture in an earlier run, found through the index.
+                let indexed = stored.indexed.get_or_insert_with(|| indexed_payloads(&archive));
+                let original = indexed.get(&digest)?;
+                let found = read_record(&archive, original)?;
+                let mut original = original.clone();
+                original.record.record_id = found.record_id;
+                original.record.date = found.date;
+                Some(original)
+            });
+            if let Some(original) = found {
                 // The bytes are on disk already: this body's copy goes (a large body's file is
                 // removed on the way), and a revisit records the capture.
                 drop(body);
@@ -677,7 +741,7 @@ impl LinkJob {
                 }
                 ReceivedBody::Streamed(record) => warc.keep(&exchange, record)?,
             };
-            stored.insert(digest, original.clone());
+            stored.this_run.insert(digest, original.clone());
             Ok((original, line, damaged))
         })
         .await

@@ -1,5 +1,10 @@
-//! `linkkeep export --wacz FILE`: the archive as a WACZ package, as of the last checkpoint of
-//! any run writing meanwhile.
+//! `linkkeep export`: the archive as a WACZ package (`--wacz FILE`), or every snapshot's payload
+//! as a plain file (`--files DIR`, in [`files`]), as of the last checkpoint of any run writing
+//! meanwhile.
+
+pub mod files;
+
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
@@ -15,8 +20,41 @@ use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
 use crate::{journal, links};
 
-/// Runs `linkkeep export`.
+/// Runs `linkkeep export`: each format asked for, the WACZ package first.
 pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) -> anyhow::Result<Exit> {
+    if let Some(wacz) = &args.wacz {
+        export_wacz(global, wacz, args.title.as_deref(), env).await?;
+    }
+    let Some(dir) = &args.files else {
+        return Ok(Exit::Success);
+    };
+    let (archive, dest) = (global.archive_dir.clone(), env.current_dir.join(dir));
+    let exported = tokio::task::spawn_blocking(move || files::export(&archive, &dest))
+        .await
+        .context("the export thread failed")?
+        .with_context(|| format!("cannot export the payloads into {}", dir.display()))?;
+    for failure in &exported.failures {
+        eprintln!("linkkeep export: not exported: {failure}");
+    }
+    if !global.quiet {
+        eprintln!(
+            "linkkeep export: {} file(s) in {} ({} written, {} already there), listed in {}",
+            exported.files,
+            dir.display(),
+            exported.written,
+            exported.files - exported.written,
+            files::SUMS_FILE
+        );
+    }
+    Ok(if exported.failures.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Failures
+    })
+}
+
+/// Writes the WACZ package `wacz`.
+async fn export_wacz(global: &GlobalConfig, wacz: &Path, title: Option<&str>, env: &Environment) -> anyhow::Result<()> {
     let dir = &global.archive_dir;
     let index = dir.join(INDEX_FILE);
     if !index.is_file() {
@@ -68,8 +106,8 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
             })
         })
         .collect();
-    let title = match &args.title {
-        Some(title) => title.clone(),
+    let title = match title {
+        Some(title) => title.to_owned(),
         None => source_title(global).unwrap_or_else(|| "linkkeep archive".to_owned()),
     };
     let contents = WaczContents {
@@ -81,14 +119,14 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
         software: format!("linkkeep {}", crate::VERSION),
         created: timestamp(Utc::now()),
     };
-    let dest = env.current_dir.join(&args.wacz);
+    let dest = env.current_dir.join(wacz);
     tokio::task::spawn_blocking(move || write_wacz(&dest, &contents))
         .await
         .context("the export thread failed")??;
     if !global.quiet {
-        eprintln!("linkkeep export: wrote {}", args.wacz.display());
+        eprintln!("linkkeep export: wrote {}", wacz.display());
     }
-    Ok(Exit::Success)
+    Ok(())
 }
 
 /// The citing document's title from links.json, if there is one.

@@ -1,5 +1,11 @@
-//! `linkkeep gc`: removes objects that no snapshot references (and downloads a killed run
-//! left in `tmp/`), under the archive lock so that no run is writing meanwhile.
+//! `linkkeep gc`: removes the object files of 0.1.0 archives (`objects/sha256/…`) that no
+//! snapshot references (and downloads a killed run left in `tmp/`), under the archive lock so
+//! that no run is writing meanwhile. An archive of this version keeps each payload in its WARC
+//! record and has no `objects/`: nothing to do.
+//!
+//! An object stays while any snapshot has its hash, even one that now reads its payload from a
+//! record: the object may still be the only intact copy, and `repair --migrate` is what retires
+//! objects, after checking the records that replace them.
 
 use std::collections::HashSet;
 

@@ -1,18 +1,19 @@
-//! `linkkeep get <ID or URL>`: a snapshot's bytes back, to stdout or a file, or its manifest
+//! `linkkeep get <ID or URL>`: a snapshot's payload back, to stdout or a file, or its manifest
 //! entry with `--info`. The latest capture by default; `--at TIME` picks the one nearest TIME.
+//! The payload is read from the WARC record that holds it (or a 0.1.0 object), its
+//! `Content-Encoding` removed, and checked against the manifest's `sha256` on the way.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, bail};
-use sha2::{Digest, Sha256};
+use anyhow::Context;
 
 use super::{Exit, write_stdout};
 use crate::cli::GetArgs;
 use crate::config::{Environment, GlobalConfig};
-use crate::manifest::{LinkEntry, Manifest, nearest, parse_time};
+use crate::manifest::{LinkEntry, Manifest, Snapshot, nearest, parse_time};
 use crate::output::write_output;
-use crate::store::{Store, hex};
+use crate::payload::{self, PayloadError};
 
 /// Runs `linkkeep get`.
 pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -53,14 +54,12 @@ pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::
         write_stdout(format!("{}\n", serde_json::to_string_pretty(&info)?).as_bytes())?;
         return Ok(Exit::Success);
     }
-    let store = Store::new(&global.archive_dir);
-    let object = store
-        .object_path(&snapshot.sha256)
-        .with_context(|| format!("the manifest's sha256 for {id} is not a SHA-256: {:?}", snapshot.sha256))?;
-    match &args.output {
-        Some(path) => copy_to_file(&object, &env.current_dir.join(path), &snapshot.sha256)?,
-        None => copy_verified(&object, &mut StdoutSink, &snapshot.sha256)?,
-    }
+    let archive = &global.archive_dir;
+    let copied = match &args.output {
+        Some(path) => copy_to_file(archive, snapshot, &env.current_dir.join(path)),
+        None => copy_verified(archive, snapshot, &mut StdoutSink).map_err(anyhow::Error::from),
+    };
+    copied.with_context(|| format!("cannot get the capture of {id} of {}", snapshot.first_seen))?;
     Ok(Exit::Success)
 }
 
@@ -96,38 +95,29 @@ impl Write for StdoutSink {
     }
 }
 
-/// Copies an object to `out`, hashing on the way, and fails if it no longer matches its hash
-/// (the bytes already written are then known to be damaged; `verify` says more).
-fn copy_verified(object: &Path, out: &mut impl Write, sha256: &str) -> anyhow::Result<()> {
-    let mut file = std::fs::File::open(object).with_context(|| format!("cannot open {}", object.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 256 * 1024];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", object.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).context("cannot write the snapshot")?;
-    }
-    out.flush().context("cannot write the snapshot")?;
-    let actual = hex(&hasher.finalize());
-    if actual != sha256 {
-        bail!(
-            "{} is damaged: its SHA-256 is {actual}, the manifest says {sha256}",
-            object.display()
-        );
-    }
-    Ok(())
+/// Copies a snapshot's payload to `out`, and fails if it is not the recorded bytes (those
+/// already written are then known to be damaged; `verify` says more).
+fn copy_verified(archive: &Path, snapshot: &Snapshot, out: &mut impl Write) -> Result<(), PayloadError> {
+    payload::open(archive, snapshot)?.copy_to(out).map(|_| ())
 }
 
-/// Copies an object to `dest`, which only ever appears whole and intact (see
-/// [`write_output`]).
-fn copy_to_file(object: &Path, dest: &Path, sha256: &str) -> anyhow::Result<()> {
-    write_output(dest, |file| {
-        copy_verified(object, file, sha256).map_err(|e| std::io::Error::other(format!("{e:#}")))
-    })
-    .with_context(|| format!("cannot write {}", dest.display()))
+/// Copies a snapshot's payload to `dest`, which only ever appears whole and intact (see
+/// [`write_output`]): a payload that fails its check leaves no file behind.
+fn copy_to_file(archive: &Path, snapshot: &Snapshot, dest: &Path) -> anyhow::Result<()> {
+    // Opened first, so that a missing payload is told as such rather than as a failed write.
+    let payload = payload::open(archive, snapshot)?;
+    let mut failure = None;
+    let written = write_output(dest, |file| {
+        payload.copy_to(file).map(|_| ()).map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            failure = Some(e);
+            io
+        })
+    });
+    let cannot_write = || format!("cannot write {}", dest.display());
+    match (written, failure) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(PayloadError::Write(e))) | (Err(e), None) => Err(anyhow::Error::new(e).context(cannot_write())),
+        (Err(_), Some(failure)) => Err(failure.into()),
+    }
 }

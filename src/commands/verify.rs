@@ -1,5 +1,6 @@
-//! `linkkeep verify`: offline fixity (every snapshot's object exists, has its recorded size and
-//! hashes to its `sha256`), and with `--live` drift too (each link of links.json re-fetched and
+//! `linkkeep verify`: offline fixity (every snapshot's payload is read back from the WARC record
+//! that holds it, or its 0.1.0 object, decoded, and must have its recorded size and hash to its
+//! `sha256`; every WARC file must read whole and match its digests), and with `--live` drift too (each link of links.json re-fetched and
 //! compared with its latest snapshot; entries of links no longer listed get their fixity only).
 //! Writes nothing.
 
@@ -23,10 +24,11 @@ use crate::journal;
 use crate::links::{self, Link};
 use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
 use crate::outcome::{Change, LinkResult, Outcome};
+use crate::payload::{self, Location, PayloadError};
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
 use crate::schedule::Window;
-use crate::store::{HashSink, ObjectState, Store};
+use crate::store::{HashSink, Store};
 use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
 use crate::warc::{WarcCheck, check_warc};
@@ -55,6 +57,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
 
     let fixity = {
         let (store, manifest) = (store.clone(), manifest.clone());
+        // Payload reads and WARC walks are blocking file I/O, on threads of their own.
         tokio::task::spawn_blocking(move || Fixity::check(&store, &manifest))
             .await
             .context("the hashing threads failed")??
@@ -105,10 +108,29 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
     })
 }
 
-/// The state of every object the manifest refers to, and of the objects it does not, and of
+/// What reading a payload back found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PayloadState {
+    /// Read whole, with its recorded size and hash.
+    Intact,
+    /// Its file (WARC file or object) is not there, or the snapshot names none.
+    Missing(String),
+    /// Not the recorded bytes, or not readable as a payload where the snapshot says.
+    Corrupt(String),
+}
+
+/// One payload to read back: where, and what it must be. Snapshots that share it (a capture
+/// whose payload an earlier one stored) are read once.
+type PayloadKey = (Option<Location>, String, u64);
+
+fn payload_key(snapshot: &Snapshot) -> PayloadKey {
+    (payload::location(snapshot), snapshot.sha256.clone(), snapshot.size)
+}
+
+/// The state of every payload the manifest refers to, of the 0.1.0 objects it does not, and of
 /// every WARC file.
 struct Fixity {
-    states: HashMap<String, ObjectState>,
+    payloads: HashMap<PayloadKey, PayloadState>,
     orphans: Vec<(String, u64)>,
     strays: Vec<std::path::PathBuf>,
     /// Each WARC file's check, by its path relative to the archive (`warc/<run>.warc.gz`).
@@ -117,30 +139,37 @@ struct Fixity {
 
 impl Fixity {
     fn check(store: &Store, manifest: &Manifest) -> anyhow::Result<Self> {
-        let mut wanted: Vec<(String, u64)> = manifest
+        let archive = store.root();
+        let mut wanted: Vec<(PayloadKey, &Snapshot)> = manifest
             .links
             .values()
-            .flat_map(|e| e.snapshots.iter().map(|s| (s.sha256.clone(), s.size)))
+            .flat_map(|e| e.snapshots.iter().map(|s| (payload_key(s), s)))
             .collect();
-        wanted.sort();
-        wanted.dedup();
+        wanted.sort_by(|a, b| a.0.cmp(&b.0));
+        wanted.dedup_by(|a, b| a.0 == b.0);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let states = store.check_objects(&wanted, threads);
+        let states = payload::in_parallel(&wanted, threads, |(_, snapshot)| read_back(archive, snapshot));
+        let payloads = wanted.into_iter().map(|(key, _)| key).zip(states).collect();
+
         let (found, strays) = store
             .list_objects()
-            .with_context(|| format!("cannot list the objects of {}", store.root().display()))?;
-        let referenced: HashSet<&str> = wanted.iter().map(|(s, _)| s.as_str()).collect();
+            .with_context(|| format!("cannot list the objects of {}", archive.display()))?;
+        // An object is kept for any snapshot with its hash, as `gc` keeps it.
+        let referenced: HashSet<&str> = manifest
+            .links
+            .values()
+            .flat_map(|e| e.snapshots.iter().map(|s| s.sha256.as_str()))
+            .collect();
         let orphans = found
             .into_iter()
             .filter(|o| !referenced.contains(o.sha256.as_str()))
             .map(|o| (o.object, o.size))
             .collect();
-        let states = wanted.into_iter().map(|(sha, _)| sha).zip(states).collect();
         Ok(Self {
-            states,
+            payloads,
             orphans,
             strays,
-            warcs: check_warcs(store.root())?,
+            warcs: check_warcs(archive, threads)?,
         })
     }
 
@@ -176,35 +205,28 @@ impl Fixity {
         let mut outcome = None;
         let mut problems = Vec::new();
         for s in snapshots {
-            if let Some(damage) = self.warc_damage(s) {
+            let state = self.payloads.get(&payload_key(s));
+            // A payload whose WARC file is gone says so itself; a damaged record's detail
+            // (truncated, a digest mismatch) is worth its own words.
+            let told = matches!(state, Some(PayloadState::Missing(_)));
+            if let Some(damage) = self.warc_damage(s).filter(|_| !told) {
                 outcome.get_or_insert(Outcome::CorruptWarc);
                 problems.push(format!(
                     "the WARC record of the capture of {} is damaged: {damage}",
                     s.first_seen
                 ));
             }
-            let (worse, what) = match self.states.get(&s.sha256) {
-                None | Some(ObjectState::Intact) => continue,
-                Some(ObjectState::Missing) => (Outcome::MissingObject, "is missing".to_owned()),
-                Some(ObjectState::Corrupt { size, sha256 }) => (
-                    Outcome::CorruptObject,
-                    format!(
-                        "is corrupt: {size} bytes hashing to {sha256}, expected {} bytes",
-                        s.size
-                    ),
-                ),
-                Some(ObjectState::Unreadable(e)) => (Outcome::CorruptObject, format!("is unreadable: {e}")),
+            let (worse, what) = match state {
+                None | Some(PayloadState::Intact) => continue,
+                Some(PayloadState::Missing(what)) => (Outcome::MissingObject, what),
+                Some(PayloadState::Corrupt(what)) => (Outcome::CorruptObject, what),
             };
-            // A corrupt object is worse news than a missing one (something is rewriting files),
-            // and either is worse than a damaged WARC record (the payload itself is still here).
+            // A corrupt payload is worse news than a missing one (something is rewriting files),
+            // and either is worse than a damaged WARC record elsewhere in its file.
             if outcome != Some(Outcome::CorruptObject) {
                 outcome = Some(worse);
             }
-            problems.push(format!(
-                "{} (captured {}) {what}",
-                s.object.as_deref().unwrap_or_default(),
-                s.first_seen
-            ));
+            problems.push(format!("the payload of the capture of {}: {what}", s.first_seen));
         }
         outcome.map(|o| (o, problems.join("; ")))
     }
@@ -275,14 +297,23 @@ impl Fixity {
     }
 }
 
-/// Checks every WARC file of the archive with our own reader. A file whose run has a journal
-/// may end inside its last record.
-fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
+/// Reads a snapshot's payload back whole, decoded, and says whether it is the recorded bytes.
+fn read_back(archive: &Path, snapshot: &Snapshot) -> PayloadState {
+    let read = payload::open(archive, snapshot).and_then(|payload| payload.finish());
+    match read {
+        Ok(()) => PayloadState::Intact,
+        Err(e @ (PayloadError::Missing(_) | PayloadError::NoLocation)) => PayloadState::Missing(e.to_string()),
+        Err(e) => PayloadState::Corrupt(format!("{:#}", anyhow::Error::new(e))),
+    }
+}
+
+/// Checks every WARC file of the archive with our own reader, on up to `threads` threads. A
+/// file whose run has a journal may end inside its last record.
+fn check_warcs(archive: &Path, threads: usize) -> anyhow::Result<HashMap<String, WarcCheck>> {
     let files =
         list_warc_files(archive).with_context(|| format!("cannot list {}", archive.join(WARC_DIR).display()))?;
-    let mut checks = HashMap::new();
-    for file in files {
-        let path = archive.join(&file);
+    let checks = payload::in_parallel(&files, threads, |file| -> anyhow::Result<WarcCheck> {
+        let path = archive.join(file);
         // Looked for before the file is read: a run removes its journal only once its WARC
         // files are whole, so a journal seen first covers whatever tail the read then finds.
         let running = file
@@ -295,9 +326,13 @@ fn check_warcs(archive: &Path) -> anyhow::Result<HashMap<String, WarcCheck>> {
         if running && let Some(offset) = check.accept_cut_tail() {
             tracing::info!("{file} ends inside the record at offset {offset}, which its run is still writing");
         }
-        checks.insert(file, check);
-    }
-    Ok(checks)
+        Ok(check)
+    });
+    files
+        .into_iter()
+        .zip(checks)
+        .map(|(file, check)| Ok((file, check?)))
+        .collect()
 }
 
 /// Fetches every link and compares its payload with the latest snapshot, without storing it.

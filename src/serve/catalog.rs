@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use crate::links::LinksFile;
 use crate::manifest::{LinkEntry, MANIFEST_FILE, Manifest};
-use crate::store::Store;
 
 use super::Archive;
 
@@ -128,7 +127,6 @@ impl Stamp {
 #[derive(Debug)]
 pub struct Catalogs {
     archive: Archive,
-    store: Store,
     cached: Mutex<Option<Cached>>,
 }
 
@@ -142,15 +140,14 @@ impl Catalogs {
     /// Catalogs of `archive`, read on first use.
     pub fn new(archive: Archive) -> Self {
         Self {
-            store: Store::new(&archive.root),
             archive,
             cached: Mutex::new(None),
         }
     }
 
-    /// The archive's object store.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The archive directory, which payloads are read from.
+    pub fn root(&self) -> &Path {
+        &self.archive.root
     }
 
     /// The catalog as the files are now, or why the manifest cannot be read.

@@ -1,9 +1,9 @@
 //! The Memento routes (RFC 7089): captures under `/web/<timestamp>/<URL>`, the TimeGate under
 //! `/web/<URL>` and the TimeMap under `/timemap/link/<URL>`.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -14,17 +14,14 @@ use super::rewrite::{self, Page};
 use super::target::{WebTarget, capture_timestamp, first_seen, header_safe, http_date, original_url, parse_timestamp};
 use crate::manifest::nearest;
 use crate::manifest::{LinkEntry, Snapshot};
-use crate::store::Store;
+use crate::payload::{self, PayloadError};
 
 const MEMENTO_DATETIME: HeaderName = HeaderName::from_static("memento-datetime");
 const ACCEPT_DATETIME: HeaderName = HeaderName::from_static("accept-datetime");
-/// Bytes read from an object file at a time while streaming it.
-const READ_CHUNK: usize = 64 * 1024;
-
 /// `/web/…`: a capture, or the TimeGate when no timestamp is given.
-pub async fn web(catalog: &Arc<Catalog>, store: &Store, rest: &str, headers: &HeaderMap) -> Response {
+pub async fn web(catalog: &Arc<Catalog>, archive: &Path, rest: &str, headers: &HeaderMap) -> Response {
     match WebTarget::parse(rest) {
-        WebTarget::Memento { timestamp, raw, url } => memento(catalog, store, &timestamp, raw, &url).await,
+        WebTarget::Memento { timestamp, raw, url } => memento(catalog, archive, &timestamp, raw, &url).await,
         WebTarget::TimeGate { url } => timegate(catalog, &url, headers),
     }
 }
@@ -48,7 +45,7 @@ fn captured<'c>(catalog: &'c Catalog, url: &str) -> Result<&'c LinkEntry, String
 
 /// `/web/<timestamp>[id_]/<URL>`: the capture nearest the timestamp, or a redirect to it when
 /// the timestamp is not exactly its own.
-async fn memento(catalog: &Arc<Catalog>, store: &Store, timestamp: &str, raw: bool, url: &str) -> Response {
+async fn memento(catalog: &Arc<Catalog>, archive: &Path, timestamp: &str, raw: bool, url: &str) -> Response {
     let entry = match captured(catalog, url) {
         Ok(entry) => entry,
         Err(why) => return pages::not_archived(url, &why),
@@ -66,20 +63,25 @@ async fn memento(catalog: &Arc<Catalog>, store: &Store, timestamp: &str, raw: bo
         let modifier = if raw { "id_" } else { "" };
         return redirect(&format!("/web/{ts}{modifier}/{}", header_safe(&entry.url)), []);
     }
-    let Some(path) = store.object_path(&snapshot.sha256) else {
-        return pages::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("the manifest's sha256 {:?} is not a SHA-256", snapshot.sha256),
-        );
+    // Opening reads the record's head and sets up its decoders: file I/O, kept off the async
+    // workers like every read of the payload after it.
+    let opened = {
+        let (archive, snapshot) = (archive.to_owned(), snapshot.clone());
+        tokio::task::spawn_blocking(move || payload::open(&archive, &snapshot)).await
     };
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(e) => {
+    let payload = match opened {
+        Ok(Ok(payload)) => payload,
+        Ok(Err(e)) => {
+            let what = match e {
+                PayloadError::Missing(_) | PayloadError::NoLocation => "is missing",
+                _ => "cannot be read",
+            };
             return pages::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("the capture's object cannot be read ({e}); `linkkeep verify` says more"),
+                &format!("the capture's payload {what} ({e}); `linkkeep verify` says more"),
             );
         }
+        Err(e) => return pages::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let mut headers = HeaderMap::new();
     if let Some(value) = snapshot
@@ -100,14 +102,11 @@ async fn memento(catalog: &Arc<Catalog>, store: &Store, timestamp: &str, raw: bo
                 base,
                 timestamp: ts,
             };
-            let file = file.into_std().await;
-            rewrite::html_body(file, snapshot.content_type.clone(), page)
+            rewrite::html_body(payload, snapshot.content_type.clone(), page)
         }
         None => {
-            if let Ok(meta) = file.metadata().await {
-                headers.insert(header::CONTENT_LENGTH, meta.len().into());
-            }
-            Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK))
+            headers.insert(header::CONTENT_LENGTH, payload.size().into());
+            rewrite::raw_body(payload)
         }
     };
     (replay_status(snapshot.http_status), headers, body).into_response()

@@ -11,9 +11,10 @@
 //! - `/timemap/link/<original URL>`: every capture of a URL as an `application/link-format` TimeMap.
 //! - `/api/links`: the manifest's `links` object as JSON.
 //!
-//! Everything else is a 404. Request paths are never mapped to files: objects are only ever found
-//! through a manifest entry's `sha256` ([`crate::store::Store::object_path`]), so no request can
-//! read a file the manifest does not name.
+//! Everything else is a 404. Request paths are never mapped to files: a payload is only ever read
+//! where a manifest snapshot says it is ([`crate::payload::open`]: a plain WARC file name under
+//! `warc/`, or a 0.1.0 object derived from its `sha256`), so no request can read a file the
+//! manifest does not name. Payloads are read and decoded on the blocking pool and streamed.
 //!
 //! The manifest (and links.json, for publishers) is re-read whenever it changes on disk, so a
 //! server left running sees the captures of later `archive` runs.
@@ -41,7 +42,7 @@ use catalog::Catalogs;
 /// publishers complete the index page.
 #[derive(Debug, Clone)]
 pub struct Archive {
-    /// The archive directory (holding `manifest.json` and `objects/`).
+    /// The archive directory (holding `manifest.json` and `warc/`).
     pub root: PathBuf,
     /// links.json; ignored when absent or invalid.
     pub links_file: Option<PathBuf>,
@@ -98,7 +99,7 @@ async fn dispatch(State(catalogs): State<Arc<Catalogs>>, method: Method, uri: Ur
         Err(message) => return pages::error(StatusCode::INTERNAL_SERVER_ERROR, &message),
     };
     match route {
-        Route::Web(rest) => memento::web(&catalog, catalogs.store(), rest, &headers).await,
+        Route::Web(rest) => memento::web(&catalog, catalogs.root(), rest, &headers).await,
         Route::TimeMap(rest) => memento::timemap(&catalog, rest, &headers),
     }
 }

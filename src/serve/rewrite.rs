@@ -1,7 +1,8 @@
 //! Replayed HTML: links and resources that point to other archived URLs are pointed back into the
 //! archive (`/web/<this capture's timestamp>/<URL>`), streamed through lol_html, which leaves every
 //! byte it does not rewrite exactly as it was. Links to URLs the archive does not hold stay as
-//! they are, so a page without archived links replays byte for byte.
+//! they are, so a page without archived links replays byte for byte. Raw (`id_`) replays stream
+//! from here too: both read the payload on the blocking pool.
 
 use std::cell::{Cell, RefCell};
 use std::io::Read;
@@ -14,8 +15,9 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use super::catalog::Catalog;
+use crate::payload::Payload;
 
-/// Bytes read from the object at a time; the first read is also the head the encoding is
+/// Bytes read from the payload at a time; the first read is also the head the encoding is
 /// detected from.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -49,16 +51,52 @@ pub struct Page {
     pub timestamp: String,
 }
 
+/// The payload as a streaming body, untouched. Read on the blocking pool and handed over a small
+/// channel, one chunk behind: the last chunk is sent only once the payload has proven whole
+/// (its size and SHA-256), so a client never receives all the `Content-Length` bytes of a damaged
+/// payload, only a response cut short.
+pub fn raw_body(payload: Payload) -> Body {
+    streamed(payload, "raw replay", |mut payload, tx| {
+        let mut held: Option<Vec<u8>> = None;
+        loop {
+            let mut chunk = vec![0; READ_CHUNK];
+            let n = read_full(&mut payload, &mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            if let Some(previous) = held.replace(chunk) {
+                send(tx, previous)?;
+            }
+        }
+        held.map_or(Ok(()), |last| send(tx, last))
+    })
+}
+
 /// The rewritten page as a streaming body. The rewriting runs on the blocking pool (lol_html is
 /// synchronous) and hands chunks over a small channel, so memory stays flat whatever the size of
-/// the page, and a client that goes away stops the work.
-pub fn html_body(file: std::fs::File, content_type: Option<String>, page: Page) -> Body {
+/// the page, and a client that goes away stops the work. A payload that fails its check ends the
+/// body with an error, so the response is cut short rather than completed.
+pub fn html_body(payload: Payload, content_type: Option<String>, page: Page) -> Body {
+    let what = format!("replay of {}", page.base);
+    streamed(payload, &what, move |payload, tx| {
+        pump(payload, content_type.as_deref(), &page, tx)
+    })
+}
+
+/// A body whose chunks `produce` sends from the blocking pool.
+fn streamed(
+    payload: Payload,
+    what: &str,
+    produce: impl FnOnce(Payload, &mpsc::Sender<std::io::Result<Bytes>>) -> std::io::Result<()> + Send + 'static,
+) -> Body {
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
+    let what = what.to_owned();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = pump(file, content_type.as_deref(), &page, &tx) {
+        if let Err(e) = produce(payload, &tx) {
             // A closed channel means the client left: nothing to report to anyone.
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                tracing::warn!("serve: replay of {} stopped: {e}", page.base);
+                tracing::warn!("serve: {what} stopped: {e}");
                 let _ = tx.blocking_send(Err(e));
             }
         }
@@ -76,9 +114,9 @@ fn send(tx: &mpsc::Sender<std::io::Result<Bytes>>, bytes: Vec<u8>) -> std::io::R
         .map_err(|_| std::io::ErrorKind::BrokenPipe.into())
 }
 
-/// Reads `file` into the rewriter and the rewriter's output into `tx`.
+/// Reads `payload` into the rewriter and the rewriter's output into `tx`.
 fn pump(
-    mut file: std::fs::File,
+    mut file: impl Read,
     content_type: Option<&str>,
     page: &Page,
     tx: &mpsc::Sender<std::io::Result<Bytes>>,
@@ -148,7 +186,7 @@ fn pump(
 }
 
 /// Reads until `buf` is full or the file ends; returns how much was read.
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..])? {
@@ -159,11 +197,7 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
     Ok(filled)
 }
 
-fn copy_rest(
-    file: &mut std::fs::File,
-    chunk: &mut [u8],
-    tx: &mpsc::Sender<std::io::Result<Bytes>>,
-) -> std::io::Result<()> {
+fn copy_rest(file: &mut impl Read, chunk: &mut [u8], tx: &mpsc::Sender<std::io::Result<Bytes>>) -> std::io::Result<()> {
     loop {
         match file.read(chunk)? {
             0 => return Ok(()),
@@ -290,6 +324,14 @@ mod tests {
         );
     }
 
+    /// Character references in an attribute are decoded before the URL is looked up, and
+    /// written back escaped.
     #[test]
-    fn entities_in_urls() {}
+    fn entities_in_urls() {
+        let html = r#"<a href="http&#58;//site&#x2e;example/q?x=1&amp;y=2">q</a> <a href="b&#46;html?a&amp;b">b?</a>"#;
+        assert_eq!(
+            rewrite(html),
+            r#"<a href="/web/20200101000000/http://site.example/q?x=1&amp;y=2">q</a> <a href="b&#46;html?a&amp;b">b?</a>"#
+        );
+    }
 }

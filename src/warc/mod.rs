@@ -7,10 +7,12 @@
 //! - [`index`]: WARC files read back into their CDXJ lines (and the heads behind them), for
 //!   `linkkeep repair`.
 //! - [`digest`]: labelled `sha256:` digests in the base32 form warcio writes and checks.
-//! - [`run`]: the WARC file of one archive run, and the spool of raw response bodies.
+//! - [`run`]: the WARC files of one archive run, and the raw bodies on their way into them.
+//! - [`stream`]: a response record written while its body arrives, into a file of its own.
 //!
-//! Everything here is synchronous `std::io`: callers run it on the blocking pool. Nothing holds a
-//! whole record in memory.
+//! Everything here but [`run::RawBody`] is synchronous `std::io`: callers run it on the blocking
+//! pool. Nothing holds a whole record in memory, except a small body (up to
+//! [`run::LARGE_BODY`]) on its way to the run's shared file.
 
 pub mod cdxj;
 pub mod digest;

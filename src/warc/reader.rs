@@ -737,10 +737,16 @@ fn read_member<R: Read>(source: &mut Source<R>, offset: u64) -> (Result<Parsed, 
         }
         Err(e) => {
             let name = describe(&parsed.info);
-            (
-                Err(format!("{} ({name})", io_problem(offset, &e, true))),
-                Walk::after(&e),
-            )
+            // A trailer that does not match (a flipped bit in a stored block) is found only once
+            // the member was read to its end: the next member starts right after it, so the
+            // records there are still checked, not written off with this one.
+            let trailer = e.to_string().contains("does not have a matching");
+            drop(member);
+            let walk = match source.peek(2) {
+                Ok(next) if trailer && (next.is_empty() || next == [0x1f, 0x8b]) => Walk::Next,
+                _ => Walk::after(&e),
+            };
+            (Err(format!("{} ({name})", io_problem(offset, &e, true))), walk)
         }
     }
 }
@@ -941,11 +947,46 @@ mod tests {
         assert_eq!(check.records.len(), 4);
     }
 
+    /// Issue #13: a bit flipped in a stored block fails the member's CRC, found at its very end:
+    /// the records after it are still read and checked.
+    #[test]
+    fn a_crc_mismatch_in_a_stored_member_does_not_hide_the_records_after_it() {
+        let (file, written) = sample();
+        let w = &written[2];
+        let mut gz = GzEncoder::new(Vec::new(), Compression::none());
+        gz.write_all(&member_start(&file, w.offset)).unwrap();
+        let mut member = gz.finish().unwrap();
+        let at = member.windows(BODY.len()).position(|win| win == BODY).unwrap();
+        member[at + 3] ^= 0x01;
+        let (start, end) = (w.offset as usize, (w.offset + w.length) as usize);
+        let bad = [&file[..start], &member[..], &file[end..]].concat();
+
+        let check = check_bytes(&bad);
+        let offset = format!("offset {}:", w.offset);
+        assert!(!check.problems.is_empty());
+        assert!(
+            check.problems.iter().all(|p| p.starts_with(&offset)),
+            "{:?}",
+            check.problems
+        );
+        assert!(
+            check.problems.iter().any(|p| p.contains("checksum")),
+            "{:?}",
+            check.problems
+        );
+        let types: Vec<&str> = check.records.iter().map(|r| r.record_type.as_str()).collect();
+        assert_eq!(types, ["warcinfo", "request", "revisit"]);
+        assert_eq!(check.cut_tail, None);
+    }
+
     #[test]
     fn flipped_compressed_byte_is_reported() {
         let (file, written) = sample();
         let mut bad = file.clone();
-        let at = (written[2].offset + written[2].length / 2) as usize;
+        // The member's first deflate byte: flipped, its block type becomes the reserved 11, so
+        // the member cannot be inflated at all (a flip further in may leave it inflatable with
+        // only its CRC wrong, which the walk reports and reads past).
+        let at = (written[2].offset + 10) as usize;
         bad[at] ^= 0xff;
         let check = check_bytes(&bad);
         assert!(!check.problems.is_empty());

@@ -1,14 +1,25 @@
 //! `linkkeep gc`: a dry run lists the orphan and deletes nothing, a real run removes only the
-//! orphan (verify is clean afterwards), and gc refuses to run while another run holds the
-//! archive lock. Guards issue #4.
+//! orphan (verify is clean afterwards), an archive without `objects/` (each payload in its WARC
+//! record) has nothing to collect, and gc refuses to run while another run holds the archive
+//! lock. Guards issues #4 and #13.
 
 use std::io::Write;
 
-use crate::support::verify::{Archived, ORPHAN_SHA, VerifyOutcome};
+use crate::support::payloads::as_0_1_0;
+use crate::support::verify::{Archived, ORPHAN_SHA, VerifyOutcome, bodies};
+
+/// An archive of [`bodies`] in the layout of 0.1.0: an object file per distinct payload.
+async fn archived_0_1_0() -> Archived {
+    let archived = Archived::build().await;
+    let payloads: Vec<Vec<u8>> = bodies().into_iter().map(|(_, _, body, _)| body).collect();
+    let payloads: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+    as_0_1_0(&archived.scratch.archive, &payloads);
+    archived
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_lists_the_orphan_and_deletes_nothing() {
-    let archived = Archived::build().await;
+    let archived = archived_0_1_0().await;
     let orphan = archived.plant_orphan();
     let before = archived.tree();
 
@@ -39,7 +50,7 @@ async fn dry_run_lists_the_orphan_and_deletes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gc_removes_the_orphan_keeps_every_referenced_object_and_verify_is_clean() {
-    let archived = Archived::build().await;
+    let archived = archived_0_1_0().await;
     let orphan = archived.plant_orphan();
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 0, "{stderr}");
@@ -112,4 +123,40 @@ async fn gc_exits_2_while_another_run_holds_the_lock() {
     let run = archived.gc(&[]).await;
     assert_eq!(run.code, 0, "once the lock is free gc runs: {}", run.stderr);
     assert!(!orphan.exists());
+}
+
+/// Issue #13: where every payload is in its WARC record there is no `objects/` at all; gc has
+/// nothing to remove, touches nothing, and verify stays clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_archive_without_objects_has_nothing_to_collect() {
+    let archived = Archived::one_copy().await;
+    assert!(!archived.scratch.archive.join("objects").exists());
+    let mut before = archived.tree();
+
+    for args in [&["--dry-run"][..], &[]] {
+        let run = archived.gc(args).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stdout.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+        assert!(
+            run.stderr.contains("0 unreferenced object(s)"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let mut after = archived.tree();
+    let lock = std::path::Path::new(".lock");
+    before.remove(lock);
+    after.remove(lock);
+    assert!(after == before, "gc changed the archive");
+    assert!(
+        !archived.scratch.archive.join("objects").exists(),
+        "gc created objects/"
+    );
+
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 0, "{report:#?}\n{stderr}");
 }

@@ -380,9 +380,10 @@ async fn a_warc_cut_inside_its_first_record_fails_verify_though_warcio_check_pas
             .any(|w| w.as_str().unwrap().starts_with(&format!("{name}: offset 0:"))),
         "the cut is named in warnings: {warnings:#?}"
     );
-    // Every link's first capture was in that file.
+    // Every link's first capture was in that file, and its record is its payload's only copy
+    // (issue #13): the payload is lost, which is what `corrupt_object` says.
     for id in IDS {
-        assert_eq!(outcome(&report, id), "corrupt_warc", "{id}: {report:#}");
+        assert_eq!(outcome(&report, id), "corrupt_object", "{id}: {report:#}");
     }
 
     // Why our own reader exists: warcio 1.8.1 reads the cut member as a whole (short) warcinfo
@@ -424,7 +425,13 @@ async fn a_flipped_byte_in_a_response_payload_fails_verify_for_that_link() {
 
     let (code, report, stderr) = verify(&interop, &archive).await;
     assert_eq!(code, 1, "{report:#}\n{stderr}");
-    assert_eq!(outcome(&report, PDF), "corrupt_warc", "{report:#}");
+    // Its payload is read from that record once no 0.1.0 object holds it (issue #13).
+    let damaged = if snapshot.get("object").is_some() {
+        "corrupt_warc"
+    } else {
+        "corrupt_object"
+    };
+    assert_eq!(outcome(&report, PDF), damaged, "{report:#}");
     let warnings: Vec<&str> = report["warnings"]
         .as_array()
         .unwrap()
@@ -437,14 +444,23 @@ async fn a_flipped_byte_in_a_response_payload_fails_verify_for_that_link() {
             .any(|w| w.starts_with(&format!("{name}: offset {offset}:"))),
         "the damaged member is named in warnings: {warnings:#?}"
     );
-    // A corrupt member ends the walk (where the next one starts is unknown): links whose
-    // records come later in that file are damaged too, everything else is ok.
+    // A member whose deflate stream breaks ends the walk (where the next one starts is
+    // unknown): links whose records come later in that file are damaged too. One that still
+    // inflates, to other bytes, fails only its CRC at its very end, where the next member
+    // starts: the walk goes on (issue #13). Everything else is ok.
+    let walk_ended = !warnings.iter().any(|w| w.contains("does not have a matching checksum"));
     for id in IDS {
         let after = interop
             .snapshots(id)
             .iter()
-            .any(|s| s["warc"].as_str() == Some(name.as_str()) && s["offset"].as_u64().unwrap() >= offset);
-        let expected = if after { "corrupt_warc" } else { "ok" };
+            .any(|s| s["warc"].as_str() == Some(name.as_str()) && s["offset"].as_u64().unwrap() > offset);
+        let expected = if id == PDF {
+            damaged
+        } else if after && walk_ended {
+            "corrupt_warc"
+        } else {
+            "ok"
+        };
         assert_eq!(outcome(&report, id), expected, "{id}: {report:#}");
     }
     // (warcio check 1.8.1 exits 0 on this file too, printing only a zlib error on stderr.)

@@ -198,10 +198,8 @@ async fn migrate_moves_every_payload_into_warc_with_every_hash_unchanged() {
     assert!(old.tree() == tree, "plain repair changed the migrated archive");
 }
 
-/// `get` and `verify` read the migrated archive from its records. Needs the readers of #13
-/// (`get`, `verify` through `payload::open`), which land with the rewrite of the read path.
+/// `get` and `verify` read the migrated archive from its records alone.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs get and verify to read payloads from WARC records (the readers of #13)"]
 async fn the_migrated_archive_reads_through_get_and_verify() {
     let old = OldArchive::copy();
     let payloads = old.payloads().await;

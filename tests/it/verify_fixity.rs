@@ -1,12 +1,14 @@
-//! `linkkeep verify` offline fixity: an intact archive passes, a flipped byte, a truncated or
-//! deleted object (also in an older snapshot, or of a link no longer in links.json) fails its
-//! link, an orphan object only warns, JUnit carries the failure, and no manifest is exit 2.
-//! Guards issues #4 and #12.
+//! `linkkeep verify` offline fixity, each payload read back from the WARC record that holds it:
+//! an intact archive passes; a flipped byte inside a payload's record, a truncated WARC file or a
+//! deleted one (also in an older snapshot, or of a link no longer in links.json) fails its link;
+//! an archive of 0.1.0 has its objects checked the same way; an orphan object only warns, JUnit
+//! carries the failure, and no manifest is exit 2. Guards issues #4, #12 and #13.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::support::archive::{Scratch, random_bytes, sha256_hex};
+use crate::support::payloads::{as_0_1_0, flip_in_record, record_range};
 use crate::support::verify::{
     Archived, ORPHAN_SHA, VerifyOutcome, VerifyReport, bodies, flip_byte, mount, truncate_half,
 };
@@ -39,7 +41,7 @@ fn assert_only_failure(report: &VerifyReport, damaged: &str, outcome: VerifyOutc
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_intact_archive_verifies_ok() {
-    let archived = Archived::build().await;
+    let archived = Archived::one_copy().await;
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 0, "{report:#?}\n{stderr}");
     assert_eq!(report.command, "verify");
@@ -65,16 +67,24 @@ async fn an_intact_archive_verifies_ok() {
     assert!(!text.contains("warning:"), "{text}");
 }
 
+/// Issue #13: one bit off inside a payload's record, in a stored block, keeps every size and
+/// every gzip header intact; reading the payload back and hashing it shows it.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_flipped_byte_is_a_corrupt_object() {
-    let archived = Archived::build().await;
+async fn a_flipped_byte_inside_a_payload_record_is_a_corrupt_object() {
+    let archived = Archived::one_copy().await;
     let snapshot = archived.latest("report-pdf");
-    flip_byte(&archived.object_path(&snapshot), 20_000);
+    flip_in_record(&archived.scratch.archive, &snapshot, &archived.payload("report-pdf"));
 
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 1, "{report:#?}\n{stderr}");
-    let object = snapshot["object"].as_str().unwrap();
-    assert_only_failure(&report, "report-pdf", VerifyOutcome::CorruptObject, object);
+    let record = format!(
+        "{} at offset {}",
+        snapshot["warc"].as_str().unwrap(),
+        snapshot["offset"]
+    );
+    assert_only_failure(&report, "report-pdf", VerifyOutcome::CorruptObject, &record);
+    let error = report.get("report-pdf").error.clone().unwrap();
+    assert!(error.contains(snapshot["sha256"].as_str().unwrap()), "{error}");
     // The result still describes the snapshot the manifest promises.
     assert_eq!(
         report.get("report-pdf").sha256.as_ref(),
@@ -82,68 +92,103 @@ async fn a_flipped_byte_is_a_corrupt_object() {
     );
 }
 
+/// Issue #13: a WARC file cut in the middle of a payload's record (a disk that filled up, a
+/// copy that stopped): that payload and every one recorded after the cut are gone.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_truncated_object_is_a_corrupt_object() {
-    let archived = Archived::build().await;
-    let snapshot = archived.latest("page");
-    truncate_half(&archived.object_path(&snapshot));
+async fn a_truncated_warc_file_is_a_corrupt_object_and_a_corrupt_warc() {
+    let archived = Archived::one_copy().await;
+    let snapshot = archived.latest("report-pdf");
+    let (path, offset, length) = record_range(&archived.scratch.archive, &snapshot);
+    let cut = offset + length / 2;
+    crate::support::verify::make_writable(&path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(cut)
+        .unwrap();
 
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 1, "{report:#?}\n{stderr}");
-    assert_only_failure(
-        &report,
-        "page",
-        VerifyOutcome::CorruptObject,
-        snapshot["object"].as_str().unwrap(),
+    for (id, ..) in bodies() {
+        let latest = archived.latest(id);
+        let (file, at, len) = record_range_unchecked(&latest);
+        let lost = archived.scratch.archive.join(file) == path && at + len > cut;
+        let result = report.get(id);
+        if lost {
+            assert_eq!(result.outcome, VerifyOutcome::CorruptObject, "{id}: {result:#?}");
+            assert!(result.error.as_deref().unwrap().contains("past the end"), "{result:#?}");
+        } else {
+            assert_eq!(result.outcome, VerifyOutcome::Ok, "{id}: {result:#?}");
+        }
+    }
+    assert_eq!(report.get("report-pdf").outcome, VerifyOutcome::CorruptObject);
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(name) && w.contains("truncated")),
+        "{:?}",
+        report.warnings
     );
 }
 
+/// Where a snapshot's record is said to be, without asking that it still is.
+fn record_range_unchecked(snapshot: &serde_json::Value) -> (&str, u64, u64) {
+    (
+        snapshot["warc"].as_str().unwrap(),
+        snapshot["offset"].as_u64().unwrap(),
+        snapshot["length"].as_u64().unwrap(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deleted_object_is_a_missing_object() {
-    let archived = Archived::build().await;
+async fn a_deleted_warc_file_is_a_missing_object() {
+    let archived = Archived::one_copy().await;
     let snapshot = archived.latest("data");
-    std::fs::remove_file(archived.object_path(&snapshot)).unwrap();
+    let file = snapshot["warc"].as_str().unwrap().to_owned();
+    std::fs::remove_file(archived.scratch.archive.join(&file)).unwrap();
 
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 1, "{report:#?}\n{stderr}");
-    assert_only_failure(
-        &report,
-        "data",
-        VerifyOutcome::MissingObject,
-        snapshot["object"].as_str().unwrap(),
-    );
+    for (id, ..) in bodies() {
+        let result = report.get(id);
+        if archived.latest(id)["warc"] == file.as_str() {
+            assert_eq!(result.outcome, VerifyOutcome::MissingObject, "{id}: {result:#?}");
+            let error = result.error.as_deref().unwrap();
+            assert!(error.contains(&format!("{file} at offset")), "{error}");
+            assert!(error.contains("is missing"), "{error}");
+        } else {
+            assert_eq!(result.outcome, VerifyOutcome::Ok, "{id}: {result:#?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn damage_in_an_older_snapshot_is_caught() {
     let archived = Archived::build().await;
-    // Second capture of `page` with new bytes: the link now has two snapshots.
+    // Second capture of `report-pdf` with new bytes: the link now has two snapshots.
     archived.server.reset().await;
+    let newer = random_bytes(77, 5_000);
     for (_, at, body, content_type) in bodies() {
-        let body = if at == "/page.html" {
-            random_bytes(77, 5_000)
-        } else {
-            body
-        };
+        let body = if at == "/report.pdf" { newer.clone() } else { body };
         mount(&archived.server, at, body, content_type).await;
     }
     archived.archive().await;
-    let snapshots = archived.scratch.snapshots("page");
+    crate::support::payloads::strip_objects(&archived.scratch.archive);
+    let snapshots = archived.scratch.snapshots("report-pdf");
     assert_eq!(snapshots.len(), 2, "{snapshots:#?}");
     let (older, latest) = (&snapshots[0], &snapshots[1]);
     assert_ne!(older["sha256"], latest["sha256"]);
 
-    flip_byte(&archived.object_path(older), 3);
+    flip_in_record(&archived.scratch.archive, older, &archived.payload("report-pdf"));
 
     let (code, report, stderr) = archived.verify(&[]).await;
     assert_eq!(code, 1, "{report:#?}\n{stderr}");
-    assert_only_failure(
-        &report,
-        "page",
-        VerifyOutcome::CorruptObject,
-        older["object"].as_str().unwrap(),
-    );
-    let result = report.get("page");
+    let older_record = format!("{} at offset {}", older["warc"].as_str().unwrap(), older["offset"]);
+    assert_only_failure(&report, "report-pdf", VerifyOutcome::CorruptObject, &older_record);
+    let result = report.get("report-pdf");
     assert_eq!(
         result.sha256.as_deref(),
         latest["sha256"].as_str(),
@@ -151,9 +196,10 @@ async fn damage_in_an_older_snapshot_is_caught() {
     );
     assert_eq!(result.size, latest["size"].as_u64());
     let error = result.error.as_deref().unwrap();
+    let latest_record = format!("{} at offset {}", latest["warc"].as_str().unwrap(), latest["offset"]);
     assert!(
-        !error.contains(latest["object"].as_str().unwrap()),
-        "the intact latest object is blamed: {error}"
+        !error.contains(&latest_record),
+        "the intact latest record is blamed: {error}"
     );
 }
 
@@ -170,13 +216,46 @@ async fn damage_of_a_link_no_longer_listed_is_caught() {
         &report,
         "data",
         VerifyOutcome::CorruptObject,
-        snapshot["object"].as_str().unwrap(),
+        snapshot["warc"].as_str().unwrap(),
     );
+}
+
+/// Issue #13: an archive of 0.1.0 names an object file per snapshot; verify reads those, a
+/// damaged one fails its link, and one that is gone is read from its record instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_objects_of_a_0_1_0_archive_are_checked() {
+    let archived = Archived::build().await;
+    let payloads: Vec<Vec<u8>> = bodies().into_iter().map(|(_, _, body, _)| body).collect();
+    let payloads: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+    as_0_1_0(&archived.scratch.archive, &payloads);
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 0, "{report:#?}\n{stderr}");
+
+    let pdf = archived.latest("report-pdf");
+    let object = pdf["object"].as_str().unwrap();
+    flip_byte(&archived.scratch.archive.join(object), 20_000);
+    let (code, report, stderr) = archived.verify(&[]).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
+    assert_only_failure(&report, "report-pdf", VerifyOutcome::CorruptObject, object);
+
+    let page = archived.latest("page");
+    truncate_half(&archived.scratch.archive.join(page["object"].as_str().unwrap()));
+    let (_, report, _) = archived.verify(&[]).await;
+    assert_eq!(report.get("page").outcome, VerifyOutcome::CorruptObject, "{report:#?}");
+
+    // The object of `data` is gone, but its record holds the same payload: nothing is lost.
+    let data = archived.latest("data");
+    std::fs::remove_file(archived.scratch.archive.join(data["object"].as_str().unwrap())).unwrap();
+    let (_, report, _) = archived.verify(&[]).await;
+    assert_eq!(report.get("data").outcome, VerifyOutcome::Ok, "{report:#?}");
+    let get = archived.scratch.run(&["get", "data"]).await;
+    assert_eq!(get.code, 0, "{}", get.stderr);
+    assert!(get.stdout == archived.payload("data"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_orphan_object_is_a_warning_not_a_failure() {
-    let archived = Archived::build().await;
+    let archived = Archived::one_copy().await;
     let orphan = archived.plant_orphan();
     let object = format!("objects/sha256/ab/{}", &ORPHAN_SHA[2..]);
 
@@ -202,9 +281,9 @@ async fn an_orphan_object_is_a_warning_not_a_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn junit_report_carries_a_failure_for_the_corrupt_link() {
-    let archived = Archived::build().await;
+    let archived = Archived::one_copy().await;
     let snapshot = archived.latest("data");
-    flip_byte(&archived.object_path(&snapshot), 0);
+    flip_in_record(&archived.scratch.archive, &snapshot, &archived.payload("data"));
     let out = archived.scratch.dir.path().join("verify.xml");
 
     let run = archived
@@ -247,7 +326,7 @@ async fn junit_report_carries_a_failure_for_the_corrupt_link() {
                 .as_deref()
                 .unwrap_or_else(|| panic!("no <failure> for data:\n{xml}"));
             assert!(message.contains("corrupt_object"), "{message}");
-            assert!(message.contains(snapshot["object"].as_str().unwrap()), "{message}");
+            assert!(message.contains(snapshot["warc"].as_str().unwrap()), "{message}");
         } else {
             assert_eq!(failure, &None, "{name} failed:\n{xml}");
         }

@@ -273,7 +273,7 @@ async fn live_still_checks_the_fixity_of_links_no_longer_listed() {
         data.error
             .as_deref()
             .unwrap()
-            .contains(snapshot["object"].as_str().unwrap()),
+            .contains(snapshot["warc"].as_str().unwrap()),
         "{data:#?}"
     );
     assert_eq!(data.change, None, "a link no longer listed is not fetched: {data:#?}");

@@ -6,6 +6,7 @@ pub mod bodies;
 pub mod counting;
 pub mod http;
 pub mod old_archive;
+pub mod payloads;
 pub mod proxy;
 pub mod pytools;
 pub mod raw;

@@ -1,6 +1,6 @@
-//! Helpers for the `verify` and `gc` tests (guards issue #4): an archive of several links built
-//! by the real binary, damaging its objects the way a disk or a careless user would, planting
-//! orphans, and `verify`'s JSON report (its own outcomes and `warnings`).
+//! Helpers for the `verify` and `gc` tests (guards issues #4 and #13): an archive of several
+//! links built by the real binary, damaging its records and objects the way a disk or a careless
+//! user would, planting orphans, and `verify`'s JSON report (its own outcomes and `warnings`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::archive::{RawRun, Scratch, random_bytes, run_raw};
+use super::payloads::{flip_in_record, strip_objects};
 
 /// Network flags for every run: no retries, so a failure shows at once.
 pub const NET: &[&str] = &["--retries", "0", "--timeout", "5"];
@@ -27,8 +28,10 @@ pub fn bodies() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
                 .to_vec(),
             "text/html; charset=utf-8",
         ),
-        ("report-pdf", "/report.pdf", random_bytes(4, 40_000), "application/pdf"),
-        ("data", "/data.bin", random_bytes(9, 3_000), "application/octet-stream"),
+        // Past 64 KiB of incompressible bytes, so their records are in stored blocks, where a
+        // flipped bit damages the payload alone (issue #13).
+        ("report-pdf", "/report.pdf", random_bytes(4, 100_000), "application/pdf"),
+        ("data", "/data.bin", random_bytes(9, 70_000), "application/octet-stream"),
     ]
 }
 
@@ -55,6 +58,19 @@ impl Archived {
         archived
     }
 
+    /// [`Archived::build`], then each payload left only in its WARC record (issue #13): no
+    /// `objects/`, no `object` fields, whichever layout the writer produced.
+    pub async fn one_copy() -> Self {
+        let archived = Self::build().await;
+        strip_objects(&archived.scratch.archive);
+        archived
+    }
+
+    /// The payload link `id` is served with.
+    pub fn payload(&self, id: &str) -> Vec<u8> {
+        bodies().into_iter().find(|(i, ..)| *i == id).unwrap().2
+    }
+
     /// Runs `archive` once more; panics unless it exits 0.
     pub async fn archive(&self) {
         let run = self.scratch.archive(NET).await;
@@ -66,13 +82,9 @@ impl Archived {
         self.scratch.snapshots(id).last().cloned().unwrap()
     }
 
-    /// The absolute path of the object of `snapshot`.
-    pub fn object_path(&self, snapshot: &Value) -> PathBuf {
-        self.scratch.archive.join(snapshot["object"].as_str().unwrap())
-    }
-
-    /// Takes link `id` off links.json and flips a byte of its latest snapshot's object; returns
-    /// that snapshot (issue #12: fixity still covers a link no longer listed).
+    /// Takes link `id` off links.json, leaves every payload in its WARC record only, and flips
+    /// a byte of the latest snapshot's payload there; returns that snapshot (issue #12: fixity
+    /// still covers a link no longer listed).
     pub fn unlist_and_damage(&self, id: &str) -> Value {
         let kept: Vec<(&str, String)> = bodies()
             .iter()
@@ -80,8 +92,9 @@ impl Archived {
             .map(|(listed, at, _, _)| (*listed, format!("{}{at}", self.server.uri())))
             .collect();
         super::links_file(self.scratch.dir.path(), &kept);
+        strip_objects(&self.scratch.archive);
         let snapshot = self.latest(id);
-        flip_byte(&self.object_path(&snapshot), 100);
+        flip_in_record(&self.scratch.archive, &snapshot, &self.payload(id));
         snapshot
     }
 
