@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use super::digest::sha256_label;
 use super::{WARC_VERSION, WarcError};
 
+/// Records shorter than this (header and block) are stored, not deflated.
+const TINY_RECORD: u64 = 2048;
 /// Size of the buffer bodies are copied through.
 const COPY_BUFFER: usize = 64 * 1024;
 
@@ -381,7 +383,11 @@ pub fn write_record(
     let header = warc_header(spec, payload_digest.as_deref(), &expected, &content_length.to_string())?;
 
     let mut counter = CountingWriter { inner: out, count: 0 };
-    let mut member = if is_compressible(body, body_len, &mut buf)? {
+    // A record of a few hundred bytes (a request, a revisit, an empty redirect) is stored: a
+    // deflate stream's setup costs more than it saves there, and a run that only confirms
+    // unchanged pages writes little else.
+    let tiny = header.len() as u64 + content_length < TINY_RECORD;
+    let mut member = if !tiny && is_compressible(body, body_len, &mut buf)? {
         Member::Deflate(GzEncoder::new(&mut counter, Compression::default()))
     } else {
         Member::Stored(StoredGzip::new(&mut counter)?)

@@ -28,10 +28,12 @@ pub const WARC_DIR: &str = "warc";
 pub const LARGE_BODY: u64 = 512 * 1024;
 /// Bytes gathered before they are handed to a large body's writer thread in one batch: every
 /// hand-over can wake a sleeping thread, which costs more than hashing a 64 KiB chunk.
-const BATCH: usize = 256 * 1024;
+const BATCH: usize = 128 * 1024;
 /// Batches queued for the writer: enough to ride out a short hiccup on either side, few enough
-/// that memory stays flat (about 1.5 MiB) for any body size.
-const QUEUE: usize = 4;
+/// that memory stays flat for any body size. The chunks of a batch hold on to hyper's read
+/// buffers, which are larger than the chunks: 4 batches of 256 KiB made a 4 GiB download peak
+/// at 25–36 MiB, 2 of 128 KiB at 21–23 MiB, at the same speed (BENCHMARKS.md).
+const QUEUE: usize = 2;
 
 /// One record waiting to be appended: its header fields, its head (HTTP head or warc-fields)
 /// and the rest of its block, if any.
