@@ -16,6 +16,8 @@
 //! - [`payload`]: a snapshot's payload read back from the WARC record that holds it (or its
 //!   0.1.0 object), its `Content-Encoding` removed and its hash checked on the way.
 //! - [`title`]: titles of captured HTML pages and PDFs.
+//! - [`text`]: the text a reader sees in a capture (main text, normalised), its fingerprint,
+//!   and how two captures' texts differ.
 //! - [`manifest`]: the manifest of links and snapshots, saved atomically, and rebuilt from the
 //!   WARC files and run reports when lost.
 //! - [`lock`]: the archive lock, one writing run at a time.
@@ -49,6 +51,7 @@ pub mod report;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod text;
 pub mod title;
 pub mod wacz;
 pub mod warc;

@@ -20,6 +20,10 @@ pub enum Outcome {
     RedirectError,
     /// The body is larger than `--max-size`.
     TooLarge,
+    /// The page is gone though the site answered 200: a deep link redirected to the site's
+    /// root or a not-found path, or a page answered like a random path beside it.
+    #[serde(rename = "soft_404")]
+    Soft404,
     /// Skipped by `--include`/`--exclude`; never counted as a failure.
     Excluded,
     /// `verify`: a snapshot's payload is missing: the WARC file holding its record (or its
@@ -42,6 +46,7 @@ impl Outcome {
             Self::NetworkError => "network_error",
             Self::RedirectError => "redirect_error",
             Self::TooLarge => "too_large",
+            Self::Soft404 => "soft_404",
             Self::Excluded => "excluded",
             Self::MissingObject => "missing_object",
             Self::CorruptObject => "corrupt_object",
@@ -69,7 +74,10 @@ pub enum Change {
     New,
     /// The same bytes as the latest snapshot, or a 304.
     Unchanged,
-    /// Different bytes from the latest snapshot.
+    /// Different bytes from the latest snapshot, and the same text a reader sees (or text
+    /// differing only in dates, times and counters).
+    Cosmetic,
+    /// The text a reader sees changed (or, for a payload without text, the bytes did).
     Changed,
 }
 
@@ -79,6 +87,7 @@ impl Change {
         match self {
             Self::New => "new",
             Self::Unchanged => "unchanged",
+            Self::Cosmetic => "cosmetic",
             Self::Changed => "changed",
         }
     }
@@ -122,6 +131,10 @@ pub struct LinkResult {
     pub sha256: Option<String>,
     /// Compared with the latest snapshot (archive and `verify --live`).
     pub change: Option<Change>,
+    /// For a `changed` capture with text: how much of the latest snapshot's text it keeps
+    /// (0–1, see [`crate::text::compare`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
     /// A one-line explanation whenever `outcome` is not `ok`.
     pub error: Option<String>,
 }
@@ -142,6 +155,7 @@ impl LinkResult {
             size: None,
             sha256: None,
             change: None,
+            similarity: None,
             error: Some(why),
         }
     }

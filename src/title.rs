@@ -133,13 +133,18 @@ impl TitleSample {
     }
 }
 
+/// A document kind with a title and a text layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// `text/html`, `application/xhtml+xml`, or a page that starts like one.
     Html,
+    /// `application/pdf`, or a payload starting with `%PDF-`.
     Pdf,
 }
 
-fn classify(content_type: Option<&str>, head: &[u8]) -> Option<Kind> {
+/// Whether a payload served as `content_type` and starting with `head` is HTML, a PDF, or
+/// neither (the rules of [`title_of`]); also what [`crate::text`] reads text from.
+pub fn classify(content_type: Option<&str>, head: &[u8]) -> Option<Kind> {
     let essence = content_type
         .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .filter(|essence| !essence.is_empty());

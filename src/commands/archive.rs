@@ -580,6 +580,7 @@ impl LinkJob {
             size: None,
             sha256: None,
             change: None,
+            similarity: None,
             error: fetched.error.clone(),
         };
         let check = LastCheck {
@@ -652,6 +653,7 @@ impl LinkJob {
                     warc: Some(original.file),
                     warc_record: Some(original.record),
                     run: self.run.clone(),
+                    text: None,
                     extra: Map::new(),
                 })))
             }

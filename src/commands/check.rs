@@ -100,6 +100,7 @@ pub fn result_of<T>(link: &Link, fetched: Fetched<T>) -> LinkResult {
         size: fetched.header(CONTENT_LENGTH).and_then(|v| v.parse().ok()),
         sha256: None,
         change: None,
+        similarity: None,
         error: fetched.error,
         redirects: fetched.redirects,
     }

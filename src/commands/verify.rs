@@ -247,6 +247,7 @@ impl Fixity {
             size: latest.map(|s| s.size),
             sha256: latest.map(|s| s.sha256.clone()),
             change: None,
+            similarity: None,
             error: None,
         };
         self.merge(result, snapshots)

@@ -38,6 +38,21 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Re
     Ok(())
 }
 
+/// The text layer of a whole PDF document, page after page, a line per text line (the text
+/// `linkkeep archive` compares between captures, issue #14). Pages whose text cannot be read
+/// are left out.
+pub fn document_text(bytes: &[u8]) -> Result<String, ExtractError> {
+    let document = Document::load_mem(bytes).map_err(|e| ExtractError::Pdf(e.to_string()))?;
+    let mut text = String::new();
+    for page in document.get_pages().into_values() {
+        if let Ok(page_text) = page_text(&document, page) {
+            text.push_str(&page_text);
+            text.push('\n');
+        }
+    }
+    Ok(text)
+}
+
 /// The target of a `/Link` annotation whose action is `/URI`.
 fn link_uri(document: &Document, annotation: &Dictionary) -> Option<String> {
     let resolve = |object: &Object| document.dereference(object).ok().map(|(_, o)| o.clone());

@@ -134,9 +134,48 @@ pub struct Snapshot {
     pub warc_record: Option<WarcRecordRef>,
     /// The run that first captured it.
     pub run: String,
+    /// What a reader sees of an HTML or PDF capture (issue #14); absent for other types and
+    /// for snapshots written before linkkeep read text.
+    #[serde(flatten)]
+    pub text: Option<SnapshotText>,
     /// Fields this build does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The text fields of a snapshot, written flat into it: the fingerprint of its main text
+/// ([`crate::text::Fingerprint`]) and how it compares with the snapshots before it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SnapshotText {
+    /// SHA-256 of the normalised main text.
+    pub text_sha256: String,
+    /// 64-bit simhash of its word 3-shingles, 16 hex digits.
+    pub text_simhash: String,
+    /// Its word count.
+    pub text_words: u64,
+    /// The bytes differ from the snapshot before, the text a reader sees does not.
+    pub cosmetic: bool,
+    /// The text's similarity (0–1) to the snapshot before it; absent for the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
+    /// The text's similarity (0–1) to the link's first snapshot, the cited version; absent for
+    /// the first, and when the first has no text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity_to_first: Option<f64>,
+}
+
+impl SnapshotText {
+    /// The text fields of a capture whose text has `fingerprint`, not yet compared.
+    pub fn new(fingerprint: &crate::text::Fingerprint) -> Self {
+        Self {
+            text_sha256: fingerprint.sha256.clone(),
+            text_simhash: fingerprint.simhash_hex(),
+            text_words: fingerprint.words,
+            cosmetic: false,
+            similarity: None,
+            similarity_to_first: None,
+        }
+    }
 }
 
 /// The WARC response record that holds a snapshot's payload: enough to read it back with one
@@ -191,6 +230,12 @@ struct StoredSnapshot {
     payload_digest: Option<String>,
     warc_record: Option<WarcRecordRef>,
     run: String,
+    text_sha256: Option<String>,
+    text_simhash: Option<String>,
+    text_words: Option<u64>,
+    cosmetic: Option<bool>,
+    similarity: Option<f64>,
+    similarity_to_first: Option<f64>,
     extra: Map<String, Value>,
 }
 
@@ -215,6 +260,12 @@ deserialize_keeping_unknown_fields!(StoredSnapshot {
     payload_digest,
     warc_record,
     run,
+    text_sha256,
+    text_simhash,
+    text_words,
+    cosmetic,
+    similarity,
+    similarity_to_first,
 });
 
 impl<'de> serde::Deserialize<'de> for Snapshot {
@@ -251,6 +302,33 @@ impl<'de> serde::Deserialize<'de> for Snapshot {
                 None
             }
         };
+        let text = match (s.text_sha256, s.text_simhash, s.text_words) {
+            (Some(text_sha256), Some(text_simhash), Some(text_words)) => Some(SnapshotText {
+                text_sha256,
+                text_simhash,
+                text_words,
+                cosmetic: s.cosmetic.unwrap_or(false),
+                similarity: s.similarity,
+                similarity_to_first: s.similarity_to_first,
+            }),
+            (text_sha256, text_simhash, text_words) => {
+                // Part of the text fields is no fingerprint: keep what is there as it was.
+                let partial = [
+                    ("text_sha256", text_sha256.map(Value::from)),
+                    ("text_simhash", text_simhash.map(Value::from)),
+                    ("text_words", text_words.map(Value::from)),
+                    ("cosmetic", s.cosmetic.map(Value::from)),
+                    ("similarity", s.similarity.map(Value::from)),
+                    ("similarity_to_first", s.similarity_to_first.map(Value::from)),
+                ];
+                for (name, value) in partial {
+                    if let Some(value) = value {
+                        s.extra.insert(name.to_owned(), value);
+                    }
+                }
+                None
+            }
+        };
         Ok(Snapshot {
             sha256: s.sha256,
             size: s.size,
@@ -267,6 +345,7 @@ impl<'de> serde::Deserialize<'de> for Snapshot {
             warc: s.warc,
             warc_record: flat.or(s.warc_record),
             run: s.run,
+            text,
             extra: s.extra,
         })
     }
@@ -813,6 +892,7 @@ mod tests {
             warc: None,
             warc_record: None,
             run: "r".into(),
+            text: None,
             extra: Map::new(),
         }
     }

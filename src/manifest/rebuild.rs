@@ -408,6 +408,7 @@ impl<'a> RunReplay<'a, '_> {
                 payload_digest: original.info.payload_digest.clone().unwrap_or_default(),
             }),
             run: self.report.run.clone(),
+            text: None,
             extra: Map::new(),
         };
         // A report without the payload's hash: the record says what it is, decoded.
@@ -643,6 +644,7 @@ mod tests {
             size: Some(5),
             sha256: Some(SHA.into()),
             change: Some(change),
+            similarity: None,
             error: None,
         };
         let at = chrono::DateTime::parse_from_rfc3339(finished_at).unwrap().to_utc();

@@ -61,6 +61,9 @@ pub struct Summary {
     pub changed: usize,
     /// Captures identical to the latest snapshot (or a 304).
     pub unchanged: usize,
+    /// Captures whose bytes differ from the latest snapshot but whose text does not.
+    #[serde(default)]
+    pub cosmetic: usize,
 }
 
 impl Summary {
@@ -80,6 +83,7 @@ impl Summary {
                 Some(Change::New) => s.new += 1,
                 Some(Change::Changed) => s.changed += 1,
                 Some(Change::Unchanged) => s.unchanged += 1,
+                Some(Change::Cosmetic) => s.cosmetic += 1,
                 None => {}
             }
         }
@@ -148,11 +152,12 @@ impl Report {
             s.failed,
             s.excluded
         );
-        if s.new + s.changed + s.unchanged > 0 {
-            line.push_str(&format!(
-                "; {} new, {} changed, {} unchanged",
-                s.new, s.changed, s.unchanged
-            ));
+        if s.new + s.changed + s.unchanged + s.cosmetic > 0 {
+            line.push_str(&format!("; {} new, {} changed, ", s.new, s.changed));
+            if s.cosmetic > 0 {
+                line.push_str(&format!("{} cosmetic, ", s.cosmetic));
+            }
+            line.push_str(&format!("{} unchanged", s.unchanged));
         }
         line
     }
@@ -201,6 +206,7 @@ mod tests {
             size: Some(1234),
             sha256: None,
             change: None,
+            similarity: None,
             error: None,
         };
         let failed = LinkResult {
