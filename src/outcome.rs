@@ -135,6 +135,10 @@ pub struct LinkResult {
     /// (0–1, see [`crate::text::compare`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
+    /// `verify --live`: how much of the link's first snapshot's text (the cited version) the
+    /// live page keeps (0–1); absent when either has no text to compare.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity_to_first: Option<f64>,
     /// A one-line explanation whenever `outcome` is not `ok`.
     pub error: Option<String>,
 }
@@ -156,6 +160,7 @@ impl LinkResult {
             sha256: None,
             change: None,
             similarity: None,
+            similarity_to_first: None,
             error: Some(why),
         }
     }

@@ -581,6 +581,7 @@ impl LinkJob {
             sha256: None,
             change: None,
             similarity: None,
+            similarity_to_first: None,
             error: fetched.error.clone(),
         };
         let check = LastCheck {

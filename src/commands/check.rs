@@ -101,6 +101,7 @@ pub fn result_of<T>(link: &Link, fetched: Fetched<T>) -> LinkResult {
         sha256: None,
         change: None,
         similarity: None,
+        similarity_to_first: None,
         error: fetched.error,
         redirects: fetched.redirects,
     }

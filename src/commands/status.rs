@@ -1,15 +1,20 @@
-//! `linkkeep status`: every archived link at a glance: last outcome, when, snapshots, latest
-//! hash and title. Reads the manifest without taking the lock: it is replaced atomically, so
-//! a status during a run sees the last checkpoint.
+//! `linkkeep status`: every archived link at a glance: last outcome, when, snapshots, how much
+//! of the cited version's text the latest capture keeps, latest hash and title. Reads the
+//! manifest without taking the lock: it is replaced atomically, so a status during a run sees
+//! the last checkpoint.
 //!
 //! # Wire format (`--format json`)
 //! ```json
 //! {"tool": "linkkeep", "version": "0.1.0", "command": "status", "archive": "/abs/archive",
 //!  "updated_at": "…", "summary": {"total": 7, "ok": 5, "failed": 1, "never_checked": 1, "snapshots": 9},
 //!  "links": [{"id": "…", "url": "…", "in_links_json": true, "last_check": {…} | null,
-//!             "snapshots": 2, "latest": {…snapshot…} | null}]}
+//!             "snapshots": 2, "latest": {…snapshot…} | null, "similarity_to_first": 0.87 | null}]}
 //! ```
 //! `last_check` and `latest` are the manifest's own JSON for them, on one line each.
+//! `similarity_to_first` is how much of the first snapshot's text (the cited version) the
+//! latest keeps, 0–1: the latest snapshot's own `similarity_to_first`, 1 when the latest is the
+//! first and has text, null when unknown (no snapshot, no text, or snapshots written before
+//! linkkeep read text).
 
 use std::io::{self, Write};
 
@@ -73,6 +78,20 @@ pub struct LinkStatus<'a> {
     pub snapshots: usize,
     /// The latest snapshot, if any, as the manifest has it.
     pub latest: Option<&'a Json<'a, SnapshotFields<'a>>>,
+    /// How much of the first snapshot's text (the cited version) the latest keeps, 0–1; `None`
+    /// (null) when unknown.
+    pub similarity_to_first: Option<f64>,
+}
+
+/// The drift from the cited version of a link with `snapshots` snapshots, the last `latest`.
+fn similarity_to_first(snapshots: usize, latest: Option<&SnapshotFields>) -> Option<f64> {
+    let latest = latest?;
+    if snapshots == 1 {
+        // The latest is the cited version itself.
+        latest.text_sha256.is_some().then_some(1.0)
+    } else {
+        latest.similarity_to_first
+    }
 }
 
 /// Runs `linkkeep status`.
@@ -116,6 +135,10 @@ pub fn build<'a>(manifest: &'a ManifestSummary<'a>, listed: &'a [links::Link], a
             last_check: entry.last_check.as_ref(),
             snapshots: entry.snapshots.count,
             latest: entry.snapshots.latest.as_ref(),
+            similarity_to_first: similarity_to_first(
+                entry.snapshots.count,
+                entry.snapshots.latest.as_ref().map(|s| &s.fields),
+            ),
         })
         .collect();
     for link in listed.iter().filter(|l| !manifest.links.contains_key(&l.id)) {
@@ -126,6 +149,7 @@ pub fn build<'a>(manifest: &'a ManifestSummary<'a>, listed: &'a [links::Link], a
             last_check: None,
             snapshots: 0,
             latest: None,
+            similarity_to_first: None,
         });
     }
     let mut summary = StatusSummary {
@@ -179,6 +203,9 @@ pub fn render(report: &StatusReport, format: Format, color: bool, out: &mut dyn 
 struct Row<'a> {
     last: String,
     when: &'a str,
+    /// The drift from the cited version: `cited` when the latest capture is the first, else
+    /// the share of its text the latest keeps, `-` when unknown.
+    cited: String,
     sha: &'a str,
     title: &'a str,
 }
@@ -186,12 +213,32 @@ struct Row<'a> {
 fn row<'a>(link: &LinkStatus<'a>) -> Row<'a> {
     let last = link.last_check;
     let latest = link.latest.map(|s| &s.fields);
+    let cited = match (link.snapshots, link.similarity_to_first) {
+        (1, _) => "cited".into(),
+        (2.., Some(similarity)) => crate::report::percent(similarity),
+        _ => "-".into(),
+    };
     Row {
         last: last.map_or("never".into(), |c| c.fields.outcome.to_string()),
         when: last.map_or("-", |c| c.fields.at.as_ref()),
+        cited,
         sha: latest.map_or("-", |s| s.sha256.get(..12).unwrap_or(&s.sha256)),
         title: latest.and_then(|s| s.title.as_deref()).unwrap_or_default(),
     }
+}
+
+/// For JUnit: what a link's drift from the cited version says, when it has more than one
+/// capture and the drift is known.
+fn drift_note(link: &LinkStatus) -> Option<String> {
+    let similarity = link.similarity_to_first.filter(|_| link.snapshots > 1)?;
+    Some(if similarity >= 1.0 {
+        "the latest capture has the text of the cited version".into()
+    } else {
+        format!(
+            "the latest capture keeps {} of the text of the cited version",
+            crate::report::percent(similarity)
+        )
+    })
 }
 
 fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -204,8 +251,8 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
         .max(2);
     writeln!(
         out,
-        "{:<14}  {:<20}  {:>5}  {:<12}  {:<id_width$}  TITLE",
-        "LAST", "WHEN", "SNAPS", "SHA256", "ID"
+        "{:<14}  {:<20}  {:>5}  {:>8}  {:<12}  {:<id_width$}  TITLE",
+        "LAST", "WHEN", "SNAPS", "AS CITED", "SHA256", "ID"
     )?;
     for link in &report.links {
         let r = row(link);
@@ -220,8 +267,8 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
         let id: String = link.id.chars().take(40).collect();
         let title: String = r.title.chars().take(60).collect();
         let line = format!(
-            "{last}  {:<20}  {:>5}  {:<12}  {id:<id_width$}  {title}",
-            r.when, link.snapshots, r.sha
+            "{last}  {:<20}  {:>5}  {:>8}  {:<12}  {id:<id_width$}  {title}",
+            r.when, link.snapshots, r.cited, r.sha
         );
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -231,15 +278,18 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
 fn markdown(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
     let cell = |t: &str| t.replace('|', "\\|").replace(['\n', '\r'], " ");
     write!(out, "### linkkeep status: {}\n\n", summary_line(report))?;
-    out.write_all(b"| Last | When | Snapshots | SHA-256 | Link | Title |\n|---|---|---|---|---|---|\n")?;
+    out.write_all(
+        b"| Last | When | Snapshots | As cited | SHA-256 | Link | Title |\n|---|---|---|---|---|---|---|\n",
+    )?;
     for link in &report.links {
         let r = row(link);
         writeln!(
             out,
-            "| {} | {} | {} | `{}` | [{}](<{}>) | {} |",
+            "| {} | {} | {} | {} | `{}` | [{}](<{}>) | {} |",
             r.last,
             r.when,
             link.snapshots,
+            r.cited,
             r.sha,
             cell(link.id),
             link.url.replace('>', "%3E"),
@@ -264,20 +314,25 @@ fn junit(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
             "    <testcase name=\"{}\" classname=\"linkkeep.status\"",
             xml(link.id)
         )?;
+        let note = drift_note(link).map(|note| format!("      <system-out>{}</system-out>\n", xml(&note)));
         match link.last_check.map(|c| &c.fields) {
             None => out.write_all(b">\n      <skipped message=\"never archived\"/>\n    </testcase>\n")?,
             Some(c) if c.outcome.is_failure() => {
                 let error = c.error.as_deref().unwrap_or_default();
                 writeln!(
                     out,
-                    ">\n      <failure message=\"{}\" type=\"{}\">URL: {}\nchecked at {}</failure>\n    </testcase>",
+                    ">\n      <failure message=\"{}\" type=\"{}\">URL: {}\nchecked at {}</failure>\n{}    </testcase>",
                     xml(&format!("{}: {error}", c.outcome)),
                     c.outcome,
                     xml(link.url),
-                    xml(&c.at)
+                    xml(&c.at),
+                    note.unwrap_or_default()
                 )?;
             }
-            Some(_) => out.write_all(b"/>\n")?,
+            Some(_) => match note {
+                Some(note) => write!(out, ">\n{note}    </testcase>\n")?,
+                None => out.write_all(b"/>\n")?,
+            },
         }
     }
     out.write_all(b"  </testsuite>\n</testsuites>\n")

@@ -1,8 +1,11 @@
 //! `linkkeep verify`: offline fixity (every snapshot's payload is read back from the WARC record
 //! that holds it, or its 0.1.0 object, decoded, and must have its recorded size and hash to its
 //! `sha256`; every WARC file must read whole and match its digests), and with `--live` drift too (each link of links.json re-fetched and
-//! compared with its latest snapshot; entries of links no longer listed get their fixity only).
+//! compared with its latest snapshot, by bytes and by the text a reader sees, and with its
+//! first, the cited version; entries of links no longer listed get their fixity only).
 //! Writes nothing.
+
+mod drift;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -11,10 +14,12 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
 use tracing::Instrument;
 
 use super::archive::request_headers;
 use super::check::result_of;
+use self::drift::{Live, LiveSink};
 use super::{Exit, emit_report};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
@@ -28,7 +33,7 @@ use crate::payload::{self, Location, PayloadError};
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
 use crate::schedule::Window;
-use crate::store::{HashSink, Store};
+use crate::store::Store;
 use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
 use crate::warc::{WarcCheck, check_warc};
@@ -73,7 +78,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             let client = build_client(&network).context("cannot set up HTTP")?;
             let fetcher = Arc::new(Fetcher::new(client, network));
             let progress = Progress::new(global.progress && global.verbose == 0, links.len(), "verifying");
-            let live = compare_live(&fetcher, &links, &manifest, &progress).await;
+            let live = compare_live(&fetcher, &links, &manifest, archive, &progress).await;
             progress.finish();
             let listed: HashSet<&str> = links.iter().map(|l| l.id.as_str()).collect();
             let mut results: Vec<LinkResult> = links
@@ -248,6 +253,7 @@ impl Fixity {
             sha256: latest.map(|s| s.sha256.clone()),
             change: None,
             similarity: None,
+            similarity_to_first: None,
             error: None,
         };
         self.merge(result, snapshots)
@@ -336,21 +342,27 @@ fn check_warcs(archive: &Path, threads: usize) -> anyhow::Result<HashMap<String,
         .collect()
 }
 
-/// Fetches every link and compares its payload with the latest snapshot, without storing it.
-/// Links start through the run's one [`Window`], as in `check` and `archive`: a bounded number
-/// at a time, host by host in turn; results come back in the order of `links`.
+/// Fetches every link and compares its payload with the latest snapshot and the first, without
+/// storing it. Links start through the run's one [`Window`], as in `check` and `archive`: a
+/// bounded number at a time, host by host in turn; results come back in the order of `links`.
 async fn compare_live(
     fetcher: &Arc<Fetcher>,
     links: &[Link],
     manifest: &Manifest,
+    archive: &Path,
     progress: &Progress,
 ) -> Vec<LinkResult> {
     let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
         let link = links[index].clone();
-        let latest = manifest.latest(&link.id).cloned();
+        let history = manifest
+            .links
+            .get(&link.id)
+            .map(|e| e.snapshots.clone())
+            .unwrap_or_default();
+        let archive = archive.to_owned();
         let span = tracing::info_span!("link", id = %link.id);
-        async move { compare_link(&fetcher, &link, latest.as_ref()).await }.instrument(span)
+        async move { compare_link(&fetcher, &link, &archive, history).await }.instrument(span)
     };
     let mut window = Window::for_links(links, fetcher.config().concurrency);
     window.fill(task);
@@ -366,7 +378,8 @@ async fn compare_live(
         .collect()
 }
 
-async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>) -> LinkResult {
+/// Fetches one link and compares it with `history`, its snapshots in `archive`.
+async fn compare_link(fetcher: &Fetcher, link: &Link, archive: &Path, history: Vec<Snapshot>) -> LinkResult {
     if let Some(why) = fetcher.exclusion(&link.url) {
         return LinkResult::excluded(&link.id, &link.url, why);
     }
@@ -376,42 +389,63 @@ async fn compare_link(fetcher: &Fetcher, link: &Link, latest: Option<&Snapshot>)
         max_time: config.max_time,
         max_size: config.max_size,
     };
-    let fetched = fetcher
+    let latest = history.last();
+    let mut fetched = fetcher
         .fetch(
             &link.parsed,
             &request_headers(latest),
             |response, deadline| async move {
                 if response.status() == StatusCode::NOT_MODIFIED {
-                    return Ok(None);
+                    return Ok(Live::NotModified);
                 }
-                let mut sink = HashSink::default();
-                // A hash sink cannot fail to write.
+                let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                // Hashed, and for HTML and PDF kept up to the text limits: never the whole of a
+                // large body.
+                let mut sink = LiveSink::new(content_type);
+                // This sink cannot fail to write.
                 let _ = download::download(response, deadline, limits, &mut sink, None).await?;
-                Ok(Some(sink.finish()))
+                Ok(Live::Body(sink.finish()))
             },
         )
         .await;
-    let (sha256, size, change) = match &fetched.body {
-        None => (None, None, None),
+    let live = fetched.body.take();
+    // By bytes first: what stands if the texts cannot be compared.
+    let (sha256, size, change) = match (&live, latest) {
+        (None, _) => (None, None, None),
+        (Some(Live::Body(body)), None) => (Some(body.sha256.clone()), Some(body.size), Some(Change::New)),
+        // A 304 to no validators at all: nothing to compare.
+        (Some(Live::NotModified), None) => (None, None, Some(Change::New)),
         // 304: the server says the latest snapshot is still what it serves.
-        Some(None) => (
-            latest.map(|s| s.sha256.clone()),
-            latest.map(|s| s.size),
-            Some(Change::Unchanged),
+        (Some(Live::NotModified), Some(s)) => (Some(s.sha256.clone()), Some(s.size), Some(Change::Unchanged)),
+        (Some(Live::Body(body)), Some(s)) => (
+            Some(body.sha256.clone()),
+            Some(body.size),
+            Some(if body.sha256 == s.sha256 {
+                Change::Unchanged
+            } else {
+                Change::Changed
+            }),
         ),
-        Some(Some((sha256, size))) => {
-            let change = match latest {
-                None => Change::New,
-                Some(s) if &s.sha256 == sha256 => Change::Unchanged,
-                Some(_) => Change::Changed,
-            };
-            (Some(sha256.clone()), Some(*size), Some(change))
-        }
     };
-    LinkResult {
+    let mut result = LinkResult {
         size,
         sha256,
         change,
         ..result_of(link, fetched)
+    };
+    if let Some(live) = live
+        && !history.is_empty()
+    {
+        let archive = archive.to_owned();
+        // Reading main text is CPU work, and may read snapshots back from their WARC files.
+        match tokio::task::spawn_blocking(move || drift::judge(&archive, &history, live)).await {
+            Ok(drift) => {
+                result.change = Some(drift.change);
+                result.similarity = drift.similarity;
+                result.similarity_to_first = drift.similarity_to_first;
+            }
+            Err(e) => tracing::warn!("comparing the live text with the snapshots failed: {e}"),
+        }
     }
+    result
 }

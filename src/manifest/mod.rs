@@ -682,6 +682,12 @@ pub struct SnapshotFields<'a> {
     /// The HTML `<title>` or PDF document title, when found.
     #[serde(default)]
     pub title: Option<String>,
+    /// SHA-256 of its main text, for HTML and PDF captures (issue #14).
+    #[serde(borrow, default)]
+    pub text_sha256: Option<Cow<'a, str>>,
+    /// Its text's similarity (0–1) to the link's first snapshot, the cited version.
+    #[serde(default)]
+    pub similarity_to_first: Option<f64>,
 }
 
 /// A link's snapshot count and its latest snapshot. The older snapshots are checked to be

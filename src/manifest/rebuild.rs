@@ -645,6 +645,7 @@ mod tests {
             sha256: Some(SHA.into()),
             change: Some(change),
             similarity: None,
+            similarity_to_first: None,
             error: None,
         };
         let at = chrono::DateTime::parse_from_rfc3339(finished_at).unwrap().to_utc();

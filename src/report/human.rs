@@ -1,10 +1,12 @@
 //! The human report: an aligned table, one row per link, errors on the line below, and a
-//! summary line. Colour only when asked for.
+//! summary line. Colour only when asked for. Runs that compare captures (archive, `verify
+//! --live`) add a change column (`changed (71% same text)`), and `verify --live` how much of
+//! the cited version's text each live page keeps.
 
 use std::fmt::Write;
 
-use super::{Report, ellipsize};
-use crate::outcome::{LinkResult, Outcome};
+use super::{Report, change_label, ellipsize, percent};
+use crate::outcome::{Change, LinkResult, Outcome};
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
@@ -49,15 +51,28 @@ pub fn render(report: &Report, color: bool) -> String {
         .unwrap_or(0)
         .max("ID".len());
     let outcome_width = "redirect_error".len();
-    // Archive runs also say how each capture compares with the latest snapshot.
+    // Archive runs also say how each capture compares with the latest snapshot…
     let change_width = if report.results.iter().any(|r| r.change.is_some()) {
-        "unchanged".len()
+        report
+            .results
+            .iter()
+            .map(|r| change_label(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("unchanged".len())
+    } else {
+        0
+    };
+    // …and `verify --live` how much of the cited version's text the live page keeps.
+    let cited_width = if report.results.iter().any(|r| r.similarity_to_first.is_some()) {
+        CITED_HEADER.len()
     } else {
         0
     };
     let widths = Widths {
         outcome: outcome_width,
         change: change_width,
+        cited: cited_width,
         id: id_width,
     };
     let mut out = String::new();
@@ -66,8 +81,13 @@ pub fn render(report: &Report, color: bool) -> String {
     } else {
         String::new()
     };
+    let cited_header = if cited_width > 0 {
+        format!("{CITED_HEADER}  ")
+    } else {
+        String::new()
+    };
     let header = format!(
-        "{:<outcome_width$}  {:>4}  {change_header}{:<id_width$}  URL",
+        "{:<outcome_width$}  {:>4}  {change_header}{cited_header}{:<id_width$}  URL",
         "RESULT", "HTTP", "ID"
     );
     let _ = writeln!(out, "{}", p.paint(BOLD, header.trim_end()));
@@ -84,9 +104,13 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
+/// The header of the column of similarities to the cited version.
+const CITED_HEADER: &str = "AS CITED";
+
 struct Widths {
     outcome: usize,
     change: usize,
+    cited: usize,
     id: usize,
 }
 
@@ -94,20 +118,27 @@ fn row(out: &mut String, p: &Paint, r: &LinkResult, w: &Widths) {
     let outcome = format!("{:<width$}", r.outcome.as_str(), width = w.outcome);
     let status = r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
     let change = if w.change > 0 {
-        let text = format!("{:<width$}", r.change.map_or("-", |c| c.as_str()), width = w.change);
-        let style = if r.change == Some(crate::outcome::Change::Changed) {
+        let text = format!("{:<width$}", change_label(r), width = w.change);
+        let style = if r.change == Some(Change::Changed) { YELLOW } else { DIM };
+        format!("{}  ", p.paint(style, &text))
+    } else {
+        String::new()
+    };
+    let cited = if w.cited > 0 {
+        let text = r.similarity_to_first.map_or("-".into(), percent);
+        let style = if r.similarity_to_first.is_some_and(|s| s < 1.0) {
             YELLOW
         } else {
             DIM
         };
-        format!("{}  ", p.paint(style, &text))
+        format!("{}  ", p.paint(style, &format!("{text:>width$}", width = w.cited)))
     } else {
         String::new()
     };
     let id = format!("{:<width$}", ellipsize(&r.id, MAX_ID_WIDTH), width = w.id);
     let _ = writeln!(
         out,
-        "{}  {status:>4}  {change}{id}  {}",
+        "{}  {status:>4}  {change}{cited}{id}  {}",
         p.paint(outcome_style(r.outcome), &outcome),
         r.url
     );
@@ -146,6 +177,39 @@ mod tests {
                 .ends_with("3 links: 1 ok, 1 failed, 1 excluded in 0.0 s"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn text_changes_say_how_much_is_left_and_how_much_as_cited() {
+        use crate::outcome::Change;
+        let mut report = crate::report::tests::sample();
+        report.results[0].change = Some(Change::Changed);
+        report.results[0].similarity = Some(0.71);
+        report.results[0].similarity_to_first = Some(0.62);
+        report.results[1].change = Some(Change::Cosmetic);
+        report.results[1].similarity_to_first = Some(1.0);
+        let text = report.render(Format::Human, false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("CHANGE") && lines[0].contains("AS CITED"), "{text}");
+        assert!(lines[1].contains("changed (71% same text)"), "{text}");
+        assert!(lines[1].contains(" 62% "), "{text}");
+        assert!(lines[2].contains("cosmetic (same text)"), "{text}");
+        assert!(lines[2].contains(" 100% "), "{text}");
+        // Columns stay aligned whatever the cells hold.
+        let url_col = lines[0].find("URL").unwrap();
+        assert_eq!(lines[1].find("http://a.example").unwrap(), url_col, "{text}");
+        assert_eq!(lines[2].find("http://b.example").unwrap(), url_col, "{text}");
+        let cited_end = lines[0].find("AS CITED").unwrap() + "AS CITED".len();
+        assert_eq!(lines[1].find("62%").unwrap() + 3, cited_end, "{text}");
+    }
+
+    #[test]
+    fn no_cited_column_without_similarities() {
+        let mut report = crate::report::tests::sample();
+        report.results[0].change = Some(crate::outcome::Change::Changed);
+        let text = report.render(Format::Human, false);
+        assert!(!text.contains("AS CITED"), "{text}");
+        assert!(text.lines().nth(1).unwrap().contains("changed  "), "{text}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::Report;
-use crate::outcome::Outcome;
+use super::{Report, change_label, percent};
+use crate::outcome::{Change, Outcome};
 
 /// Renders the table.
 pub fn render(report: &Report) -> String {
@@ -24,11 +24,20 @@ pub fn render(report: &Report) -> String {
             _ => "❌",
         };
         let status = r.http_status.map(|s| s.to_string()).unwrap_or_default();
-        let detail = match (&r.error, r.redirects.len(), &r.final_url) {
-            (Some(error), _, _) => error.clone(),
-            (None, n, Some(final_url)) if n > 0 => format!("{n} redirect(s) to {final_url}"),
-            _ => String::new(),
-        };
+        let mut details = Vec::new();
+        match (&r.error, r.redirects.len(), &r.final_url) {
+            (Some(error), _, _) => details.push(error.clone()),
+            (None, n, Some(final_url)) if n > 0 => details.push(format!("{n} redirect(s) to {final_url}")),
+            _ => {}
+        }
+        // Drift in words: a text change, and how much of the cited version is left.
+        if matches!(r.change, Some(Change::Cosmetic | Change::Changed)) {
+            details.push(change_label(r));
+        }
+        if let Some(similarity) = r.similarity_to_first {
+            details.push(format!("{} of the text as cited", percent(similarity)));
+        }
+        let detail = details.join("; ");
         let _ = writeln!(
             out,
             "| {mark} {} | {status} | [{}](<{}>) | {} |",
@@ -74,5 +83,19 @@ mod tests {
             assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
         }
         assert!(text.contains(r"broken \| \<link\> & co"), "{text}");
+    }
+
+    #[test]
+    fn text_changes_and_drift_from_the_cited_version_are_in_the_detail() {
+        let mut report = crate::report::tests::sample();
+        report.results[0].change = Some(crate::outcome::Change::Changed);
+        report.results[0].similarity = Some(0.71);
+        report.results[0].similarity_to_first = Some(0.62);
+        let text = report.render(Format::Markdown, false);
+        let row = text.lines().find(|l| l.contains("ok-link")).unwrap();
+        assert!(
+            row.ends_with("| changed (71% same text); 62% of the text as cited |"),
+            "{text}"
+        );
     }
 }

@@ -177,6 +177,30 @@ impl Report {
     }
 }
 
+/// A similarity (0–1) as people read it: a whole percentage, rounded down so that `100%` means
+/// the same text (0.996 is `99%`).
+pub fn percent(similarity: f64) -> String {
+    if similarity >= 1.0 {
+        "100%".into()
+    } else {
+        // The nudge keeps binary fractions from rounding down a whole percent (0.58 × 100 is
+        // 57.999…).
+        format!("{}%", (similarity.max(0.0) * 100.0 + 1e-9).floor().min(99.0) as u32)
+    }
+}
+
+/// How a result's capture compares with the latest snapshot, in words: the change, and for a
+/// text change how much of the latest snapshot's text is left (`changed (71% same text)`); `-`
+/// when nothing was compared.
+fn change_label(r: &LinkResult) -> String {
+    match (r.change, r.similarity) {
+        (None, _) => "-".into(),
+        (Some(Change::Cosmetic), _) => "cosmetic (same text)".into(),
+        (Some(Change::Changed), Some(similarity)) => format!("changed ({} same text)", percent(similarity)),
+        (Some(change), _) => change.as_str().into(),
+    }
+}
+
 /// Shortens `text` to at most `max` characters, marking the cut with `…`.
 fn ellipsize(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -207,6 +231,7 @@ mod tests {
             sha256: None,
             change: None,
             similarity: None,
+            similarity_to_first: None,
             error: None,
         };
         let failed = LinkResult {
@@ -244,6 +269,17 @@ mod tests {
         let r = sample();
         let back: Report = serde_json::from_str(&r.render(Format::Json, false)).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn percentages_say_100_only_for_the_same_text() {
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.996), "99%");
+        assert_eq!(percent(0.62), "62%");
+        assert_eq!(percent(0.58), "58%");
+        assert_eq!(percent(0.29), "29%");
+        assert_eq!(percent(0.004), "0%");
+        assert_eq!(percent(-1.0), "0%");
     }
 
     #[test]

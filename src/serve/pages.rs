@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 
 use super::catalog::{Catalog, Catalogs};
 use super::target::capture_timestamp;
+use crate::manifest::Snapshot;
+use crate::report::percent;
 
 const STYLE: &str = "\
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}\
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid #ddd}\
 th{background:#f4f4f4}td.url{font-size:.85em;color:#555;word-break:break-all}\
-.ok{color:#176f2c}.failed{color:#b00020}a{color:#0645ad}";
+.ok{color:#176f2c}.failed{color:#b00020}.drift{color:#a35200}a{color:#0645ad}";
 
 pub use crate::markup::escape;
 
@@ -61,7 +63,7 @@ fn index_body(catalog: &Catalog) -> String {
     let _ = writeln!(body, "<p>{} links, {captures} captures.</p>", links.len());
     body.push_str(
         "<table>\n<thead><tr><th>Title</th><th>Publisher</th><th>Last outcome</th><th>Last checked</th>\
-         <th>Captures</th><th>Links</th></tr></thead>\n<tbody>\n",
+         <th>Captures</th><th>Text as cited</th><th>Links</th></tr></thead>\n<tbody>\n",
     );
     for (id, entry) in links {
         let meta = catalog.meta(id);
@@ -92,16 +94,41 @@ fn index_body(catalog: &Catalog) -> String {
         let _ = writeln!(
             body,
             "<tr id=\"{}\"><td>{}<br><span class=\"url\">{}</span></td><td>{}</td><td>{outcome}</td><td>{checked}</td>\
-             <td>{}</td><td>{links_cell}</td></tr>",
+             <td>{}</td><td>{}</td><td>{links_cell}</td></tr>",
             escape(id),
             escape(&title),
             escape(&entry.url),
             escape(meta.publisher.as_deref().unwrap_or("")),
             entry.snapshots.len(),
+            as_cited(&entry.snapshots),
         );
     }
     body.push_str("</tbody></table>");
     body
+}
+
+/// How the latest capture's text compares with the first's, the cited version (HTML).
+fn as_cited(snapshots: &[Snapshot]) -> String {
+    let Some((latest, later)) = snapshots.split_last() else {
+        return String::new();
+    };
+    if later.is_empty() {
+        return "only the cited capture".into();
+    }
+    let Some(similarity) = latest.text.as_ref().and_then(|t| t.similarity_to_first) else {
+        return "<span title=\"no text to compare\">unknown</span>".into();
+    };
+    let shown = percent(similarity);
+    // Every capture since the first differing only in dates, times and numbers is the cited
+    // text too, whatever the percentage says.
+    let cosmetic_since = snapshots[1..].iter().all(|s| s.text.as_ref().is_some_and(|t| t.cosmetic));
+    if similarity >= 1.0 {
+        format!("still says what was cited ({shown})")
+    } else if cosmetic_since {
+        format!("still says what was cited, but for dates and numbers ({shown})")
+    } else {
+        format!("<span class=\"drift\">text changed since cited: {shown} the same</span>")
+    }
 }
 
 /// The 404 for an original URL the archive does not hold (or holds no capture of).
@@ -136,6 +163,41 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn snapshot(text: Option<(bool, Option<f64>)>) -> Snapshot {
+        let mut snapshot: Snapshot = serde_json::from_value(serde_json::json!({
+            "sha256": "a".repeat(64), "size": 1, "content_type": "text/html",
+            "first_seen": "2020-01-01T00:00:00Z", "last_seen": "2020-01-01T00:00:00Z",
+            "http_status": 200, "final_url": "http://example.org/", "etag": null,
+            "last_modified": null, "title": null, "run": "r"}))
+        .unwrap();
+        snapshot.text = text.map(|(cosmetic, similarity_to_first)| crate::manifest::SnapshotText {
+            cosmetic,
+            similarity_to_first,
+            ..crate::manifest::SnapshotText::new(&crate::text::Fingerprint::of("some text"))
+        });
+        snapshot
+    }
+
+    #[test]
+    fn drift_from_the_cited_version_in_words() {
+        let first = snapshot(Some((false, None)));
+        assert_eq!(as_cited(&[]), "");
+        assert_eq!(as_cited(std::slice::from_ref(&first)), "only the cited capture");
+        assert_eq!(
+            as_cited(&[first.clone(), snapshot(Some((false, Some(1.0))))]),
+            "still says what was cited (100%)"
+        );
+        assert_eq!(
+            as_cited(&[first.clone(), snapshot(Some((true, Some(0.98))))]),
+            "still says what was cited, but for dates and numbers (98%)"
+        );
+        assert_eq!(
+            as_cited(&[first.clone(), snapshot(Some((false, Some(0.62))))]),
+            "<span class=\"drift\">text changed since cited: 62% the same</span>"
+        );
+        assert!(as_cited(&[first, snapshot(None)]).contains("unknown"));
+    }
 
     #[test]
     fn escaping_and_safe_links() {
