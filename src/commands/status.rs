@@ -278,9 +278,7 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
 fn markdown(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
     let cell = |t: &str| t.replace('|', "\\|").replace(['\n', '\r'], " ");
     write!(out, "### linkkeep status: {}\n\n", summary_line(report))?;
-    out.write_all(
-        b"| Last | When | Snapshots | As cited | SHA-256 | Link | Title |\n|---|---|---|---|---|---|---|\n",
-    )?;
+    out.write_all(b"| Last | When | Snapshots | As cited | SHA-256 | Link | Title |\n|---|---|---|---|---|---|---|\n")?;
     for link in &report.links {
         let r = row(link);
         writeln!(
@@ -336,4 +334,94 @@ fn junit(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     out.write_all(b"  </testsuite>\n</testsuites>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::SummarySources;
+
+    /// A snapshot's JSON, with the text fields when `text` is given (similarity to the first).
+    fn snapshot(sha: char, text: Option<Option<f64>>) -> serde_json::Value {
+        let mut s = serde_json::json!({
+            "sha256": sha.to_string().repeat(64), "size": 1, "content_type": "text/html",
+            "first_seen": "2026-01-01T00:00:00Z", "last_seen": "2026-01-01T00:00:00Z",
+            "http_status": 200, "final_url": "http://a.example/", "etag": null,
+            "last_modified": null, "title": "A <title>", "run": "r"
+        });
+        if let Some(similarity_to_first) = text {
+            s["text_sha256"] = "c".repeat(64).into();
+            s["text_simhash"] = "0123456789abcdef".into();
+            s["text_words"] = 12.into();
+            s["cosmetic"] = false.into();
+            if let Some(value) = similarity_to_first {
+                s["similarity_to_first"] = value.into();
+            }
+        }
+        s
+    }
+
+    /// Renders `format` for a manifest of a drifted link, a link with only its cited capture,
+    /// and one whose snapshots have no text fields.
+    fn rendered(format: Format) -> String {
+        let check = serde_json::json!({"at": "2026-01-02T00:00:00Z", "outcome": "ok", "http_status": 200,
+            "final_url": "http://a.example/", "error": null, "run": "r"});
+        let manifest = serde_json::json!({"schema_version": 1, "links": {
+            "drifted": {"url": "http://a.example/d", "last_check": check,
+                        "snapshots": [snapshot('a', Some(None)), snapshot('b', Some(Some(0.62)))]},
+            "cited": {"url": "http://a.example/c", "last_check": check, "snapshots": [snapshot('a', Some(None))]},
+            "old": {"url": "http://a.example/o", "last_check": check, "snapshots": [snapshot('a', None), snapshot('b', None)]}
+        }});
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+        let mut sources = SummarySources::default();
+        let summary = ManifestSummary::load(dir.path(), &mut sources).unwrap();
+        let report = build(&summary, &[], "archive");
+        let drift: Vec<Option<f64>> = report.links.iter().map(|l| l.similarity_to_first).collect();
+        assert_eq!(drift, [Some(0.62), Some(1.0), None]);
+        let mut out = Vec::new();
+        render(&report, format, false, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn markdown_has_a_column_of_drift_from_the_cited_version() {
+        let text = rendered(Format::Markdown);
+        assert!(text.contains("| Snapshots | As cited |"), "{text}");
+        let row = |id: &str| text.lines().find(|l| l.contains(&format!("[{id}]"))).unwrap();
+        assert!(row("drifted").contains("| 2 | 62% |"), "{text}");
+        assert!(row("cited").contains("| 1 | cited |"), "{text}");
+        assert!(row("old").contains("| 2 | - |"), "{text}");
+    }
+
+    #[test]
+    fn junit_tells_the_drift_of_links_captured_more_than_once() {
+        let text = rendered(Format::Junit);
+        assert!(
+            text.contains(
+                "<testcase name=\"drifted\" classname=\"linkkeep.status\">\n      \
+                 <system-out>the latest capture keeps 62% of the text of the cited version</system-out>\n    </testcase>"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("<testcase name=\"cited\" classname=\"linkkeep.status\"/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<testcase name=\"old\" classname=\"linkkeep.status\"/>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_table_has_an_as_cited_column() {
+        let text = rendered(Format::Human);
+        let lines: Vec<&str> = text.lines().collect();
+        let column = lines[0].find("AS CITED").unwrap() + "AS CITED".len();
+        let row = |id: &str| *lines.iter().find(|l| l.contains(id)).unwrap();
+        assert_eq!(row("drifted").find("62%").unwrap() + 3, column, "{text}");
+        assert_eq!(row("cited").find("cited").unwrap() + 5, column, "{text}");
+        assert_eq!(row("old").find(" - ").unwrap() + 2, column, "{text}");
+    }
 }

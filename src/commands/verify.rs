@@ -17,9 +17,9 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use tracing::Instrument;
 
+use self::drift::{Live, LiveSink};
 use super::archive::request_headers;
 use super::check::result_of;
-use self::drift::{Live, LiveSink};
 use super::{Exit, emit_report};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};

@@ -121,7 +121,9 @@ fn as_cited(snapshots: &[Snapshot]) -> String {
     let shown = percent(similarity);
     // Every capture since the first differing only in dates, times and numbers is the cited
     // text too, whatever the percentage says.
-    let cosmetic_since = snapshots[1..].iter().all(|s| s.text.as_ref().is_some_and(|t| t.cosmetic));
+    let cosmetic_since = snapshots[1..]
+        .iter()
+        .all(|s| s.text.as_ref().is_some_and(|t| t.cosmetic));
     if similarity >= 1.0 {
         format!("still says what was cited ({shown})")
     } else if cosmetic_since {

@@ -205,9 +205,7 @@ fn snapshot_text(archive: &Path, snapshot: &Snapshot) -> Result<Option<String>, 
     }
     let mut payload = payload::open(archive, snapshot)?;
     let mut bytes = Vec::with_capacity(snapshot.size as usize);
-    payload
-        .read_to_end(&mut bytes)
-        .map_err(|e| payload.error_from(e))?;
+    payload.read_to_end(&mut bytes).map_err(|e| payload.error_from(e))?;
     Ok(text::main_text(snapshot.content_type.as_deref(), &bytes))
 }
 
@@ -264,7 +262,10 @@ mod tests {
         let archive = tempfile::tempdir().unwrap();
         let history = [snapshot("a", Some("old"), None), snapshot("b", Some("new"), Some(0.62))];
         let drift = judge(archive.path(), &history, Live::NotModified);
-        assert_eq!((drift.change, drift.similarity_to_first), (Change::Unchanged, Some(0.62)));
+        assert_eq!(
+            (drift.change, drift.similarity_to_first),
+            (Change::Unchanged, Some(0.62))
+        );
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct Summary {
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
+    /// Bytes changed, the text a reader sees did not (issue #14).
+    #[serde(default)]
+    pub cosmetic: u64,
 }
 
 /// One link's result.
@@ -49,6 +52,12 @@ pub struct LinkResult {
     pub size: Option<u64>,
     pub sha256: Option<String>,
     pub change: Option<String>,
+    /// For `changed` with text: how much of the latest snapshot's text is left (issue #14).
+    #[serde(default)]
+    pub similarity: Option<f64>,
+    /// `verify --live`: how much of the cited version's text is left (issue #14).
+    #[serde(default)]
+    pub similarity_to_first: Option<f64>,
     pub error: Option<String>,
 }
 
