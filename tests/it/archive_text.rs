@@ -45,7 +45,7 @@ pub fn noisy_page(n: usize, edited: bool) -> String {
         "Advertisement: the policy conference returns to Geneva",
         "Sponsored: learn data science online before the deadline",
     ];
-    let mut related = vec![
+    let mut related = [
         "<li><a href=\"/a\">Broadband in 2030</a></li>",
         "<li><a href=\"/b\">Spectrum auctions explained</a></li>",
         "<li><a href=\"/c\">A new treaty on data</a></li>",
