@@ -168,6 +168,8 @@ pub struct Sample {
     limit: Option<Option<usize>>,
     /// More bytes came than the limit allows.
     overflowed: bool,
+    /// Bytes pushed, kept or not.
+    seen: u64,
 }
 
 impl Sample {
@@ -178,11 +180,13 @@ impl Sample {
             bytes: Vec::new(),
             limit: None,
             overflowed: false,
+            seen: 0,
         }
     }
 
     /// Takes the next bytes of the payload.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.seen += bytes.len() as u64;
         if self.overflowed || self.limit == Some(None) {
             return;
         }
@@ -217,6 +221,18 @@ impl Sample {
             self.decide();
         }
         (self.limit.flatten().is_some() && !self.overflowed).then_some((self.content_type, self.bytes))
+    }
+}
+
+/// A sample is a download's whole sink when only the text matters (a soft-404 probe).
+impl crate::store::PayloadSink for Sample {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.push(bytes);
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.seen
     }
 }
 

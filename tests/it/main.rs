@@ -43,6 +43,7 @@ mod repair;
 mod repair_migrate;
 mod serve_browser;
 mod serve_routes;
+mod soft404;
 mod status_get;
 mod verify_fixity;
 mod verify_in_progress;

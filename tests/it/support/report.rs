@@ -29,6 +29,8 @@ pub struct Summary {
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
+    /// Captures with new bytes and the same text (archive, `verify --live`).
+    pub cosmetic: u64,
 }
 
 /// One link's result.
@@ -70,6 +72,9 @@ pub enum Outcome {
     NetworkError,
     RedirectError,
     TooLarge,
+    /// A page gone though its site answered 200.
+    #[serde(rename = "soft_404")]
+    Soft404,
     Excluded,
     /// `verify` only.
     MissingObject,
