@@ -868,4 +868,3 @@ impl RepairReport {
         Ok(())
     }
 }
-

@@ -65,11 +65,7 @@ pub fn cell(text: &str) -> String {
 /// A code fence for a block holding `content`: backticks, one more than the longest run of
 /// backticks in it (at least three), so that no line of the content can close the block.
 pub fn fence(content: &str) -> String {
-    let longest = content
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat((longest + 1).max(3))
 }
 

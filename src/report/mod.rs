@@ -267,7 +267,10 @@ mod tests {
     #[test]
     fn control_characters_are_escaped_for_terminals() {
         assert_eq!(terminal_safe("plain – text"), "plain – text");
-        assert_eq!(terminal_safe("a\x1b[31mred\u{9b}2J\x7f"), "a\\u{1b}[31mred\\u{9b}2J\\u{7f}");
+        assert_eq!(
+            terminal_safe("a\x1b[31mred\u{9b}2J\x7f"),
+            "a\\u{1b}[31mred\\u{9b}2J\\u{7f}"
+        );
         assert_eq!(terminal_safe("tab\tand\nline"), "tab\\tand\\nline");
     }
 

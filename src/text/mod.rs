@@ -214,7 +214,7 @@ impl Sample {
         if self.limit.is_none() {
             self.decide();
         }
-        (self.limit.flatten().is_some() && !self.overflowed).then(|| (self.content_type, self.bytes))
+        (self.limit.flatten().is_some() && !self.overflowed).then_some((self.content_type, self.bytes))
     }
 }
 

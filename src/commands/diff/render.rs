@@ -76,7 +76,11 @@ struct Span {
 
 fn span(p: &Passage) -> Span {
     // `old_line` is the first removed line (1-based), or for an insertion the line it follows.
-    let old_start = if p.removed.is_empty() { p.old_line } else { p.old_line - 1 };
+    let old_start = if p.removed.is_empty() {
+        p.old_line
+    } else {
+        p.old_line - 1
+    };
     let new_start = if p.added.is_empty() { p.new_line } else { p.new_line - 1 };
     Span {
         old_start,
@@ -87,7 +91,8 @@ fn span(p: &Passage) -> Span {
 
 /// The hunks of the passages shown (all, or only those that are not cosmetic), with a line
 /// of context before and after where the earlier text has an unchanged one. Passages shown
-/// one after the other with at most two unchanged lines between them share a hunk.
+/// one after the other with at most two unchanged lines between them share a hunk, unless one
+/// is cosmetic and the other not: a hunk says when it is only dates, times or numbers.
 fn hunks<'a>(old: &'a str, passages: &'a [Passage], all: bool) -> Vec<Hunk<'a>> {
     let old_lines: Vec<&str> = old.lines().collect();
     let spans: Vec<Span> = passages.iter().map(span).collect();
@@ -98,7 +103,8 @@ fn hunks<'a>(old: &'a str, passages: &'a [Passage], all: bool) -> Vec<Hunk<'a>> 
         match groups.last_mut() {
             Some(group)
                 if *group.last().expect("groups are not empty") + 1 == i
-                    && spans[i].old_start.saturating_sub(spans[i - 1].old_end) <= 2 =>
+                    && spans[i].old_start.saturating_sub(spans[i - 1].old_end) <= 2
+                    && passages[i].cosmetic == passages[i - 1].cosmetic =>
             {
                 group.push(i)
             }
@@ -110,9 +116,12 @@ fn hunks<'a>(old: &'a str, passages: &'a [Passage], all: bool) -> Vec<Hunk<'a>> 
         .map(|group| {
             let (first, last) = (group[0], *group.last().expect("groups are not empty"));
             // A context line must be unchanged: not part of the passage before or after.
-            let before = spans[first].old_start > 0 && (first == 0 || spans[first - 1].old_end < spans[first].old_start);
+            let before =
+                spans[first].old_start > 0 && (first == 0 || spans[first - 1].old_end < spans[first].old_start);
             let after = spans[last].old_end < old_lines.len()
-                && spans.get(last + 1).is_none_or(|next| next.old_start > spans[last].old_end);
+                && spans
+                    .get(last + 1)
+                    .is_none_or(|next| next.old_start > spans[last].old_end);
             let mut lines = Vec::new();
             if before {
                 lines.push(Line::Context(old_lines[spans[first].old_start - 1]));
@@ -176,6 +185,10 @@ fn label(side: &Side) -> String {
         && let Some(status) = info.http_status
     {
         let _ = write!(label, ", HTTP {status}");
+    }
+    // A redirect is worth knowing about: the page may have moved since it was cited.
+    if info.url.as_deref().is_some_and(|url| url != info.final_url) {
+        let _ = write!(label, ", served by {}", info.final_url);
     }
     terminal_safe(&label)
 }
@@ -268,9 +281,7 @@ pub fn human(report: &DiffReport, color: bool, all: bool) -> String {
 pub fn markdown(report: &DiffReport, all: bool) -> String {
     let [old, new] = &report.sides;
     let mut out = String::new();
-    let url = terminal_safe(&report.url)
-        .replace('<', "%3C")
-        .replace('>', "%3E");
+    let url = terminal_safe(&report.url).replace('<', "%3C").replace('>', "%3E");
     let _ = writeln!(
         out,
         "### linkkeep diff: [{}](<{url}>)\n",
@@ -381,9 +392,9 @@ mod tests {
         assert_eq!(shown.len(), 1);
         assert_eq!(shown[0].lines[0], Line::Context("same again"));
         let all = hunks(dated, &passages, true);
-        assert_eq!(all.len(), 1, "two unchanged lines apart: one hunk");
-        assert!(!all[0].cosmetic);
-        assert!(hunks(dated, &passages[..1], true)[0].cosmetic);
+        assert_eq!(all.len(), 2, "a cosmetic passage has a hunk of its own: {all:?}");
+        assert!(all[0].cosmetic && !all[1].cosmetic);
+        assert_eq!(all[0].header(), "@@ -1,2 +1,2 @@ dates, times or numbers only");
     }
 
     #[test]
