@@ -267,8 +267,8 @@ pub struct DiffArgs {
     pub from: Option<String>,
 
     /// Compare with the capture nearest to TIME (as for `--from`; default: the latest capture),
-    /// or with `live`: the page as the link serves it now, fetched with the network flags below
-    /// and not stored.
+    /// or with `live`: the page as the link serves it now, fetched once with the network flags
+    /// (`--timeout`, `--retries`, `-H`, …) and not stored.
     #[arg(long, value_name = "TIME|live")]
     pub to: Option<String>,
 

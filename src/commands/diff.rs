@@ -60,24 +60,23 @@ use crate::text::{self, Fingerprint, Kind, Passage};
 const SNIFF_LEN: usize = 512;
 
 /// What `--to` asks for.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug)]
 enum To {
     /// The capture nearest a time, or the latest.
     Capture(Option<chrono::DateTime<Utc>>),
-    /// The page as the link serves it now.
-    Live,
+    /// The page as the link serves it now, fetched with these settings.
+    Live(Box<NetworkConfig>),
 }
 
 /// Runs `linkkeep diff`.
 pub async fn run(global: &GlobalConfig, args: &DiffArgs, env: &Environment) -> anyhow::Result<Exit> {
     let from = parse_time_flag("--from", args.from.as_deref()).map_err(anyhow::Error::msg)?;
     let to = match args.to.as_deref() {
-        Some(live) if live.trim().eq_ignore_ascii_case("live") => To::Live,
+        Some(live) if live.trim().eq_ignore_ascii_case("live") => {
+            To::Live(Box::new(NetworkConfig::new(&args.network, env)?))
+        }
         other => To::Capture(parse_time_flag("--to", other).map_err(anyhow::Error::msg)?),
     };
-    let network = (to == To::Live)
-        .then(|| NetworkConfig::new(&args.network, env))
-        .transpose()?;
     let output = OutputConfig {
         format: match args.format {
             DiffFormat::Human => Format::Human,
@@ -94,18 +93,21 @@ pub async fn run(global: &GlobalConfig, args: &DiffArgs, env: &Environment) -> a
     if entry.snapshots.is_empty() {
         bail!("{id} has no capture to compare yet{}", entry.no_snapshot_why());
     }
-    let first = entry.capture(from, Pick::First).expect("the link has snapshots");
-    let old = read_capture(archive, id, entry, first).await?;
-    let new = match (to, network) {
-        (To::Capture(at), _) => {
+    let earlier = entry.capture(from, Pick::First).expect("the link has snapshots");
+    let old = read_capture(archive, id, entry, earlier).await?;
+    let new = match to {
+        To::Capture(at) => {
             let snapshot = entry.capture(at, Pick::Latest).expect("the link has snapshots");
             read_capture(archive, id, entry, snapshot).await?
         }
-        (To::Live, Some(network)) => fetch_live(network, id, &entry.url).await?,
-        (To::Live, None) => unreachable!("the network flags are read for --to live"),
+        To::Live(network) => fetch_live(*network, id, &entry.url).await?,
     };
 
-    let report = DiffReport::new(id, &entry.url, old, new);
+    // Word and line diffs of long texts take a while: off the runtime's threads.
+    let (id, url) = (id.to_owned(), entry.url.clone());
+    let report = tokio::task::spawn_blocking(move || DiffReport::new(&id, &url, old, new))
+        .await
+        .context("the comparing thread failed")?;
     let all = args.all;
     emit(&output, global, "diff", &report.summary_line(), |color, out| {
         report.render(output.format, color, all, out)

@@ -485,3 +485,59 @@ async fn control_characters_in_the_page_never_reach_the_terminal() {
     let added = &report["passages"][0]["added"][0];
     assert!(added.as_str().unwrap().contains("\u{1b}[31mthe summary"), "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn noise_alone_leaves_the_same_text_with_other_bytes() {
+    let noisy = Version {
+        paragraph: AGREED,
+        updated: V1.updated,
+        ..V2
+    };
+    let (_server, scratch) = archived(&[page(&V1), page(&noisy)]).await;
+
+    let (code, text, stderr) = diff(&scratch, &["report"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        text.contains("the text a reader sees is the same; the bytes differ"),
+        "{text}"
+    );
+    assert!(!text.contains("@@"), "{text}");
+    let report = diff_json(&scratch, &["report"]).await;
+    assert_eq!(report["similarity"], 1.0);
+    assert_eq!(report["cosmetic"], true);
+    assert_eq!(report["passages"], serde_json::json!([]));
+    assert_ne!(report["from"]["sha256"], report["to"]["sha256"]);
+    assert_eq!(report["from"]["text_sha256"], report["to"]["text_sha256"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pdfs_compare_by_their_text_layer() {
+    let server = MockServer::start().await;
+    let scratch = Scratch::new(&[("paper", format!("{}/paper.pdf", server.uri()))]);
+    let cited = [
+        "Recommendations of the working group",
+        "The forum meets once a year.",
+        "Annex",
+    ];
+    let revised = [
+        "Recommendations of the working group",
+        "The forum meets twice a year.",
+        "Annex",
+    ];
+    for lines in [cited, revised] {
+        server.reset().await;
+        Mock::given(path("/paper.pdf"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(crate::extract_pdf::pdf_with(&lines, &[]), "application/pdf"),
+            )
+            .mount(&server)
+            .await;
+        let run = scratch.archive(NET).await;
+        assert_eq!(run.code, 0, "{:#}\n{}", run.report, run.stderr);
+    }
+    let report = diff_json(&scratch, &["paper"]).await;
+    assert_eq!(report["from"]["content_type"], "application/pdf");
+    let passage = passage_removing(&report, "The forum meets once a year.");
+    assert_eq!(passage["added"], serde_json::json!(["The forum meets twice a year."]));
+    assert_eq!(passage["cosmetic"], false);
+}

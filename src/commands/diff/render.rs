@@ -16,6 +16,8 @@ const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
 const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
+const REVERSE: &str = "\x1b[7m";
+const NO_REVERSE: &str = "\x1b[27m";
 const RESET: &str = "\x1b[0m";
 
 /// How many hex digits of a SHA-256 the header shows.
@@ -156,20 +158,94 @@ fn hunks<'a>(old: &'a str, passages: &'a [Passage], all: bool) -> Vec<Hunk<'a>> 
         .collect()
 }
 
-/// The unified diff of `hunks`, remote text made safe for a terminal, coloured with `paint`.
-fn unified(hunks: &[Hunk], paint: &dyn Fn(&str, String) -> String) -> String {
+/// The unified diff of `hunks`, remote text made safe for a terminal. With `color`, removed
+/// lines are red and added ones green, and where a paragraph was edited rather than replaced
+/// (the same number of lines out and in, most of their words kept) the words that changed
+/// are shown in reverse video, so that one changed word in a long paragraph can be found.
+fn unified(hunks: &[Hunk], color: bool) -> String {
     let mut out = String::new();
     for hunk in hunks {
-        let _ = writeln!(out, "{}", paint(CYAN, hunk.header()));
-        for line in &hunk.lines {
-            let _ = match line {
+        let header = hunk.header();
+        let _ = writeln!(out, "{}", if color { paint(CYAN, &header) } else { header });
+        let mut k = 0;
+        while k < hunk.lines.len() {
+            let removed = run(&hunk.lines[k..], |l| matches!(l, Line::Removed(_)));
+            let added = run(&hunk.lines[k + removed..], |l| matches!(l, Line::Added(_)));
+            if color && removed > 0 && removed == added {
+                let pairs: Vec<(String, String)> = (0..removed)
+                    .map(|i| match (hunk.lines[k + i], hunk.lines[k + removed + i]) {
+                        (Line::Removed(old), Line::Added(new)) => highlight_words(old, new),
+                        _ => unreachable!("runs of removed and added lines"),
+                    })
+                    .collect();
+                for (old, _) in &pairs {
+                    let _ = writeln!(out, "{RED}-{old}{RESET}");
+                }
+                for (_, new) in &pairs {
+                    let _ = writeln!(out, "{GREEN}+{new}{RESET}");
+                }
+                k += 2 * removed;
+                continue;
+            }
+            let _ = match hunk.lines[k] {
                 Line::Context(text) => writeln!(out, " {}", terminal_safe(text)),
-                Line::Removed(text) => writeln!(out, "{}", paint(RED, format!("-{}", terminal_safe(text)))),
-                Line::Added(text) => writeln!(out, "{}", paint(GREEN, format!("+{}", terminal_safe(text)))),
+                Line::Removed(text) if color => writeln!(out, "{}", paint(RED, &format!("-{}", terminal_safe(text)))),
+                Line::Added(text) if color => writeln!(out, "{}", paint(GREEN, &format!("+{}", terminal_safe(text)))),
+                Line::Removed(text) => writeln!(out, "-{}", terminal_safe(text)),
+                Line::Added(text) => writeln!(out, "+{}", terminal_safe(text)),
             };
+            k += 1;
         }
     }
     out
+}
+
+/// `text` in `style`.
+fn paint(style: &str, text: &str) -> String {
+    format!("{style}{text}{RESET}")
+}
+
+/// How many lines at the start of `lines` are `what`.
+fn run(lines: &[Line], what: impl Fn(&Line) -> bool) -> usize {
+    lines.iter().take_while(|l| what(l)).count()
+}
+
+/// The least share of words two lines must keep for their changed words to be highlighted:
+/// below it the line was rewritten, and highlighting nearly all of it would say nothing.
+const HIGHLIGHT_MIN_KEPT: f64 = 0.5;
+
+/// An edited line before and after, made safe for a terminal, with the words that changed in
+/// reverse video (when enough of the line stayed the same; otherwise plain).
+fn highlight_words(old: &str, new: &str) -> (String, String) {
+    let words = |text: &'_ str| -> Vec<String> { text.split_inclusive(' ').map(terminal_safe).collect() };
+    let (old_words, new_words) = (words(old), words(new));
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &old_words, &new_words);
+    let kept: usize = ops
+        .iter()
+        .filter(|op| op.tag() == similar::DiffTag::Equal)
+        .map(|op| op.old_range().len())
+        .sum();
+    if (kept as f64) < HIGHLIGHT_MIN_KEPT * old_words.len().max(new_words.len()) as f64 {
+        return (old_words.concat(), new_words.concat());
+    }
+    let mut marked = (String::new(), String::new());
+    for op in &ops {
+        let equal = op.tag() == similar::DiffTag::Equal;
+        for (words, range, out) in [
+            (&old_words, op.old_range(), &mut marked.0),
+            (&new_words, op.new_range(), &mut marked.1),
+        ] {
+            let text = words[range].concat();
+            if equal || text.is_empty() {
+                out.push_str(&text);
+            } else {
+                // Reverse video on the words, not on the space after them.
+                let trimmed = text.trim_end_matches(' ');
+                let _ = write!(out, "{REVERSE}{trimmed}{NO_REVERSE}{}", &text[trimmed.len()..]);
+            }
+        }
+    }
+    marked
 }
 
 /// How a side is named in a header: `first capture 2024-01-01T00:00:00Z`, `live page fetched …`.
@@ -238,7 +314,7 @@ fn notes(report: &DiffReport, all: bool) -> Vec<String> {
 
 /// The human rendering: a header, then a unified diff of the passages shown.
 pub fn human(report: &DiffReport, color: bool, all: bool) -> String {
-    let paint = |style: &str, text: String| {
+    let styled = |style: &str, text: String| {
         if color { format!("{style}{text}{RESET}") } else { text }
     };
     let [old, new] = &report.sides;
@@ -246,7 +322,7 @@ pub fn human(report: &DiffReport, color: bool, all: bool) -> String {
     let _ = writeln!(
         out,
         "{}",
-        paint(
+        styled(
             BOLD,
             format!(
                 "linkkeep diff {}  {}",
@@ -262,13 +338,13 @@ pub fn human(report: &DiffReport, color: bool, all: bool) -> String {
             sha_prefix(&side.info.sha256),
             side.info.text_words
         );
-        let _ = writeln!(out, "{}", paint(BOLD, line));
+        let _ = writeln!(out, "{}", styled(BOLD, line));
     }
     let _ = writeln!(out, "similarity {}", similarity(report.similarity));
     let hunks = hunks(&old.text, &report.passages, all);
     if !hunks.is_empty() {
         out.push('\n');
-        out.push_str(&unified(&hunks, &paint));
+        out.push_str(&unified(&hunks, color));
     }
     for note in notes(report, all) {
         let _ = writeln!(out, "\n{note}");
@@ -300,7 +376,7 @@ pub fn markdown(report: &DiffReport, all: bool) -> String {
     let _ = writeln!(out, "| Similarity | {} |", similarity(report.similarity));
     let hunks = hunks(&old.text, &report.passages, all);
     if !hunks.is_empty() {
-        let body = unified(&hunks, &|_, text| text);
+        let body = unified(&hunks, false);
         let fence = fence(&body);
         let _ = write!(out, "\n{fence}diff\n{body}{fence}\n");
     }
@@ -406,9 +482,36 @@ mod tests {
 
     #[test]
     fn page_text_cannot_drive_the_terminal() {
-        let passages = diff("calm", "\x1b[31mred\x1b[0m \u{9b}2J");
-        let text = unified(&hunks("calm", &passages, true), &|_, t| t);
+        let old = "calm words stay calm";
+        let passages = diff(old, "calm words \x1b[31mred\x1b[0m \u{9b}2J stay calm");
+        let text = unified(&hunks(old, &passages, true), false);
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
         assert!(text.contains("\\u{1b}[31mred"), "{text}");
+        let coloured = unified(&hunks(old, &passages, true), true);
+        assert!(coloured.contains("\\u{1b}[31mred"), "{coloured}");
+        assert!(!coloured.contains("\x1b[31mred"), "{coloured:?}");
+    }
+
+    #[test]
+    fn edited_words_are_highlighted_and_rewritten_lines_are_not() {
+        let (old, new) = highlight_words("the delegates agreed on it", "the delegates did not agree on it");
+        assert_eq!(old, "the delegates \x1b[7magreed\x1b[27m on it");
+        assert_eq!(new, "the delegates \x1b[7mdid not agree\x1b[27m on it");
+        let (old, new) = highlight_words("one two three four", "five six seven four");
+        assert_eq!(
+            (old.as_str(), new.as_str()),
+            ("one two three four", "five six seven four")
+        );
+        let old = "Some words here that stay.";
+        let passages = diff(old, "Some words there that stay.");
+        let text = unified(&hunks(old, &passages, true), true);
+        assert!(
+            text.contains("\x1b[31m-Some words \x1b[7mhere\x1b[27m that stay.\x1b[0m"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\x1b[32m+Some words \x1b[7mthere\x1b[27m that stay.\x1b[0m"),
+            "{text:?}"
+        );
     }
 }
