@@ -182,9 +182,11 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// With `--live`, exit 1 when a link's content changed since its latest snapshot.
-    #[arg(long, requires = "live")]
-    pub fail_on_change: bool,
+    /// With `--live`, exit 1 when the text a reader sees changed since the latest snapshot;
+    /// `--fail-on-change=bytes` also when only the bytes did (a cosmetic change).
+    #[arg(long, value_enum, value_name = "RULE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text", requires = "live")]
+    pub fail_on_change: Option<ChangeRule>,
 
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -218,9 +220,21 @@ pub struct ArchiveArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Exit 1 when a link's content changed since its latest snapshot.
+    /// Exit 1 when the text a reader sees changed since the latest snapshot;
+    /// `--fail-on-change=bytes` also when only the bytes did (a cosmetic change).
+    #[arg(long, value_enum, value_name = "RULE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text")]
+    pub fail_on_change: Option<ChangeRule>,
+
+    /// Record a cosmetic capture (new bytes, same text) as a sighting of the latest snapshot
+    /// instead of storing it.
     #[arg(long)]
-    pub fail_on_change: bool,
+    pub skip_cosmetic: bool,
+
+    /// Compare captures by their bytes only: no main text is read, so every byte change is
+    /// `changed` and snapshots get no text fields.
+    #[arg(long, conflicts_with = "skip_cosmetic")]
+    pub no_text: bool,
 
     /// Wait for another run holding the archive instead of exiting.
     #[arg(long)]
@@ -379,6 +393,11 @@ pub struct NetworkArgs {
     /// Proxy for every request (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+
+    /// Send no sibling probes: a page that answers like a random path beside it is not
+    /// reported as `soft_404` (redirects of deep links to the site's root still are).
+    #[arg(long)]
+    pub no_soft_404: bool,
 }
 
 /// Flags choosing how a report is written.
@@ -400,6 +419,25 @@ pub enum FormatChoice {
     Json,
     Markdown,
     Junit,
+}
+
+/// `--fail-on-change` values: what counts as a change that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangeRule {
+    /// The text a reader sees changed (`changed`).
+    Text,
+    /// The bytes changed (`changed` or `cosmetic`).
+    Bytes,
+}
+
+impl ChangeRule {
+    /// Whether a run with `summary` fails under this rule.
+    pub fn fails(self, summary: &crate::report::Summary) -> bool {
+        match self {
+            Self::Text => summary.changed > 0,
+            Self::Bytes => summary.changed + summary.cosmetic > 0,
+        }
+    }
 }
 
 /// `--color` values.

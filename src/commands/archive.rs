@@ -36,6 +36,7 @@ use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp};
 use crate::schedule::Window;
 use crate::store::{PayloadSink, Store, hex};
+use crate::text;
 use crate::title::TitleSample;
 use crate::warc::run::{Exchange, Original, RawBody, ReceivedBody, RunWarc};
 use crate::warc::{
@@ -163,6 +164,8 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
                 .unwrap_or_default(),
             stored: Arc::clone(&stored),
             run: run_id.clone(),
+            read_text: !args.no_text,
+            skip_cosmetic: args.skip_cosmetic,
         };
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
@@ -213,6 +216,9 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         warnings.extend(archived.warning);
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
+            if result.change != Some(crate::outcome::Change::Changed) {
+                result.similarity = None;
+            }
             let entry = manifest.entry(&link.id).expect("a recorded entry is read");
             let renamed = renamed_from.get(&link.id).map(String::as_str);
             journal
@@ -240,7 +246,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         .and_then(|()| write_text(&report_path, &report.render(crate::config::Format::Json, false)))
         .with_context(|| format!("cannot write the run report {}", report_path.display()))?;
     emit_report(&report, &output, global)?;
-    let drifted = args.fail_on_change && report.summary.changed > 0;
+    let drifted = args.fail_on_change.is_some_and(|rule| rule.fails(&report.summary));
     Ok(if report.has_failures() || drifted {
         Exit::Failures
     } else {
@@ -388,11 +394,13 @@ enum Received {
 
 /// What `archive` keeps of a decoded payload while it streams by: its size, its SHA-256 (for
 /// a body without Content-Encoding, the record's payload digest is the same hash, so it is not
-/// computed twice), and the bytes its title is read from.
+/// computed twice), the bytes its title is read from, and (for HTML and PDF) the bytes its
+/// main text is read from.
 struct PayloadSeen {
     hasher: Option<Sha256>,
     size: u64,
     title: TitleSample,
+    text: Option<text::Sample>,
 }
 
 impl PayloadSink for PayloadSeen {
@@ -402,6 +410,9 @@ impl PayloadSink for PayloadSeen {
         }
         self.size += bytes.len() as u64;
         self.title.push(bytes);
+        if let Some(text) = &mut self.text {
+            text.push(bytes);
+        }
         Ok(())
     }
 
@@ -486,6 +497,10 @@ struct LinkJob {
     history: Vec<Snapshot>,
     stored: RunPayloads,
     run: String,
+    /// Read captures' main text to tell cosmetic changes from real ones (not `--no-text`).
+    read_text: bool,
+    /// `--skip-cosmetic`: a cosmetic capture is a sighting of the latest snapshot.
+    skip_cosmetic: bool,
 }
 
 impl LinkJob {
@@ -545,6 +560,7 @@ impl LinkJob {
                         hasher: (!identity).then(Sha256::new),
                         size: 0,
                         title: TitleSample::new(content_type),
+                        text: job.read_text.then(|| text::Sample::new(content_type)),
                     };
                     // A failed download drops the body, which removes its file, if it has one.
                     let mut raw = RawBody::new(Arc::clone(&job.warc), Arc::clone(&exchange));
@@ -623,13 +639,35 @@ impl LinkJob {
                 body,
                 payload,
             }) => {
-                let PayloadSeen { hasher, size, title } = *payload;
+                let PayloadSeen {
+                    hasher,
+                    size,
+                    title,
+                    text,
+                } = *payload;
                 let payload_digest = body.payload_digest();
                 let sha256 = hex(&hasher.map_or(payload_digest, |h| h.finalize().into()));
                 result.sha256 = Some(sha256.clone());
                 result.size = Some(size);
                 // When the response arrived: the time of its records, and of the snapshot.
                 let captured = timestamp(exchange.date);
+                let new_bytes = self.latest().is_none_or(|s| s.sha256 != sha256);
+                let judged = match text.and_then(text::Sample::into_payload) {
+                    Some((content_type, bytes)) if new_bytes => self.judge_text(content_type, bytes).await,
+                    _ => None,
+                };
+                result.similarity = judged.as_ref().and_then(|j| j.fields.similarity);
+                if self.skip_cosmetic && judged.as_ref().is_some_and(|j| j.fields.cosmetic) {
+                    // The bytes are not kept: the latest snapshot stands for this capture.
+                    drop(body);
+                    return Ok(Archived {
+                        result,
+                        check: Some(check),
+                        capture: Some(Capture::Sighting { etag, last_modified }),
+                        index_lines,
+                        warning,
+                    });
+                }
                 let (original, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
                 warning = damaged;
                 index_lines.push(line);
@@ -653,7 +691,7 @@ impl LinkJob {
                     warc: Some(original.file),
                     warc_record: Some(original.record),
                     run: self.run.clone(),
-                    text: None,
+                    text: judged.map(|j| j.fields),
                     extra: Map::new(),
                 })))
             }
@@ -664,6 +702,18 @@ impl LinkJob {
             capture,
             index_lines,
             warning,
+        })
+    }
+
+    /// Reads a new capture's main text and compares it with the link's history, on the
+    /// blocking pool (it is CPU work, and may read earlier payloads back).
+    async fn judge_text(&self, content_type: Option<String>, bytes: Vec<u8>) -> Option<text::Judged> {
+        let (archive, history) = (self.store.root().to_owned(), self.history.clone());
+        let judged =
+            tokio::task::spawn_blocking(move || text::judge(&archive, &history, content_type.as_deref(), &bytes)).await;
+        judged.unwrap_or_else(|e| {
+            tracing::warn!("reading the text of a capture failed: {e}");
+            None
         })
     }
 

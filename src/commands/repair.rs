@@ -472,6 +472,10 @@ fn rebuild_manifest(
     report.problems.extend(unreadable);
     let rebuilt = rebuild(&reports, warcs, ArchivePayloads { archive });
     let mut manifest = rebuilt.manifest;
+    // Run reports do not keep the text fields: they are read again from the payloads.
+    for entry in manifest.links.values_mut() {
+        crate::text::fill_history(archive, &mut entry.snapshots);
+    }
     let step = &mut report.manifest;
     step.runs = rebuilt.runs;
     step.links = manifest.links.len();

@@ -362,6 +362,13 @@ pub enum Capture {
     },
     /// A payload, stored as an object.
     Payload(Box<Snapshot>),
+    /// New bytes with the latest snapshot's text (`--skip-cosmetic`): not stored, the latest
+    /// snapshot stands for them.
+    Sighting {
+        /// The response's validators, for the next conditional request.
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
 }
 
 /// Why the manifest cannot be used. Every message names the file.
@@ -528,9 +535,16 @@ impl LinkEntry {
                 latest.last_modified = last_modified.or(latest.last_modified.take());
                 Some(Change::Unchanged)
             }
+            (Capture::Sighting { etag, last_modified }, Some(latest)) => {
+                latest.last_seen = at;
+                latest.etag = etag;
+                latest.last_modified = last_modified;
+                Some(Change::Cosmetic)
+            }
             // A 304 with nothing to compare against cannot happen: conditional headers are only
-            // sent when a snapshot exists. Record nothing rather than invent a capture.
-            (Capture::NotModified { .. }, None) => None,
+            // sent when a snapshot exists, and a sighting needs a snapshot to be the same as.
+            // Record nothing rather than invent a capture.
+            (Capture::NotModified { .. } | Capture::Sighting { .. }, None) => None,
             (Capture::Payload(snapshot), Some(latest)) if latest.sha256 == snapshot.sha256 => {
                 if snapshot.warc.is_some()
                     && (snapshot.warc != latest.warc || snapshot.warc_record != latest.warc_record)
@@ -546,7 +560,12 @@ impl LinkEntry {
                 Some(Change::Unchanged)
             }
             (Capture::Payload(snapshot), latest) => {
-                let change = if latest.is_some() { Change::Changed } else { Change::New };
+                let cosmetic = snapshot.text.as_ref().is_some_and(|t| t.cosmetic);
+                let change = match latest {
+                    None => Change::New,
+                    Some(_) if cosmetic => Change::Cosmetic,
+                    Some(_) => Change::Changed,
+                };
                 self.snapshots.push(*snapshot);
                 Some(change)
             }

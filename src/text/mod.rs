@@ -14,12 +14,14 @@
 //! - [`Sample`]: the payload's bytes gathered while it streams by, for [`main_text`].
 
 mod compare;
+mod history;
 mod html;
 
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 pub use self::compare::{Comparison, Passage, compare, diff};
+pub use self::history::{Judged, fill_history, judge, snapshot_text};
 pub use crate::title::Kind;
 
 /// The largest HTML payload whose text is read: bigger pages are compared by bytes only.

@@ -15,6 +15,7 @@ mod archive_manifest;
 mod archive_readers;
 mod archive_roundtrip;
 mod archive_store;
+mod archive_text;
 mod archive_warc_hops;
 mod check_filters;
 mod check_flags;
