@@ -65,6 +65,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Find the URLs cited in text, Markdown, HTML and PDF documents; print links.json.
     Extract(ExtractArgs),
+    /// Show how the text a reader sees changed between two captures of a link, or between a
+    /// capture and the live page.
+    ///
+    /// Compares the main text of HTML pages (navigation, scripts, ads and "related" boxes
+    /// removed) and the text layer of PDFs, one line per paragraph: by default the first
+    /// capture (the cited version) with the latest. Passages that differ only in dates, times or
+    /// numbers are hidden unless `--all`. Nothing is written to the archive, not even with
+    /// `--to live`. Exit codes: 0 when the difference was shown (whether or not the texts
+    /// differ), 2 when it could not be (an unknown link, a link without captures, a capture
+    /// that is neither HTML nor PDF, a damaged payload, a live fetch that failed).
+    Diff(DiffArgs),
     /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package), or
     /// every snapshot's payload as a plain file.
     ///
@@ -255,6 +266,50 @@ pub struct GetArgs {
     /// Print the snapshot's manifest entry as JSON instead of its bytes.
     #[arg(long)]
     pub info: bool,
+}
+
+/// Flags of `linkkeep diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The link's id, or its URL (as written in links.json, or as finally served).
+    #[arg(value_name = "ID or URL")]
+    pub target: String,
+
+    /// Compare from the capture nearest to TIME (RFC 3339, a date, or a 14-digit timestamp;
+    /// default: the first capture, the cited version).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Compare with the capture nearest to TIME (as for `--from`; default: the latest capture),
+    /// or with `live`: the page as the link serves it now, fetched once with the network flags
+    /// (`--timeout`, `--retries`, `-H`, …) and not stored.
+    #[arg(long, value_name = "TIME|live")]
+    pub to: Option<String>,
+
+    /// Also show passages that differ only in dates, times or numbers.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Output format: a unified diff (`human`), `json`, or `markdown` for an issue or a job
+    /// summary.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+
+    /// Write the difference to FILE instead of standard output (FILE appears whole or not at
+    /// all).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// `diff --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 /// Flags of `linkkeep check`.

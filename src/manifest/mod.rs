@@ -457,6 +457,27 @@ impl Manifest {
         })
     }
 
+    /// The link `target` names (`get`, `diff`): an id, else a URL as written, as normalized, or
+    /// as finally served by one of the link's captures.
+    pub fn find(&self, target: &str) -> Option<(&str, &LinkEntry)> {
+        if let Some((id, entry)) = self.links.get_key_value(target) {
+            return Some((id, entry));
+        }
+        let normalized = url::Url::parse(target).ok().map(|u| u.to_string());
+        let matches = |url: &str| url == target || normalized.as_deref() == Some(url);
+        let by_url = self
+            .links
+            .iter()
+            .find(|(_, e)| matches(&e.url) || url::Url::parse(&e.url).is_ok_and(|u| matches(u.as_str())));
+        by_url
+            .or_else(|| {
+                self.links
+                    .iter()
+                    .find(|(_, e)| e.snapshots.iter().any(|s| matches(&s.final_url)))
+            })
+            .map(|(id, e)| (id.as_str(), e))
+    }
+
     /// The latest snapshot of link `id`, if any.
     pub fn latest(&self, id: &str) -> Option<&Snapshot> {
         self.links.get(id).and_then(|entry| entry.snapshots.last())
@@ -470,7 +491,37 @@ impl Manifest {
     }
 }
 
+/// Which capture a command means when no time is given: `get` the latest, `diff --from` the
+/// first (the cited version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The first snapshot.
+    First,
+    /// The latest snapshot.
+    Latest,
+}
+
 impl LinkEntry {
+    /// The capture nearest to `at` (`get --at`, `diff --from`/`--to`), or without a time the one
+    /// `otherwise` names; `None` when the link has no snapshot.
+    pub fn capture(&self, at: Option<DateTime<Utc>>, otherwise: Pick) -> Option<&Snapshot> {
+        match (at, otherwise) {
+            (Some(at), _) => nearest(&self.snapshots, at),
+            (None, Pick::First) => self.snapshots.first(),
+            (None, Pick::Latest) => self.snapshots.last(),
+        }
+    }
+
+    /// Why the link has no snapshot yet, as a parenthesis for messages: its last check's error,
+    /// or nothing.
+    pub fn no_snapshot_why(&self) -> String {
+        self.last_check
+            .as_ref()
+            .and_then(|c| c.error.as_deref())
+            .map(|e| format!(" (last check: {e})"))
+            .unwrap_or_default()
+    }
+
     /// Records a fetch of this link (at `url`), as [`Manifest::record`] describes.
     fn record(&mut self, url: &str, check: LastCheck, capture: Option<Capture>) -> Option<Change> {
         self.url = url.to_owned();
@@ -849,6 +900,14 @@ pub fn nearest(snapshots: &[Snapshot], at: DateTime<Utc>) -> Option<&Snapshot> {
         })
         .min_by_key(|(distance, later, _)| (*distance, *later))
         .map(|(_, _, s)| s)
+}
+
+/// Parses the value of a TIME flag (`get --at`, `diff --from`), if given, as [`parse_time`]
+/// does; the error names the flag.
+pub fn parse_time_flag(flag: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    value
+        .map(|t| parse_time(t).map_err(|e| format!("invalid value for {flag}: {e}")))
+        .transpose()
 }
 
 /// Parses a time as users write it (`get --at`, replay URLs): RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or a Wayback-style

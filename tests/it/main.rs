@@ -29,6 +29,7 @@ mod check_redirects;
 mod check_retries;
 mod check_status;
 mod check_tls;
+mod diff;
 mod export_files;
 mod extract_html;
 mod extract_pdf;
