@@ -16,8 +16,13 @@
 # archive vs curl -o && sha256sum), manifest (manifest-100k: linkkeep status, and archiving one
 # link into a 100k-link archive; status-links-5k/10k/20k: status with the matching
 # links.json), checkpoints (checkpoints-20k: archiving 20,000 links into an empty archive and
-# into a 100k-link one, with the time spent in checkpoints summed from -v). --quick: check-1k
-# and 10k, archive-200, 300 HTML pages, big-256m, manifest-10k, checkpoints-2k.
+# into a 100k-link one, with the time spent in checkpoints summed from -v), text (issue #14:
+# archive-html-text, 2,000 of the generated HTML pages archived cold with the text analysis
+# and with --no-text, the cost of reading main text), drift (issue #14: the drift corpus of
+# benches/drift.py, 200 articles with 5 noise and 3 edit variants each, classified by
+# `cargo bench --bench drift`: noise pairs cosmetic, edit pairs changed). --quick: check-1k
+# and 10k, archive-200, 300 HTML pages, big-256m, manifest-10k, checkpoints-2k, 500 pages of
+# text, 50 drift articles.
 #
 # A static nginx (Debian's, installed if missing) serves generated files on 127.0.0.1, one
 # `listen` port per simulated host, with ETag and Last-Modified (its defaults). Nothing leaves
@@ -44,7 +49,7 @@ DATA=$HERE/.data
 RUNS=5
 RUNS_BIG=
 QUICK=0
-ONLY=check,archive,html,big,manifest,checkpoints
+ONLY=check,archive,html,big,manifest,checkpoints,text,drift
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 HOSTS=10
 KEEP=0
@@ -72,12 +77,16 @@ if [ $QUICK = 1 ]; then
     BIG_BYTES=$((256 * 1024 * 1024)); BIG_NAME=big-256m.bin
     MANIFEST_N=10000
     CHECKPOINT_N=2000
+    TEXT_N=500
+    DRIFT_N=50
 else
     CHECK_SIZES="1000 10000 100000"
     ARCHIVE_N=2000
     HTML_N=1500
     BIG_BYTES=$((4 * 1024 * 1024 * 1024)); BIG_NAME=big-4g.bin
     MANIFEST_N=100000
+    TEXT_N=2000
+    DRIFT_N=200
     CHECKPOINT_N=20000
 fi
 ARCHIVE_SIZE=$((256 * 1024))
@@ -373,6 +382,57 @@ bench_html() {
     done
 }
 
+# archive-html-text (issue #14): N generated HTML pages served as text/html, archived cold with
+# the text analysis (each page's main text read, normalised and fingerprinted) and with
+# --no-text, alternating; the target is at most 1.3 x the time without it. Both runs send the
+# same soft-404 probes (one per host and directory).
+bench_text() {
+    local n=$1 name=archive-html-text dir=$WORK/archive-html-text bytes
+    log "text: generating $n HTML pages (cached in $DATA/$HTML_DIR)"
+    gen html-files "$n" "$DATA"
+    bytes=$(for ((i = 0; i < n; i++)); do printf '%s/%s/p%05d.html\n' "$DATA" "$HTML_DIR" "$i"; done |
+        xargs stat -c %s | awk '{ b += $1 } END { printf "%.0f\n", b }')
+    gen html-urls "$n" "$HOSTS" "$PORT_BASE" h "$dir"
+    log "$name: $n pages, $bytes bytes"
+    figure "$name" - - payload_bytes "$bytes"
+    figure "$name" - - links "$n"
+    local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive
+        --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
+    # Warm-ups: every page stored both ways, and text fields only with the analysis.
+    local mode
+    for mode in text no-text; do
+        rm -rf "$dir/archive"
+        local -a extra=(); [ $mode = no-text ] && extra=(--no-text)
+        "${linkkeep[@]}" "${extra[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up ($mode) failed"; }
+        check_archive "$name" "$dir/archive" "$n" "$dir/links.json"
+        figure "$name" "linkkeep ($mode)" warm-up text_snapshots "$(python3 -c 'import json, sys
+m = json.load(open(sys.argv[1] + "/manifest.json"))
+print(sum(1 for e in m["links"].values() for s in e["snapshots"] if "text_sha256" in s))' "$dir/archive")"
+    done
+    for ((r = 1; r <= RUNS; r++)); do
+        rm -rf "$dir/archive"
+        measure "$name" "$bytes" bytes "linkkeep (text)" "$r" "${linkkeep[@]}"
+        rm -rf "$dir/archive"
+        measure "$name" "$bytes" bytes "linkkeep --no-text" "$r" "${linkkeep[@]}" --no-text
+    done
+    rm -rf "$dir/archive"
+}
+
+# drift (issue #14): the drift corpus classified by linkkeep's own text code (not timed).
+bench_drift() {
+    local n=$1 corpus=$DATA/drift-$1 out=$WORK/drift.tsv
+    log "drift: $n articles (cached in $corpus)"
+    [ -s "$corpus/a$(printf '%03d' $((n - 1)))/edit-remove.html" ] || python3 "$HERE/drift.py" "$corpus" "$n"
+    (cd "$ROOT" && cargo bench --quiet --bench drift -- "$corpus") >"$out" || die "drift: cargo bench --bench drift failed"
+    grep '^misclassified' "$out" >&2 || true
+    local kind
+    for kind in noise edit; do
+        figure drift - - "${kind}_pairs" "$(awk -F'\t' -v k=$kind '$1 == k { print $2 }' "$out")"
+        figure drift - - "${kind}_cosmetic" "$(awk -F'\t' -v k=$kind '$1 == k { print $3 }' "$out")"
+    done
+    figure drift - - extraction_us_per_page "$(awk -F'\t' '$1 == "extraction" { printf "%.0f", $3 * 1000 }' "$out")"
+}
+
 # big-<size>: one large incompressible file. Bytes written (time's "File system outputs") are
 # in the results for both tools: curl's, about the file's size, shows the counter works.
 bench_big() {
@@ -502,6 +562,8 @@ if wants manifest; then
     for n in 5000 10000 20000; do bench_status_links "$n"; done
 fi
 if wants checkpoints; then bench_checkpoints "$CHECKPOINT_N"; fi
+if wants text; then bench_text "$TEXT_N"; fi
+if wants drift; then bench_drift "$DRIFT_N"; fi
 
 SUMMARY=${RESULTS%.tsv}.md
 {

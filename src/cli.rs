@@ -65,6 +65,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Find the URLs cited in text, Markdown, HTML and PDF documents; print links.json.
     Extract(ExtractArgs),
+    /// Show how the text a reader sees changed between two captures of a link, or between a
+    /// capture and the live page.
+    ///
+    /// Compares the main text of HTML pages (navigation, scripts, ads and "related" boxes
+    /// removed) and the text layer of PDFs, one line per paragraph: by default the first
+    /// capture (the cited version) with the latest. Passages that differ only in dates, times or
+    /// numbers are hidden unless `--all`. Nothing is written to the archive, not even with
+    /// `--to live`. Exit codes: 0 when the difference was shown (whether or not the texts
+    /// differ), 2 when it could not be (an unknown link, a link without captures, a capture
+    /// that is neither HTML nor PDF, a damaged payload, a live fetch that failed).
+    Diff(DiffArgs),
     /// Pack the archive for other tools: WACZ (WARCs, CDXJ index, pages, data package), or
     /// every snapshot's payload as a plain file.
     ///
@@ -171,9 +182,11 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// With `--live`, exit 1 when a link's content changed since its latest snapshot.
-    #[arg(long, requires = "live")]
-    pub fail_on_change: bool,
+    /// With `--live`, exit 1 when the text a reader sees changed since the latest snapshot;
+    /// `--fail-on-change=bytes` also when only the bytes did (a cosmetic change).
+    #[arg(long, value_enum, value_name = "RULE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text", requires = "live")]
+    pub fail_on_change: Option<ChangeRule>,
 
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -207,9 +220,21 @@ pub struct ArchiveArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Exit 1 when a link's content changed since its latest snapshot.
+    /// Exit 1 when the text a reader sees changed since the latest snapshot;
+    /// `--fail-on-change=bytes` also when only the bytes did (a cosmetic change).
+    #[arg(long, value_enum, value_name = "RULE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text")]
+    pub fail_on_change: Option<ChangeRule>,
+
+    /// Record a cosmetic capture (new bytes, same text) as a sighting of the latest snapshot
+    /// instead of storing it.
     #[arg(long)]
-    pub fail_on_change: bool,
+    pub skip_cosmetic: bool,
+
+    /// Compare captures by their bytes only: no main text is read, so every byte change is
+    /// `changed` and snapshots get no text fields.
+    #[arg(long, conflicts_with = "skip_cosmetic")]
+    pub no_text: bool,
 
     /// Wait for another run holding the archive instead of exiting.
     #[arg(long)]
@@ -241,6 +266,50 @@ pub struct GetArgs {
     /// Print the snapshot's manifest entry as JSON instead of its bytes.
     #[arg(long)]
     pub info: bool,
+}
+
+/// Flags of `linkkeep diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The link's id, or its URL (as written in links.json, or as finally served).
+    #[arg(value_name = "ID or URL")]
+    pub target: String,
+
+    /// Compare from the capture nearest to TIME (RFC 3339, a date, or a 14-digit timestamp;
+    /// default: the first capture, the cited version).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Compare with the capture nearest to TIME (as for `--from`; default: the latest capture),
+    /// or with `live`: the page as the link serves it now, fetched once with the network flags
+    /// (`--timeout`, `--retries`, `-H`, …) and not stored.
+    #[arg(long, value_name = "TIME|live")]
+    pub to: Option<String>,
+
+    /// Also show passages that differ only in dates, times or numbers.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Output format: a unified diff (`human`), `json`, or `markdown` for an issue or a job
+    /// summary.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+
+    /// Write the difference to FILE instead of standard output (FILE appears whole or not at
+    /// all).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// `diff --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 /// Flags of `linkkeep check`.
@@ -324,6 +393,11 @@ pub struct NetworkArgs {
     /// Proxy for every request (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+
+    /// Send no sibling probes: a page that answers like a random path beside it is not
+    /// reported as `soft_404` (redirects of deep links to the site's root still are).
+    #[arg(long)]
+    pub no_soft_404: bool,
 }
 
 /// Flags choosing how a report is written.
@@ -345,6 +419,25 @@ pub enum FormatChoice {
     Json,
     Markdown,
     Junit,
+}
+
+/// `--fail-on-change` values: what counts as a change that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangeRule {
+    /// The text a reader sees changed (`changed`).
+    Text,
+    /// The bytes changed (`changed` or `cosmetic`).
+    Bytes,
+}
+
+impl ChangeRule {
+    /// Whether a run with `summary` fails under this rule.
+    pub fn fails(self, summary: &crate::report::Summary) -> bool {
+        match self {
+            Self::Text => summary.changed > 0,
+            Self::Bytes => summary.changed + summary.cosmetic > 0,
+        }
+    }
 }
 
 /// `--color` values.

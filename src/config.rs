@@ -409,6 +409,9 @@ pub struct NetworkConfig {
     pub tls: TlsConfig,
     /// Proxies.
     pub proxy: ProxyConfig,
+    /// Probe a random path beside a cited page to tell a removed page answered with 200
+    /// (`--no-soft-404` turns it off).
+    pub soft_404_probes: bool,
 }
 
 impl Default for NetworkConfig {
@@ -430,6 +433,7 @@ impl Default for NetworkConfig {
             exclude: Vec::new(),
             tls: TlsConfig::default(),
             proxy: ProxyConfig::default(),
+            soft_404_probes: true,
         }
     }
 }
@@ -469,6 +473,7 @@ impl NetworkConfig {
             exclude: regexes("--exclude", &args.exclude)?,
             tls: TlsConfig::new(args, env)?,
             proxy: ProxyConfig::new(args.proxy.as_deref(), env)?,
+            soft_404_probes: !args.no_soft_404,
         })
     }
 }

@@ -12,6 +12,7 @@
 //! - [`fetch`]: the one fetch engine: shared client, politeness limits, retries, redirects,
 //!   and streaming downloads with Content-Encoding removed.
 //! - [`outcome`]: per-link results shared by every command and report.
+//! - [`soft404`]: pages gone though their site answers 200: redirects home, sibling probes.
 //! - [`store`]: the archive's `tmp/` and flushes, and the 0.1.0 object store, still read.
 //! - [`payload`]: a snapshot's payload read back from the WARC record that holds it (or its
 //!   0.1.0 object), its `Content-Encoding` removed and its hash checked on the way.
@@ -50,6 +51,7 @@ pub mod progress;
 pub mod report;
 pub mod schedule;
 pub mod serve;
+pub mod soft404;
 pub mod store;
 pub mod text;
 pub mod title;

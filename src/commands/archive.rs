@@ -30,12 +30,14 @@ use crate::journal::{self, Journal, Recovery};
 use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
 use crate::manifest::{Capture, LastCheck, ManifestError, ManifestUpdate, Snapshot};
-use crate::outcome::LinkResult;
+use crate::outcome::{LinkResult, Outcome};
 use crate::output::write_text;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id, timestamp};
 use crate::schedule::Window;
+use crate::soft404::{Soft404, title_warning};
 use crate::store::{PayloadSink, Store, hex};
+use crate::text;
 use crate::title::TitleSample;
 use crate::warc::run::{Exchange, Original, RawBody, ReceivedBody, RunWarc};
 use crate::warc::{
@@ -125,6 +127,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     })
     .await?;
     let fetcher = Arc::new(Fetcher::new(client, network));
+    let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
 
     let started = Utc::now();
     let run_id = new_run_id(started);
@@ -163,6 +166,9 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
                 .unwrap_or_default(),
             stored: Arc::clone(&stored),
             run: run_id.clone(),
+            read_text: !args.no_text,
+            skip_cosmetic: args.skip_cosmetic,
+            soft_404: Arc::clone(&soft_404),
         };
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
@@ -210,9 +216,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         };
         let link = &links.links[index];
         let mut result = archived.result;
-        warnings.extend(archived.warning);
+        warnings.extend(archived.warnings);
         if let Some(check) = archived.check {
             result.change = manifest.record(&link.id, &link.url, check, archived.capture)?;
+            if result.change != Some(crate::outcome::Change::Changed) {
+                result.similarity = None;
+            }
             let entry = manifest.entry(&link.id).expect("a recorded entry is read");
             let renamed = renamed_from.get(&link.id).map(String::as_str);
             journal
@@ -240,7 +249,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         .and_then(|()| write_text(&report_path, &report.render(crate::config::Format::Json, false)))
         .with_context(|| format!("cannot write the run report {}", report_path.display()))?;
     emit_report(&report, &output, global)?;
-    let drifted = args.fail_on_change && report.summary.changed > 0;
+    let drifted = args.fail_on_change.is_some_and(|rule| rule.fails(&report.summary));
     Ok(if report.has_failures() || drifted {
         Exit::Failures
     } else {
@@ -370,8 +379,9 @@ struct Archived {
     capture: Option<Capture>,
     /// CDXJ lines for the WARC records written.
     index_lines: Vec<String>,
-    /// A damaged record this capture stood in for, for the run's warnings.
-    warning: Option<String>,
+    /// For the run's warnings: a damaged record this capture stood in for, a title that
+    /// reads like a missing page, a redirect that leads elsewhere than it did.
+    warnings: Vec<String>,
 }
 
 /// What an accepted response left behind.
@@ -388,11 +398,13 @@ enum Received {
 
 /// What `archive` keeps of a decoded payload while it streams by: its size, its SHA-256 (for
 /// a body without Content-Encoding, the record's payload digest is the same hash, so it is not
-/// computed twice), and the bytes its title is read from.
+/// computed twice), the bytes its title is read from, and (for HTML and PDF) the bytes its
+/// main text is read from.
 struct PayloadSeen {
     hasher: Option<Sha256>,
     size: u64,
     title: TitleSample,
+    text: Option<text::Sample>,
 }
 
 impl PayloadSink for PayloadSeen {
@@ -402,6 +414,9 @@ impl PayloadSink for PayloadSeen {
         }
         self.size += bytes.len() as u64;
         self.title.push(bytes);
+        if let Some(text) = &mut self.text {
+            text.push(bytes);
+        }
         Ok(())
     }
 
@@ -486,6 +501,11 @@ struct LinkJob {
     history: Vec<Snapshot>,
     stored: RunPayloads,
     run: String,
+    /// Read captures' main text to tell cosmetic changes from real ones (not `--no-text`).
+    read_text: bool,
+    /// `--skip-cosmetic`: a cosmetic capture is a sighting of the latest snapshot.
+    skip_cosmetic: bool,
+    soft_404: Arc<Soft404>,
 }
 
 impl LinkJob {
@@ -501,7 +521,7 @@ impl LinkJob {
                 check: None,
                 capture: None,
                 index_lines: Vec::new(),
-                warning: None,
+                warnings: Vec::new(),
             });
         }
         let config = self.fetcher.config();
@@ -545,6 +565,7 @@ impl LinkJob {
                         hasher: (!identity).then(Sha256::new),
                         size: 0,
                         title: TitleSample::new(content_type),
+                        text: job.read_text.then(|| text::Sample::new(content_type)),
                     };
                     // A failed download drops the body, which removes its file, if it has one.
                     let mut raw = RawBody::new(Arc::clone(&job.warc), Arc::clone(&exchange));
@@ -584,7 +605,7 @@ impl LinkJob {
             similarity_to_first: None,
             error: fetched.error.clone(),
         };
-        let check = LastCheck {
+        let mut check = LastCheck {
             at: at.clone(),
             outcome: fetched.outcome,
             http_status: status,
@@ -599,7 +620,7 @@ impl LinkJob {
             Some(Ok(received)) => Some(received),
         };
         let mut index_lines = other_lines.into_inner().expect("not poisoned");
-        let mut warning = None;
+        let mut warnings = Vec::new();
         let capture = match received {
             None => None,
             Some(Received::NotModified { exchange }) => {
@@ -624,20 +645,80 @@ impl LinkJob {
                 body,
                 payload,
             }) => {
-                let PayloadSeen { hasher, size, title } = *payload;
+                let PayloadSeen {
+                    hasher,
+                    size,
+                    title,
+                    text,
+                } = *payload;
                 let payload_digest = body.payload_digest();
                 let sha256 = hex(&hasher.map_or(payload_digest, |h| h.finalize().into()));
                 result.sha256 = Some(sha256.clone());
                 result.size = Some(size);
                 // When the response arrived: the time of its records, and of the snapshot.
                 let captured = timestamp(exchange.date);
+                let new_bytes = self.latest().is_none_or(|s| s.sha256 != sha256);
+                let sample = text
+                    .and_then(text::Sample::into_payload)
+                    .map(|(content_type, bytes)| (content_type, Arc::new(bytes)));
+                let judged = match &sample {
+                    Some((content_type, bytes)) if new_bytes => {
+                        self.judge_text(content_type.clone(), Arc::clone(bytes)).await
+                    }
+                    _ => None,
+                };
+                result.similarity = judged.as_ref().and_then(|j| j.fields.similarity);
+                let judged_text = judged.as_ref().map(|j| j.text.clone());
+                let (fetcher, soft_404) = (&self.fetcher, &self.soft_404);
+                soft_404
+                    .judge_result(fetcher, link, &mut result, async |_| {
+                        if judged_text.is_some() {
+                            return judged_text;
+                        }
+                        let (content_type, bytes) = sample?;
+                        let read = move || text::main_text(content_type.as_deref(), &bytes);
+                        tokio::task::spawn_blocking(read).await.ok().flatten()
+                    })
+                    .await;
+                if result.outcome == Outcome::Soft404 {
+                    // What the site sent is kept in the WARC file as received, but it is no
+                    // capture of the cited page.
+                    check.outcome = result.outcome;
+                    check.error.clone_from(&result.error);
+                    result.similarity = None;
+                    let (_, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
+                    warnings.extend(damaged);
+                    index_lines.push(line);
+                    return Ok(Archived {
+                        result,
+                        check: Some(check),
+                        capture: None,
+                        index_lines,
+                        warnings,
+                    });
+                }
+                if self.skip_cosmetic && judged.as_ref().is_some_and(|j| j.fields.cosmetic) {
+                    // The bytes are not kept: the latest snapshot stands for this capture.
+                    drop(body);
+                    return Ok(Archived {
+                        result,
+                        check: Some(check),
+                        capture: Some(Capture::Sighting { etag, last_modified }),
+                        index_lines,
+                        warnings,
+                    });
+                }
                 let (original, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
-                warning = damaged;
+                warnings.extend(damaged);
                 index_lines.push(line);
                 let title = match self.latest().filter(|s| s.sha256 == sha256) {
                     Some(latest) => latest.title.clone(),
                     None => title.title(),
                 };
+                if new_bytes {
+                    warnings.extend(title.as_deref().and_then(|t| title_warning(&link.id, t)));
+                }
+                warnings.extend(self.moved_since_first(&final_url));
                 Some(Capture::Payload(Box::new(Snapshot {
                     sha256,
                     size,
@@ -654,7 +735,7 @@ impl LinkJob {
                     warc: Some(original.file),
                     warc_record: Some(original.record),
                     run: self.run.clone(),
-                    text: None,
+                    text: judged.map(|j| j.fields),
                     extra: Map::new(),
                 })))
             }
@@ -664,7 +745,34 @@ impl LinkJob {
             check: Some(check),
             capture,
             index_lines,
-            warning,
+            warnings,
+        })
+    }
+
+    /// A warning when the link now leads somewhere other than where it led at its first
+    /// capture (the cited version).
+    fn moved_since_first(&self, final_url: &str) -> Option<String> {
+        let first = self.history.first()?;
+        // A link whose URL was edited since (an explicit id keeps its history) led elsewhere
+        // because it was elsewhere.
+        let same_url = first.url.as_deref().is_none_or(|url| url == self.link.url);
+        (same_url && first.final_url != final_url).then(|| {
+            format!(
+                "{} now leads to {final_url}; at its first capture ({}) it led to {}",
+                self.link.id, first.first_seen, first.final_url
+            )
+        })
+    }
+
+    /// Reads a new capture's main text and compares it with the link's history, on the
+    /// blocking pool (it is CPU work, and may read earlier payloads back).
+    async fn judge_text(&self, content_type: Option<String>, bytes: Arc<Vec<u8>>) -> Option<text::Judged> {
+        let (archive, history) = (self.store.root().to_owned(), self.history.clone());
+        let judged =
+            tokio::task::spawn_blocking(move || text::judge(&archive, &history, content_type.as_deref(), &bytes)).await;
+        judged.unwrap_or_else(|e| {
+            tracing::warn!("reading the text of a capture failed: {e}");
+            None
         })
     }
 

@@ -17,6 +17,7 @@ use crate::outcome::LinkResult;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
 use crate::schedule::Window;
+use crate::soft404::Soft404;
 
 /// Runs `linkkeep check`.
 pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -33,7 +34,8 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
         links.links.len(),
         "checking",
     ));
-    let results = check_links(&fetcher, &links.links, &progress).await;
+    let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
+    let results = check_links(&fetcher, &soft_404, &links.links, &progress).await;
     progress.finish();
 
     let report = Report::new("check", run_id, started, Utc::now(), results);
@@ -47,14 +49,20 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
 
 /// Checks every link concurrently (within the fetcher's limits) and returns the results in
 /// the order of `links`, whatever order they finish in.
-pub async fn check_links(fetcher: &Arc<Fetcher>, links: &[Link], progress: &Arc<Progress>) -> Vec<LinkResult> {
+pub async fn check_links(
+    fetcher: &Arc<Fetcher>,
+    soft_404: &Arc<Soft404>,
+    links: &[Link],
+    progress: &Arc<Progress>,
+) -> Vec<LinkResult> {
     let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
+        let soft_404 = Arc::clone(soft_404);
         let progress = Arc::clone(progress);
         let link = links[index].clone();
         let span = tracing::info_span!("link", id = %link.id);
         async move {
-            let result = check_link(&fetcher, &link).await;
+            let result = check_link(&fetcher, &soft_404, &link).await;
             progress.link_done(result.outcome.is_failure());
             result
         }
@@ -73,8 +81,9 @@ pub async fn check_links(fetcher: &Arc<Fetcher>, links: &[Link], progress: &Arc<
         .collect()
 }
 
-/// Checks one link: GET, follow redirects, stop after the final response's headers.
-pub async fn check_link(fetcher: &Fetcher, link: &Link) -> LinkResult {
+/// Checks one link: GET, follow redirects, stop after the final response's headers; then ask
+/// whether an ok answer is a soft-404 (reading the page's text only if a probe needs it).
+pub async fn check_link(fetcher: &Fetcher, soft_404: &Soft404, link: &Link) -> LinkResult {
     if let Some(why) = fetcher.exclusion(&link.url) {
         return LinkResult::excluded(&link.id, &link.url, why);
     }
@@ -83,7 +92,14 @@ pub async fn check_link(fetcher: &Fetcher, link: &Link) -> LinkResult {
         .fetch(&link.parsed, &HeaderMap::new(), |_response, _deadline| async { Ok(()) })
         .await;
     tracing::debug!(outcome = %fetched.outcome, attempts = fetched.attempts, "checked");
-    result_of(link, fetched)
+    let mut result = result_of(link, fetched);
+    soft_404
+        .judge_result(fetcher, link, &mut result, async |final_url| {
+            // The body was not read: read it now, for its text only.
+            crate::soft404::fetch_text(fetcher, &final_url).await?.1
+        })
+        .await;
+    result
 }
 
 /// The report entry for a fetch, without what only reading the body can tell (hash, change).

@@ -11,19 +11,15 @@ use anyhow::Context;
 use super::{Exit, write_stdout};
 use crate::cli::GetArgs;
 use crate::config::{Environment, GlobalConfig};
-use crate::manifest::{LinkEntry, Manifest, Snapshot, nearest, parse_time};
+use crate::manifest::{Manifest, Pick, Snapshot, parse_time_flag};
 use crate::output::write_output;
 use crate::payload::{self, PayloadError};
 
 /// Runs `linkkeep get`.
 pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::Result<Exit> {
-    let at = args
-        .at
-        .as_deref()
-        .map(|t| parse_time(t).map_err(|e| anyhow::anyhow!("invalid value for --at: {e}")))
-        .transpose()?;
+    let at = parse_time_flag("--at", args.at.as_deref()).map_err(anyhow::Error::msg)?;
     let manifest = Manifest::load(&global.archive_dir)?;
-    let Some((id, entry)) = find(&manifest, &args.target) else {
+    let Some((id, entry)) = manifest.find(&args.target) else {
         eprintln!(
             "linkkeep get: no link {:?} in the archive {}",
             args.target,
@@ -31,18 +27,8 @@ pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::
         );
         return Ok(Exit::Failures);
     };
-    let snapshot = match at {
-        Some(at) => nearest(&entry.snapshots, at),
-        None => entry.snapshots.last(),
-    };
-    let Some(snapshot) = snapshot else {
-        let why = entry
-            .last_check
-            .as_ref()
-            .and_then(|c| c.error.as_deref())
-            .map(|e| format!(" (last check: {e})"))
-            .unwrap_or_default();
-        eprintln!("linkkeep get: {id} has no snapshot yet{why}");
+    let Some(snapshot) = entry.capture(at, Pick::Latest) else {
+        eprintln!("linkkeep get: {id} has no snapshot yet{}", entry.no_snapshot_why());
         return Ok(Exit::Failures);
     };
     if args.info {
@@ -61,27 +47,6 @@ pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::
     };
     copied.with_context(|| format!("cannot get the capture of {id} of {}", snapshot.first_seen))?;
     Ok(Exit::Success)
-}
-
-/// The link named by `target`: an id, or a URL as written, as normalized, or as finally served.
-fn find<'m>(manifest: &'m Manifest, target: &str) -> Option<(&'m str, &'m LinkEntry)> {
-    if let Some((id, entry)) = manifest.links.get_key_value(target) {
-        return Some((id, entry));
-    }
-    let normalized = url::Url::parse(target).ok().map(|u| u.to_string());
-    let matches = |url: &str| url == target || normalized.as_deref() == Some(url);
-    let by_url = manifest
-        .links
-        .iter()
-        .find(|(_, e)| matches(&e.url) || url::Url::parse(&e.url).is_ok_and(|u| matches(u.as_str())));
-    by_url
-        .or_else(|| {
-            manifest
-                .links
-                .iter()
-                .find(|(_, e)| e.snapshots.iter().any(|s| matches(&s.final_url)))
-        })
-        .map(|(id, e)| (id.as_str(), e))
 }
 
 struct StdoutSink;

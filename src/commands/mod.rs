@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod check;
+pub mod diff;
 pub mod export;
 pub mod extract;
 pub mod gc;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Gc(args) => gc::run(&global, &args).await,
         Command::Serve(args) => serve::run(&global, &args).await,
         Command::Extract(args) => extract::run(&global, &args, env),
+        Command::Diff(args) => diff::run(&global, &args, env).await,
         Command::Export(args) => export::run(&global, &args, env).await,
         Command::Repair(args) => repair::run(&global, &args, env).await,
     }

@@ -59,7 +59,7 @@ use crate::lock::ArchiveLock;
 use crate::manifest::rebuild::{Inexact, Payloads, ReadBack, RunReport, rebuild};
 use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError, Snapshot};
 use crate::payload::{self, Location};
-use crate::report::{Report, timestamp};
+use crate::report::{Report, terminal_safe, timestamp};
 use crate::store::{Store, hex};
 use crate::title;
 use crate::warc::index::{WarcIndex, index_warc, list_warc_files};
@@ -472,6 +472,10 @@ fn rebuild_manifest(
     report.problems.extend(unreadable);
     let rebuilt = rebuild(&reports, warcs, ArchivePayloads { archive });
     let mut manifest = rebuilt.manifest;
+    // Run reports do not keep the text fields: they are read again from the payloads.
+    for entry in manifest.links.values_mut() {
+        crate::text::fill_history(archive, &mut entry.snapshots);
+    }
     let step = &mut report.manifest;
     step.runs = rebuilt.runs;
     step.links = manifest.links.len();
@@ -867,19 +871,4 @@ impl RepairReport {
         }
         Ok(())
     }
-}
-
-/// `text` with control characters escaped: ids, URLs and error texts come from outside, and
-/// must not drive the user's terminal.
-fn terminal_safe(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }

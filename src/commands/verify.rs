@@ -105,7 +105,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
     let mut report = Report::new("verify", run_id, started, Utc::now(), results);
     report.warnings = fixity.warnings(archive);
     emit_report(&report, &output, global)?;
-    let drifted = args.fail_on_change && report.summary.changed > 0;
+    let drifted = args.fail_on_change.is_some_and(|rule| rule.fails(&report.summary));
     Ok(if report.has_failures() || drifted || fixity.warc_damaged() {
         Exit::Failures
     } else {

@@ -362,6 +362,13 @@ pub enum Capture {
     },
     /// A payload, stored as an object.
     Payload(Box<Snapshot>),
+    /// New bytes with the latest snapshot's text (`--skip-cosmetic`): not stored, the latest
+    /// snapshot stands for them.
+    Sighting {
+        /// The response's validators, for the next conditional request.
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
 }
 
 /// Why the manifest cannot be used. Every message names the file.
@@ -450,6 +457,27 @@ impl Manifest {
         })
     }
 
+    /// The link `target` names (`get`, `diff`): an id, else a URL as written, as normalized, or
+    /// as finally served by one of the link's captures.
+    pub fn find(&self, target: &str) -> Option<(&str, &LinkEntry)> {
+        if let Some((id, entry)) = self.links.get_key_value(target) {
+            return Some((id, entry));
+        }
+        let normalized = url::Url::parse(target).ok().map(|u| u.to_string());
+        let matches = |url: &str| url == target || normalized.as_deref() == Some(url);
+        let by_url = self
+            .links
+            .iter()
+            .find(|(_, e)| matches(&e.url) || url::Url::parse(&e.url).is_ok_and(|u| matches(u.as_str())));
+        by_url
+            .or_else(|| {
+                self.links
+                    .iter()
+                    .find(|(_, e)| e.snapshots.iter().any(|s| matches(&s.final_url)))
+            })
+            .map(|(id, e)| (id.as_str(), e))
+    }
+
     /// The latest snapshot of link `id`, if any.
     pub fn latest(&self, id: &str) -> Option<&Snapshot> {
         self.links.get(id).and_then(|entry| entry.snapshots.last())
@@ -463,7 +491,37 @@ impl Manifest {
     }
 }
 
+/// Which capture a command means when no time is given: `get` the latest, `diff --from` the
+/// first (the cited version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The first snapshot.
+    First,
+    /// The latest snapshot.
+    Latest,
+}
+
 impl LinkEntry {
+    /// The capture nearest to `at` (`get --at`, `diff --from`/`--to`), or without a time the one
+    /// `otherwise` names; `None` when the link has no snapshot.
+    pub fn capture(&self, at: Option<DateTime<Utc>>, otherwise: Pick) -> Option<&Snapshot> {
+        match (at, otherwise) {
+            (Some(at), _) => nearest(&self.snapshots, at),
+            (None, Pick::First) => self.snapshots.first(),
+            (None, Pick::Latest) => self.snapshots.last(),
+        }
+    }
+
+    /// Why the link has no snapshot yet, as a parenthesis for messages: its last check's error,
+    /// or nothing.
+    pub fn no_snapshot_why(&self) -> String {
+        self.last_check
+            .as_ref()
+            .and_then(|c| c.error.as_deref())
+            .map(|e| format!(" (last check: {e})"))
+            .unwrap_or_default()
+    }
+
     /// Records a fetch of this link (at `url`), as [`Manifest::record`] describes.
     fn record(&mut self, url: &str, check: LastCheck, capture: Option<Capture>) -> Option<Change> {
         self.url = url.to_owned();
@@ -477,9 +535,16 @@ impl LinkEntry {
                 latest.last_modified = last_modified.or(latest.last_modified.take());
                 Some(Change::Unchanged)
             }
+            (Capture::Sighting { etag, last_modified }, Some(latest)) => {
+                latest.last_seen = at;
+                latest.etag = etag;
+                latest.last_modified = last_modified;
+                Some(Change::Cosmetic)
+            }
             // A 304 with nothing to compare against cannot happen: conditional headers are only
-            // sent when a snapshot exists. Record nothing rather than invent a capture.
-            (Capture::NotModified { .. }, None) => None,
+            // sent when a snapshot exists, and a sighting needs a snapshot to be the same as.
+            // Record nothing rather than invent a capture.
+            (Capture::NotModified { .. } | Capture::Sighting { .. }, None) => None,
             (Capture::Payload(snapshot), Some(latest)) if latest.sha256 == snapshot.sha256 => {
                 if snapshot.warc.is_some()
                     && (snapshot.warc != latest.warc || snapshot.warc_record != latest.warc_record)
@@ -495,7 +560,12 @@ impl LinkEntry {
                 Some(Change::Unchanged)
             }
             (Capture::Payload(snapshot), latest) => {
-                let change = if latest.is_some() { Change::Changed } else { Change::New };
+                let cosmetic = snapshot.text.as_ref().is_some_and(|t| t.cosmetic);
+                let change = match latest {
+                    None => Change::New,
+                    Some(_) if cosmetic => Change::Cosmetic,
+                    Some(_) => Change::Changed,
+                };
                 self.snapshots.push(*snapshot);
                 Some(change)
             }
@@ -836,6 +906,14 @@ pub fn nearest(snapshots: &[Snapshot], at: DateTime<Utc>) -> Option<&Snapshot> {
         })
         .min_by_key(|(distance, later, _)| (*distance, *later))
         .map(|(_, _, s)| s)
+}
+
+/// Parses the value of a TIME flag (`get --at`, `diff --from`), if given, as [`parse_time`]
+/// does; the error names the flag.
+pub fn parse_time_flag(flag: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    value
+        .map(|t| parse_time(t).map_err(|e| format!("invalid value for {flag}: {e}")))
+        .transpose()
 }
 
 /// Parses a time as users write it (`get --at`, replay URLs): RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or a Wayback-style

@@ -1,4 +1,5 @@
-//! The Markdown report: a heading and a table, fit for a CI job summary or an issue body.
+//! The Markdown report: a heading and a table, fit for a CI job summary or an issue body; and
+//! the escaping every Markdown output uses for text from outside ([`cell`], [`fence`]).
 
 use std::fmt::Write;
 
@@ -53,8 +54,9 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// Escapes text for a table cell: pipes, brackets and line breaks would break the table.
-fn cell(text: &str) -> String {
+/// Escapes text for a table cell (or any inline Markdown): pipes, brackets and line breaks
+/// would break the table, `<` would open HTML, backticks and emphasis marks would run on.
+pub fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -67,6 +69,13 @@ fn cell(text: &str) -> String {
         }
     }
     out
+}
+
+/// A code fence for a block holding `content`: backticks, one more than the longest run of
+/// backticks in it (at least three), so that no line of the content can close the block.
+pub fn fence(content: &str) -> String {
+    let longest = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
 }
 
 #[cfg(test)]
@@ -97,5 +106,12 @@ mod tests {
             row.ends_with("| changed (71% same text); 62% of the text as cited |"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_backticks_inside() {
+        assert_eq!(super::fence("no ticks"), "```");
+        assert_eq!(super::fence("a ``` b"), "````");
+        assert_eq!(super::fence("`````\n``"), "``````");
     }
 }

@@ -11,7 +11,7 @@
 
 mod human;
 mod junit;
-mod markdown;
+pub mod markdown;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -201,6 +201,24 @@ fn change_label(r: &LinkResult) -> String {
     }
 }
 
+/// `text` with control characters (C0, DEL and C1: escape sequences among them) written as
+/// Rust escapes (`\u{1b}`): ids, URLs, error texts and page texts come from outside, and must
+/// not drive the user's terminal.
+pub fn terminal_safe(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Shortens `text` to at most `max` characters, marking the cut with `…`.
 fn ellipsize(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -280,6 +298,16 @@ mod tests {
         assert_eq!(percent(0.29), "29%");
         assert_eq!(percent(0.004), "0%");
         assert_eq!(percent(-1.0), "0%");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_terminals() {
+        assert_eq!(terminal_safe("plain – text"), "plain – text");
+        assert_eq!(
+            terminal_safe("a\x1b[31mred\u{9b}2J\x7f"),
+            "a\\u{1b}[31mred\\u{9b}2J\\u{7f}"
+        );
+        assert_eq!(terminal_safe("tab\tand\nline"), "tab\\tand\\nline");
     }
 
     #[test]

@@ -14,12 +14,14 @@
 //! - [`Sample`]: the payload's bytes gathered while it streams by, for [`main_text`].
 
 mod compare;
+mod history;
 mod html;
 
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 pub use self::compare::{Comparison, Passage, compare, diff};
+pub use self::history::{Judged, fill_history, judge, snapshot_text};
 pub use crate::title::Kind;
 
 /// The largest HTML payload whose text is read: bigger pages are compared by bytes only.
@@ -166,6 +168,8 @@ pub struct Sample {
     limit: Option<Option<usize>>,
     /// More bytes came than the limit allows.
     overflowed: bool,
+    /// Bytes pushed, kept or not.
+    seen: u64,
 }
 
 impl Sample {
@@ -176,11 +180,13 @@ impl Sample {
             bytes: Vec::new(),
             limit: None,
             overflowed: false,
+            seen: 0,
         }
     }
 
     /// Takes the next bytes of the payload.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.seen += bytes.len() as u64;
         if self.overflowed || self.limit == Some(None) {
             return;
         }
@@ -214,7 +220,19 @@ impl Sample {
         if self.limit.is_none() {
             self.decide();
         }
-        (self.limit.flatten().is_some() && !self.overflowed).then(|| (self.content_type, self.bytes))
+        (self.limit.flatten().is_some() && !self.overflowed).then_some((self.content_type, self.bytes))
+    }
+}
+
+/// A sample is a download's whole sink when only the text matters (a soft-404 probe).
+impl crate::store::PayloadSink for Sample {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.push(bytes);
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.seen
     }
 }
 

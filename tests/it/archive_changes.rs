@@ -7,7 +7,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::{Scratch, sha256_hex};
 
-const ARGS: &[&str] = &["--retries", "0", "--timeout", "5"];
+// Sibling probes (tests/it/soft404.rs) would add requests these tests count.
+const ARGS: &[&str] = &["--retries", "0", "--timeout", "5", "--no-soft-404"];
 
 fn page(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/plain")

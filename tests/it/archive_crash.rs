@@ -165,7 +165,8 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
         .collect();
     let links: Vec<(&str, String)> = links.iter().map(|(id, url)| (id.as_str(), url.clone())).collect();
     let scratch = Scratch::new(&links);
-    let args = ["--per-host", "8", "--retries", "0", "--timeout", "10"];
+    // Sibling probes would ask the server for paths that are no document.
+    let args = ["--per-host", "8", "--retries", "0", "--timeout", "10", "--no-soft-404"];
 
     // (checkpoints to wait for, then a little longer): kills early and late, right after a
     // checkpoint and between two.
@@ -279,7 +280,7 @@ async fn an_error_exit_mid_run_leaves_the_index_consistent() {
     // One request at a time in list order (one host): the doomed link, last, starts only once
     // the link two before it is recorded (the window holds two tasks per request slot).
     let mut cmd = scratch.cmd();
-    cmd.args(["archive", "--retries", "0", "--concurrency", "1"])
+    cmd.args(["archive", "--retries", "0", "--concurrency", "1", "--no-soft-404"])
         .env("LINKKEEP_TEST_FULL_DISK_FOR_LARGE_BODIES", "1");
     let run = crate::support::archive::run_raw(cmd).await;
     assert_eq!(run.code, 2, "{}", run.stderr);

@@ -11,7 +11,7 @@ use crate::support::bodies::Gate;
 async fn a_second_run_exits_2_naming_the_holder() {
     let gate = Gate::start().await;
     let scratch = Scratch::new(&[("gated", gate.url.clone())]);
-    let first = scratch.spawn_archive(&["--retries", "0", "--timeout", "30"]);
+    let first = scratch.spawn_archive(&["--retries", "0", "--timeout", "30", "--no-soft-404"]);
     let pid = first.id();
     wait_until("the first run's request", || gate.requests() >= 1).await;
 
@@ -36,10 +36,10 @@ async fn a_second_run_exits_2_naming_the_holder() {
 async fn wait_lock_waits_for_the_holder_then_succeeds() {
     let gate = Gate::start().await;
     let scratch = Scratch::new(&[("gated", gate.url.clone())]);
-    let first = scratch.spawn_archive(&["--retries", "0", "--timeout", "30"]);
+    let first = scratch.spawn_archive(&["--retries", "0", "--timeout", "30", "--no-soft-404"]);
     wait_until("the first run's request", || gate.requests() >= 1).await;
 
-    let mut waiter = scratch.spawn_archive(&["--retries", "0", "--timeout", "30", "--wait-lock"]);
+    let mut waiter = scratch.spawn_archive(&["--retries", "0", "--timeout", "30", "--wait-lock", "--no-soft-404"]);
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(
         waiter.try_wait().unwrap().is_none(),

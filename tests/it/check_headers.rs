@@ -27,6 +27,8 @@ async fn custom_user_agent_and_headers_reach_the_server() {
         "X-Test: 1",
         "--header",
         "X-Other: two words",
+        // A sibling probe would be a second request.
+        "--no-soft-404",
     ];
     let (code, report, stderr) = run_check(&links, &args).await;
 

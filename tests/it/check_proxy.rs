@@ -22,7 +22,8 @@ async fn http_proxy_env_is_used() {
 
     assert_eq!(code, 0, "stderr: {stderr}");
     assert_eq!(report.get("cited").outcome, Outcome::Ok);
-    assert_eq!(proxy.seen(), [CITED], "the proxy gets the absolute-form URI");
+    assert_eq!(proxy.seen()[0], CITED, "the proxy gets the absolute-form URI");
+    assert_only_cited_host(&proxy.seen());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -35,7 +36,20 @@ async fn proxy_flag_is_used() {
 
     assert_eq!(code, 0, "stderr: {stderr}");
     assert_eq!(report.get("cited").outcome, Outcome::Ok);
-    assert_eq!(proxy.seen(), [CITED]);
+    assert_eq!(proxy.seen()[0], CITED);
+    assert_only_cited_host(&proxy.seen());
+}
+
+/// The proxy saw the cited URL and at most the soft-404 probe beside it: the probe goes
+/// through the proxy too.
+fn assert_only_cited_host(seen: &[String]) {
+    assert!(seen.len() <= 2, "{seen:?}");
+    assert!(
+        seen[1..]
+            .iter()
+            .all(|u| u.starts_with("http://cited.invalid/linkkeep-probe-")),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,6 +69,11 @@ async fn no_proxy_goes_direct() {
 
     assert_eq!(code, 0, "stderr: {stderr}");
     assert_eq!(report.get("local").outcome, Outcome::Ok);
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.url.path() == "/doc" || r.url.path().starts_with("/linkkeep-probe-"))
+    );
     assert!(proxy.seen().is_empty(), "proxy saw {:?}", proxy.seen());
 }

@@ -232,6 +232,7 @@ async fn live_a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
 
     let mut cmd = scratch.cmd();
     cmd.args(["verify", "--live", "--format", "json"]).args([
+        "--no-soft-404",
         "--concurrency",
         "2",
         "--per-host",

@@ -1,8 +1,8 @@
 //! `verify --live` compares the text a reader sees (issue #14): the same bytes are `unchanged`;
 //! a new script nonce and ad are `cosmetic` and do not fail `--fail-on-change`; a rewritten
 //! paragraph is `changed` with a similarity below 1, as is its similarity to the first
-//! snapshot (the cited version), and fails it. Nothing is written in any case. The snapshots'
-//! text fields are not relied on: the payloads are read back where they are missing.
+//! snapshot (the cited version), and fails it. Nothing is written in any case. Snapshots
+//! without text fields (written before linkkeep read text) are read back from their payloads.
 
 use wiremock::MockServer;
 
@@ -97,6 +97,12 @@ async fn a_new_nonce_and_ad_are_cosmetic_and_do_not_fail() {
     assert_eq!(result.similarity, None, "{result:#?}");
     assert_eq!(result.similarity_to_first, Some(1.0), "{result:#?}");
     assert_eq!((report.summary.cosmetic, report.summary.changed), (1, 0));
+
+    // The byte-level rule still fails it.
+    let mut args = vec!["--live", "--fail-on-change=bytes"];
+    args.extend_from_slice(NET);
+    let (code, report, stderr) = archived.verify(&args).await;
+    assert_eq!(code, 1, "{report:#?}\n{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,7 +130,8 @@ async fn a_rewritten_paragraph_is_changed_and_fails() {
 }
 
 /// The live page is the latest snapshot, which is not the cited one: unchanged, and as far
-/// from the cited version as that snapshot is.
+/// from the cited version as that snapshot is, whether `archive` recorded it (and `status`
+/// shows it) or the snapshots predate text fields and their payloads are read back.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unchanged_page_still_shows_its_drift_from_the_first_capture() {
     let rewritten = article("n0nce-1", "cheap hosting", REWRITTEN);
@@ -138,4 +145,29 @@ async fn an_unchanged_page_still_shows_its_drift_from_the_first_capture() {
     assert_eq!(result.change.as_deref(), Some("unchanged"), "{result:#?}");
     let to_first = result.similarity_to_first.expect("both captures have text");
     assert!((0.3..1.0).contains(&to_first), "{result:#?}");
+
+    let status = archived.scratch.run(&["status", "--format", "json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["links"][0]["similarity_to_first"], to_first, "{status:#}");
+
+    // As an archive written before issue #14 would have them: no text fields at all.
+    let mut manifest = archived.scratch.manifest();
+    for snapshot in manifest["links"]["report"]["snapshots"].as_array_mut().unwrap() {
+        let fields = snapshot.as_object_mut().unwrap();
+        fields.retain(|name, _| !name.starts_with("text_") && !name.starts_with("similarity") && name != "cosmetic");
+    }
+    std::fs::write(
+        archived.scratch.archive.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    let (code, report) = verify_live(&archived).await;
+    assert_eq!(code, 0, "{report:#?}");
+    let result = report.get("report");
+    assert_eq!(result.change.as_deref(), Some("unchanged"), "{result:#?}");
+    assert_eq!(
+        result.similarity_to_first,
+        Some(to_first),
+        "read back from the payloads"
+    );
 }

@@ -4,18 +4,13 @@
 //! recorded in the manifest do not already answer, and snapshots written before linkkeep read
 //! text (no `text_*` fields) are read back too.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use crate::manifest::Snapshot;
 use crate::outcome::Change;
-use crate::payload::{self, PayloadError};
 use crate::store::{HashSink, PayloadSink};
-use crate::text::{self, Comparison, Fingerprint, Sample};
-
-/// Simhashes at most this many bits apart are the same text, when a snapshot's text cannot be
-/// read back to compare word by word (its payload is damaged: `verify` reports that itself).
-const SIMHASH_COSMETIC_BITS: u32 = 3;
+use crate::text::{self, Fingerprint, Sample};
 
 /// What `verify --live` keeps of a live body while it streams by: its hash and size, and, for
 /// HTML and PDF up to [`text::MAX_HTML`] / [`text::MAX_PDF`], its bytes (for the main text).
@@ -82,131 +77,98 @@ pub enum Live {
 pub struct Drift {
     /// Against the latest snapshot.
     pub change: Change,
-    /// For `changed` with text on both sides: how much of the latest snapshot's text it keeps.
+    /// For `changed` with live text: how much of the latest snapshot's text it keeps (0 when
+    /// that has none).
     pub similarity: Option<f64>,
     /// How much of the first snapshot's text (the cited version) it keeps, when both have text.
     pub similarity_to_first: Option<f64>,
 }
 
-/// Compares `live` with `history` (a link's snapshots, oldest first) in `archive`. Blocking:
-/// it reads the main text of the live page and, where the manifest's text fields do not tell,
-/// of the snapshots' payloads.
+/// Compares `live` with `history` (a link's snapshots, oldest first) in `archive`, as
+/// `archive` would compare it as a new capture ([`text::judge`]). Blocking: it reads the main
+/// text of the live page and, where the manifest's text fields do not tell, of the snapshots'
+/// payloads.
 pub fn judge(archive: &Path, history: &[Snapshot], live: Live) -> Drift {
-    let (Some(first), Some(latest)) = (history.first(), history.last()) else {
+    let Some(latest) = history.last() else {
         return Drift {
             change: Change::New,
             similarity: None,
             similarity_to_first: None,
         };
     };
-    let latest_is_first = history.len() == 1;
-    let (same_bytes, live_text) = match live {
-        Live::NotModified => (true, None),
-        Live::Body(body) => {
-            let text = body
-                .text_payload
-                .and_then(|(content_type, bytes)| text::main_text(content_type.as_deref(), &bytes));
-            (body.sha256 == latest.sha256, text)
-        }
+    let body = match live {
+        Live::Body(body) if body.sha256 != latest.sha256 => body,
+        // The live page is the latest snapshot.
+        Live::Body(body) => return unchanged(archive, history, body.text_payload),
+        Live::NotModified => return unchanged(archive, history, None),
     };
-
-    if same_bytes {
-        // The live page is the latest snapshot: its drift from the cited version is the
-        // snapshot's own, recorded by `archive` or worked out here for older snapshots.
-        let similarity_to_first = if latest_is_first {
-            let has_text = latest.text.is_some() || live_text.is_some() || read_text(archive, latest).is_some();
-            has_text.then_some(1.0)
-        } else if let Some(recorded) = latest.text.as_ref().and_then(|t| t.similarity_to_first) {
-            Some(recorded)
-        } else {
-            live_text
-                .or_else(|| read_text(archive, latest))
-                .and_then(|text| compare_with(archive, first, &text, &Fingerprint::of(&text)))
-                .map(|c| c.similarity)
-        };
-        return Drift {
-            change: Change::Unchanged,
+    let judged = body
+        .text_payload
+        .and_then(|(content_type, bytes)| text::judge(archive, history, content_type.as_deref(), &bytes));
+    match judged.map(|j| j.fields) {
+        Some(fields) if fields.cosmetic => Drift {
+            change: Change::Cosmetic,
             similarity: None,
-            similarity_to_first,
-        };
-    }
-
-    // Different bytes; without text on both sides, the bytes are all there is to compare.
-    let Some(text) = live_text else {
-        return Drift {
+            similarity_to_first: fields.similarity_to_first,
+        },
+        Some(fields) => Drift {
+            change: Change::Changed,
+            similarity: fields.similarity,
+            similarity_to_first: fields.similarity_to_first,
+        },
+        // Without text, the bytes are all there is to compare.
+        None => Drift {
             change: Change::Changed,
             similarity: None,
             similarity_to_first: None,
-        };
+        },
+    }
+}
+
+/// The drift of a live page that is the latest snapshot (the same bytes, or a 304): the
+/// snapshot's own drift from the cited version, as `archive` recorded it, or worked out here
+/// for snapshots written before linkkeep read text. `live` is the live payload, when there is
+/// one to read the text of.
+fn unchanged(archive: &Path, history: &[Snapshot], live: Option<(Option<String>, Vec<u8>)>) -> Drift {
+    let (first, latest) = (&history[0], &history[history.len() - 1]);
+    let live_text = || match &live {
+        Some((content_type, bytes)) => text::main_text(content_type.as_deref(), bytes),
+        None => read_text(archive, latest),
     };
-    let fingerprint = Fingerprint::of(&text);
-    let to_latest = compare_with(archive, latest, &text, &fingerprint);
-    let (change, similarity) = match to_latest {
-        Some(c) if c.cosmetic => (Change::Cosmetic, None),
-        Some(c) => (Change::Changed, Some(c.similarity)),
-        None => (Change::Changed, None),
-    };
-    let similarity_to_first = if latest_is_first {
-        to_latest.map(|c| c.similarity)
+    let similarity_to_first = if history.len() == 1 {
+        // The cited version itself.
+        (latest.text.is_some() || live_text().is_some()).then_some(1.0)
+    } else if let Some(recorded) = latest.text.as_ref().and_then(|t| t.similarity_to_first) {
+        Some(recorded)
     } else {
-        compare_with(archive, first, &text, &fingerprint).map(|c| c.similarity)
+        live_text().and_then(|text| similarity_to(archive, first, &text))
     };
     Drift {
-        change,
-        similarity,
+        change: Change::Unchanged,
+        similarity: None,
         similarity_to_first,
     }
 }
 
-/// How `text` (with `fingerprint`) compares with `earlier`'s text; `None` when `earlier` has
-/// none.
-fn compare_with(archive: &Path, earlier: &Snapshot, text: &str, fingerprint: &Fingerprint) -> Option<Comparison> {
-    if earlier
+/// How much of `earlier`'s text `text` keeps; `None` when `earlier` has no text or cannot be
+/// read back (fixity reports that on its own).
+fn similarity_to(archive: &Path, earlier: &Snapshot, text: &str) -> Option<f64> {
+    let same = earlier
         .text
         .as_ref()
-        .is_some_and(|t| t.text_sha256 == fingerprint.sha256)
-    {
-        return Some(text::compare(text, text));
+        .is_some_and(|t| t.text_sha256 == Fingerprint::of(text).sha256);
+    if same {
+        return Some(1.0);
     }
-    match snapshot_text(archive, earlier) {
-        Ok(Some(old)) => Some(text::compare(&old, text)),
-        Ok(None) => None,
-        Err(e) => {
-            // The snapshot's payload cannot be read back (fixity reports that on its own): its
-            // simhash still tells near-identical texts from different ones.
-            let recorded = earlier.text.as_ref()?;
-            let old = text::parse_simhash(&recorded.text_simhash)?;
-            let bits = text::hamming(old, fingerprint.simhash);
-            tracing::warn!(
-                "cannot read the capture of {} to compare texts ({e}); compared by simhash ({bits} bits apart)",
-                earlier.first_seen
-            );
-            Some(Comparison {
-                similarity: (1.0 - f64::from(bits) / 32.0).max(0.0),
-                cosmetic: bits <= SIMHASH_COSMETIC_BITS,
-            })
-        }
-    }
+    read_text(archive, earlier).map(|old| text::compare(&old, text).similarity)
 }
 
-/// [`snapshot_text`], with a payload that cannot be read counted as no text.
+/// [`text::snapshot_text`], with a payload that cannot be read counted as no text.
 fn read_text(archive: &Path, snapshot: &Snapshot) -> Option<String> {
-    snapshot_text(archive, snapshot)
+    text::snapshot_text(archive, snapshot)
         .inspect_err(|e| tracing::warn!("cannot read the capture of {}: {e}", snapshot.first_seen))
         .ok()
         .flatten()
-}
-
-/// The normalised main text of `snapshot`'s payload, read back (hash-checked) from the
-/// archive; `None` when it has no text (not HTML or PDF, or too large to read). Blocking.
-fn snapshot_text(archive: &Path, snapshot: &Snapshot) -> Result<Option<String>, PayloadError> {
-    if snapshot.size > text::MAX_HTML.max(text::MAX_PDF) as u64 {
-        return Ok(None);
-    }
-    let mut payload = payload::open(archive, snapshot)?;
-    let mut bytes = Vec::with_capacity(snapshot.size as usize);
-    payload.read_to_end(&mut bytes).map_err(|e| payload.error_from(e))?;
-    Ok(text::main_text(snapshot.content_type.as_deref(), &bytes))
 }
 
 #[cfg(test)]

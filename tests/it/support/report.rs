@@ -29,8 +29,7 @@ pub struct Summary {
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
-    /// Bytes changed, the text a reader sees did not (issue #14).
-    #[serde(default)]
+    /// Captures with new bytes and the same text (archive, `verify --live`).
     pub cosmetic: u64,
 }
 
@@ -79,6 +78,9 @@ pub enum Outcome {
     NetworkError,
     RedirectError,
     TooLarge,
+    /// A page gone though its site answered 200.
+    #[serde(rename = "soft_404")]
+    Soft404,
     Excluded,
     /// `verify` only.
     MissingObject,

@@ -12,8 +12,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::archive::{RawRun, Scratch, random_bytes, run_raw};
 use super::payloads::{flip_in_record, strip_objects};
 
-/// Network flags for every run: no retries, so a failure shows at once.
-pub const NET: &[&str] = &["--retries", "0", "--timeout", "5"];
+/// Network flags for every run: no retries, so a failure shows at once, and no soft-404 probes
+/// (tests/it/soft404.rs), which would be requests beyond the ones these tests count.
+pub const NET: &[&str] = &["--retries", "0", "--timeout", "5", "--no-soft-404"];
 
 /// An orphan's hash: referenced by no snapshot, and in the `ab` fan-out folder.
 pub const ORPHAN_SHA: &str = "ab00112233445566778899aabbccddeeff00112233445566778899aabbccddee";
