@@ -29,6 +29,8 @@ pub fn main_text(content_type: Option<&str>, bytes: &[u8]) -> String {
         ..Config::default()
     };
     let document = dom_query::Document::from(html.as_ref());
+    // Readability keeps a box of ads or "related" links that sits inside the article.
+    remove_unlikely_boxes(&document);
     match Readability::with_document(document, None, Some(config)).and_then(|mut r| r.parse()) {
         // Readability's last resort for a short page keeps everything, menus included.
         Ok(article) if article.length >= ARTICLE_MIN_CHARS => article.text_content.to_string(),
@@ -45,16 +47,29 @@ static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     .expect("a valid pattern")
 });
 
+/// Class and id words of containers that hold content even when another of their words is
+/// unlikely (`class="post share-enabled"`), as in Readability's "maybe candidates".
+static MAYBE_CONTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)article|body|column|content|main|shadow|post|entry|story").expect("a valid pattern")
+});
+
+/// Removes the elements whose class or id names an ad, a menu, a "related" box and the like
+/// (and none that names content).
+fn remove_unlikely_boxes(document: &dom_query::Document) {
+    for node in document.select("body [class], body [id]").nodes() {
+        let names: Vec<_> = [node.attr("class"), node.attr("id")].into_iter().flatten().collect();
+        let unlikely = names.iter().any(|name| UNLIKELY.is_match(name));
+        if unlikely && !names.iter().any(|name| MAYBE_CONTENT.is_match(name)) {
+            node.remove_from_parent();
+        }
+    }
+}
+
 /// The text of the page's body without navigation, forms, scripts, ads and the like.
 fn body_text(html: &str) -> String {
     let document = dom_query::Document::from(html);
     document.select(NEVER_CONTENT).remove();
-    for node in document.select("[class], [id]").nodes() {
-        let names = [node.attr("class"), node.attr("id")];
-        if names.iter().flatten().any(|name| UNLIKELY.is_match(name)) {
-            node.remove_from_parent();
-        }
-    }
+    remove_unlikely_boxes(&document);
     let body = document.select("body");
     let text = if body.exists() {
         body.formatted_text()
@@ -84,6 +99,8 @@ mod tests {
             <p>The secretariat will publish a summary of the contributions received before the
             end of the year, together with the list of participants and the documents that were
             presented during the two days of discussion.</p>
+            <div class="ad ad-inline"><a href="https://ads.example/">Sponsored: buy hosting now</a></div>
+            <div class="share-buttons">Share on social media</div>
             <!-- a comment that is not text -->
             </article>
             <aside class="related"><h3>Related</h3><ul><li><a href="/a">Another story</a></li></ul></aside>
@@ -98,6 +115,7 @@ mod tests {
             "Home",
             "Sponsored",
             "Another story",
+            "Share on",
             "Post a comment",
             "generated",
             "comment that",
