@@ -128,6 +128,8 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     .await?;
     let fetcher = Arc::new(Fetcher::new(client, network));
     let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let text_slots = Arc::new(tokio::sync::Semaphore::new(cores));
 
     let started = Utc::now();
     let run_id = new_run_id(started);
@@ -169,6 +171,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             read_text: !args.no_text,
             skip_cosmetic: args.skip_cosmetic,
             soft_404: Arc::clone(&soft_404),
+            text_slots: Arc::clone(&text_slots),
         };
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
@@ -506,6 +509,8 @@ struct LinkJob {
     /// `--skip-cosmetic`: a cosmetic capture is a sighting of the latest snapshot.
     skip_cosmetic: bool,
     soft_404: Arc<Soft404>,
+    /// Pages whose text may be read at once: one per core.
+    text_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl LinkJob {
@@ -767,6 +772,9 @@ impl LinkJob {
     /// Reads a new capture's main text and compares it with the link's history, on the
     /// blocking pool (it is CPU work, and may read earlier payloads back).
     async fn judge_text(&self, content_type: Option<String>, bytes: Arc<Vec<u8>>) -> Option<text::Judged> {
+        // One page at a time per core: sixteen pages parsed at once on two cores only take
+        // turns, each with its DOM in memory.
+        let _slot = self.text_slots.acquire().await.expect("never closed");
         let (archive, history) = (self.store.root().to_owned(), self.history.clone());
         let judged =
             tokio::task::spawn_blocking(move || text::judge(&archive, &history, content_type.as_deref(), &bytes)).await;

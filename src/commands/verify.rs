@@ -33,6 +33,7 @@ use crate::payload::{self, Location, PayloadError};
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
 use crate::schedule::Window;
+use crate::soft404::Soft404;
 use crate::store::Store;
 use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
@@ -352,8 +353,10 @@ async fn compare_live(
     archive: &Path,
     progress: &Progress,
 ) -> Vec<LinkResult> {
+    let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
     let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
+        let soft_404 = Arc::clone(&soft_404);
         let link = links[index].clone();
         let history = manifest
             .links
@@ -362,7 +365,7 @@ async fn compare_live(
             .unwrap_or_default();
         let archive = archive.to_owned();
         let span = tracing::info_span!("link", id = %link.id);
-        async move { compare_link(&fetcher, &link, &archive, history).await }.instrument(span)
+        async move { compare_link(&fetcher, &soft_404, &link, &archive, history).await }.instrument(span)
     };
     let mut window = Window::for_links(links, fetcher.config().concurrency);
     window.fill(task);
@@ -379,7 +382,13 @@ async fn compare_live(
 }
 
 /// Fetches one link and compares it with `history`, its snapshots in `archive`.
-async fn compare_link(fetcher: &Fetcher, link: &Link, archive: &Path, history: Vec<Snapshot>) -> LinkResult {
+async fn compare_link(
+    fetcher: &Fetcher,
+    soft_404: &Soft404,
+    link: &Link,
+    archive: &Path,
+    history: Vec<Snapshot>,
+) -> LinkResult {
     if let Some(why) = fetcher.exclusion(&link.url) {
         return LinkResult::excluded(&link.id, &link.url, why);
     }
@@ -433,6 +442,19 @@ async fn compare_link(fetcher: &Fetcher, link: &Link, archive: &Path, history: V
         change,
         ..result_of(link, fetched)
     };
+    soft_404
+        .judge_result(fetcher, link, &mut result, async |_| {
+            // Copied only when a probe needs the page's text to decide.
+            let Some(Live::Body(body)) = &live else { return None };
+            let (content_type, bytes) = body.text_payload.clone()?;
+            let read = move || crate::text::main_text(content_type.as_deref(), &bytes);
+            tokio::task::spawn_blocking(read).await.ok().flatten()
+        })
+        .await;
+    if result.outcome == Outcome::Soft404 {
+        // The page is gone: what the site says instead is no drift of it.
+        return result;
+    }
     if let Some(live) = live
         && !history.is_empty()
     {

@@ -87,10 +87,11 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// The fingerprint of a normalised text.
     pub fn of(text: &str) -> Self {
+        let words: Vec<u64> = text.split_whitespace().map(word_hash).collect();
         Self {
             sha256: crate::store::hex(Sha256::digest(text.as_bytes()).as_slice()),
-            simhash: simhash(text),
-            words: text.split_whitespace().count() as u64,
+            simhash: simhash_of_words(&words),
+            words: words.len() as u64,
         }
     }
 
@@ -115,6 +116,11 @@ const SHINGLE: usize = 3;
 /// values in manifests stay comparable across builds and platforms.
 pub fn simhash(text: &str) -> u64 {
     let words: Vec<u64> = text.split_whitespace().map(word_hash).collect();
+    simhash_of_words(&words)
+}
+
+/// [`simhash`] of a text's words, each already hashed by [`word_hash`].
+fn simhash_of_words(words: &[u64]) -> u64 {
     if words.is_empty() {
         return 0;
     }

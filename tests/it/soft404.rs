@@ -260,3 +260,45 @@ async fn a_link_that_now_leads_elsewhere_than_at_its_first_capture_is_reported()
     );
     assert!(warnings.contains("at its first capture"), "{warnings}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_live_reports_a_cited_page_the_site_removed_but_answers_with_200() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let server = MockServer::start().await;
+    let removed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&removed);
+    Mock::given(wiremock::matchers::any())
+        .respond_with(move |request: &Request| {
+            let path = request.url.path();
+            if path == "/news/wgec.html" && !flag.load(Ordering::SeqCst) {
+                html(article("Enhanced cooperation"))
+            } else {
+                html(not_found_page(path))
+            }
+        })
+        .mount(&server)
+        .await;
+    let scratch = Scratch::new(&[("wgec", format!("{}/news/wgec.html", server.uri()))]);
+    let archived = scratch.archive(ARGS).await;
+    assert_eq!(archived.result("wgec")["outcome"], "ok", "{}", archived.stderr);
+    assert_eq!(scratch.snapshots("wgec").len(), 1);
+
+    removed.store(true, Ordering::SeqCst);
+    let manifest = std::fs::read(scratch.archive.join("manifest.json")).unwrap();
+    let mut cmd = scratch.cmd();
+    cmd.args(["verify", "--live", "--format", "json"]).args(ARGS);
+    let run = crate::support::archive::run_raw(cmd).await;
+    let report: serde_json::Value =
+        serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let result = &report["results"][0];
+    assert_eq!(result["outcome"], "soft_404", "{result:#}");
+    assert!(result["error"].as_str().unwrap().contains("random path"), "{result:#}");
+    assert_eq!(
+        std::fs::read(scratch.archive.join("manifest.json")).unwrap(),
+        manifest,
+        "verify writes nothing"
+    );
+}
