@@ -268,8 +268,10 @@ bench_check() {
     local dir=$WORK/$name
     gen check-urls "$n" "$HOSTS" "$PORT_BASE" "$dir"
     log "$name: $n URLs over $HOSTS hosts"
+    # --no-soft-404: /c/ answers every path with the one page, so a sibling probe would find
+    # every link a soft-404 and read each page again; lychee sends no probes.
     local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" check
-        --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null)
+        --concurrency 64 --per-host 8 --retries 0 --no-soft-404 --no-progress --format json -o /dev/null)
     # lychee: same global and per-host concurrency, no retries, no cache (its default), no
     # per-host request interval (its default would pace requests and measure only the pacing).
     local -a lychee=("$LYCHEE" --no-progress --max-concurrency 64 --host-concurrency 8
@@ -488,8 +490,9 @@ bench_manifest() {
     log "$name: $(du -h "$cache/archive/manifest.json" | cut -f1) manifest"
     printf '["http://127.0.0.1:%s/c/one-more-link.html"]\n' "$PORT_BASE" >"$dir/one.json"
     local -a status=("$BIN" --archive "$cache/archive" --links "$dir/absent.json" status --format json -o /dev/null)
+    # --no-soft-404: /c/ answers every path with the one page (see bench_check).
     local -a update=("$BIN" --archive "$dir/archive" --links "$dir/one.json" archive --retries 0
-        --no-progress --format json -o /dev/null)
+        --no-soft-404 --no-progress --format json -o /dev/null)
     for ((r = 1; r <= RUNS; r++)); do
         measure "$name" "$n" links "linkkeep status" "$r" "${status[@]}"
         rm -rf "$dir/archive"; cp -r "$cache/archive" "$dir/archive"
@@ -515,7 +518,7 @@ bench_checkpoints() {
             if [ "$base" = empty ]; then mkdir -p "$dir/archive"; else cp -r "$cache/archive" "$dir/archive"; fi
             local tool="linkkeep archive (over $base)"
             measure "$name" "$n" links "$tool" "$r" "$BIN" -v --links "$dir/links.json" --archive "$dir/archive" \
-                archive --concurrency 64 --per-host 8 --retries 0 --no-progress --format json -o /dev/null
+                archive --concurrency 64 --per-host 8 --retries 0 --no-soft-404 --no-progress --format json -o /dev/null
             sed 's/\x1b\[[0-9;]*m//g' "$WORK/last.err" | awk -v s="$name" -v b="$base" -v r="$r" '
                 / checkpoint links=/ {
                     for (i = 1; i <= NF; i++) {

@@ -673,6 +673,16 @@ impl LinkJob {
                     _ => None,
                 };
                 result.similarity = judged.as_ref().and_then(|j| j.fields.similarity);
+                // How much of the cited version this capture keeps: its own comparison, or for
+                // the bytes of the latest snapshot, what that one recorded.
+                result.similarity_to_first = match (&judged, self.latest()) {
+                    (Some(judged), _) => judged.fields.similarity_to_first,
+                    (None, Some(latest)) if !new_bytes && self.history.len() > 1 => {
+                        latest.text.as_ref().and_then(|t| t.similarity_to_first)
+                    }
+                    (None, Some(latest)) if !new_bytes => latest.text.as_ref().map(|_| 1.0),
+                    (None, _) => None,
+                };
                 let judged_text = judged.as_ref().map(|j| j.text.clone());
                 let (fetcher, soft_404) = (&self.fetcher, &self.soft_404);
                 soft_404

@@ -169,6 +169,10 @@ async fn a_rewritten_paragraph_is_changed_with_a_similarity_and_fails_the_run() 
         .as_f64()
         .expect("a changed capture carries its similarity");
     assert!(similarity > 0.5 && similarity < 1.0, "{similarity}");
+    assert_eq!(
+        result["similarity_to_first"], similarity,
+        "the report says how far from the cited version"
+    );
     assert_eq!(second.report["summary"]["changed"], 1);
 
     let snapshots = scratch.snapshots("wgec");
@@ -183,6 +187,7 @@ async fn a_rewritten_paragraph_is_changed_with_a_similarity_and_fails_the_run() 
     let third = scratch.archive(&[ARGS, &["--fail-on-change"]].concat()).await;
     assert_eq!(third.code, 0, "{}", third.stderr);
     assert_eq!(third.result("wgec")["change"], "cosmetic");
+    assert_eq!(third.result("wgec")["similarity_to_first"], similarity);
     let snapshots = scratch.snapshots("wgec");
     assert_eq!(snapshots[2]["similarity_to_first"], similarity);
 }
