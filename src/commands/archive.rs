@@ -700,7 +700,7 @@ impl LinkJob {
                     // capture of the cited page.
                     check.outcome = result.outcome;
                     check.error.clone_from(&result.error);
-                    result.similarity = None;
+                    (result.similarity, result.similarity_to_first) = (None, None);
                     let (_, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
                     warnings.extend(damaged);
                     index_lines.push(line);
