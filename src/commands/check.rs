@@ -1,5 +1,6 @@
 //! `linkkeep check`: is every cited link still there? Concurrent GETs that stop after the
-//! response headers; nothing is stored.
+//! response headers, and a soft-404 verdict on every ok answer ([`crate::soft404`]: a page is
+//! read whole only when its site answers a random sibling path with 200); nothing is stored.
 
 use std::sync::Arc;
 
