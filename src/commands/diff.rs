@@ -41,7 +41,6 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::archive::request_headers;
 use super::{Exit, emit};
@@ -53,8 +52,7 @@ use crate::manifest::{LinkEntry, Manifest, Pick, Snapshot, parse_time_flag};
 use crate::outcome::Outcome;
 use crate::payload;
 use crate::report::timestamp;
-use crate::store::{PayloadSink, hex};
-use crate::text::{self, Fingerprint, Kind, Passage};
+use crate::text::{self, Fingerprint, Kind, LiveSink, Passage};
 
 /// How many bytes of a payload tell whether it is HTML or a PDF (as [`text::Sample`] looks).
 const SNIFF_LEN: usize = 512;
@@ -312,41 +310,6 @@ fn text_of(what: &str, kind: Kind, content_type: Option<&str>, bytes: &[u8]) -> 
     }
 }
 
-/// A live payload as it streams in: its hash and size, its first bytes, and (for HTML and
-/// PDF within the text limits) the whole of it.
-struct LiveBody {
-    sample: text::Sample,
-    head: Vec<u8>,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl LiveBody {
-    fn new(content_type: Option<&str>) -> Self {
-        Self {
-            sample: text::Sample::new(content_type),
-            head: Vec::new(),
-            hasher: Sha256::new(),
-            size: 0,
-        }
-    }
-}
-
-impl PayloadSink for LiveBody {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let room = SNIFF_LEN.saturating_sub(self.head.len()).min(bytes.len());
-        self.head.extend_from_slice(&bytes[..room]);
-        self.sample.push(bytes);
-        self.hasher.update(bytes);
-        self.size += bytes.len() as u64;
-        Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-}
-
 /// Fetches the link's page now, once (with the usual retries), and extracts its text; nothing
 /// is stored.
 async fn fetch_live(network: NetworkConfig, id: &str, url: &str) -> anyhow::Result<Side> {
@@ -370,10 +333,10 @@ async fn fetch_live(network: NetworkConfig, id: &str, url: &str) -> anyhow::Resu
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let mut body = LiveBody::new(content_type.as_deref());
+            let mut body = LiveSink::new(content_type.as_deref());
             // Writing into memory cannot fail.
             let _ = download::download(response, deadline, limits, &mut body, None).await?;
-            Ok::<_, BodyError>(body)
+            Ok::<_, BodyError>(body.finish())
         })
         .await;
     let content_type = fetched.header(CONTENT_TYPE);
@@ -386,8 +349,8 @@ async fn fetch_live(network: NetworkConfig, id: &str, url: &str) -> anyhow::Resu
         ),
     };
     let kind = textual(&what, "pages", content_type.as_deref(), &body.head, body.size)?;
-    let sha256 = hex(&body.hasher.finalize());
-    let Some((_, bytes)) = body.sample.into_payload() else {
+    let sha256 = body.sha256;
+    let Some((_, bytes)) = body.text_payload else {
         bail!("{what} could not be read whole for its text");
     };
     let text = {

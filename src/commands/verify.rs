@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use tracing::Instrument;
 
-use self::drift::{Live, LiveSink};
+use self::drift::Live;
 use super::archive::request_headers;
 use super::check::result_of;
 use super::{Exit, emit_report};
@@ -35,6 +35,7 @@ use crate::report::{Report, new_run_id};
 use crate::schedule::Window;
 use crate::soft404::Soft404;
 use crate::store::Store;
+use crate::text::LiveSink;
 use crate::warc::index::list_warc_files;
 use crate::warc::run::WARC_DIR;
 use crate::warc::{WarcCheck, check_warc};

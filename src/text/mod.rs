@@ -16,6 +16,7 @@
 mod compare;
 mod history;
 mod html;
+mod live;
 
 use std::borrow::Cow;
 
@@ -24,6 +25,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 pub use self::compare::{Comparison, Passage, compare, diff};
 pub use self::history::{Judged, fill_history, judge, snapshot_text};
+pub use self::live::{LiveBody, LiveSink};
 pub use crate::title::Kind;
 
 /// The largest HTML payload whose text is read: bigger pages are compared by bytes only.

@@ -6,7 +6,7 @@ use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::Scratch;
-use crate::support::serve::{get, router};
+use crate::support::serve::{get, index_row, router};
 
 /// Gives snapshot `index` of link `id` text fields, with `similarity_to_first` when given, as
 /// `archive` records them.
@@ -57,13 +57,7 @@ async fn the_index_tells_how_much_of_the_cited_text_the_latest_capture_keeps() {
     set_text(&scratch, "steady", 1, Some(1.0));
 
     let html = get(&router(&scratch), "/", &[]).await.text();
-    let row = |id: &str| {
-        let start = html
-            .find(&format!("<tr id=\"{id}\">"))
-            .unwrap_or_else(|| panic!("no row for {id}:\n{html}"));
-        let end = start + html[start..].find("</tr>").unwrap();
-        html[start..end].to_owned()
-    };
+    let row = |id: &str| index_row(&html, id);
     assert!(html.contains("<th>Text as cited</th>"), "{html}");
     assert!(
         row("edited").contains("text changed since cited: 62% the same"),

@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::archive::{Scratch, sha256_hex};
 use crate::support::serve::{
-    HOST, ServeProcess, Site, get, pdf_bytes, plain_page, raw_get, router, set_capture_times, timestamp,
+    HOST, ServeProcess, Site, get, index_row, pdf_bytes, plain_page, raw_get, router, set_capture_times, timestamp,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -20,13 +20,7 @@ async fn the_index_lists_every_link_with_title_publisher_outcome_and_captures() 
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), "text/html; charset=utf-8");
     let html = reply.text();
-    let row = |id: &str| {
-        let start = html
-            .find(&format!("<tr id=\"{id}\">"))
-            .unwrap_or_else(|| panic!("no row for {id}:\n{html}"));
-        let end = start + html[start..].find("</tr>").unwrap();
-        html[start..end].to_owned()
-    };
+    let row = |id: &str| index_row(&html, id);
     // The capture's own title wins over links.json's; links.json's fills in when there is none.
     assert!(
         row("a").contains("Page A") && !row("a").contains("A from links.json"),

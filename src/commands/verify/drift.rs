@@ -4,64 +4,12 @@
 //! recorded in the manifest do not already answer, and snapshots written before linkkeep read
 //! text (no `text_*` fields) are read back too.
 
-use std::io;
 use std::path::Path;
 
 use crate::manifest::Snapshot;
 use crate::outcome::Change;
-use crate::store::{HashSink, PayloadSink};
-use crate::text::{self, Fingerprint, Sample};
-
-/// What `verify --live` keeps of a live body while it streams by: its hash and size, and, for
-/// HTML and PDF up to [`text::MAX_HTML`] / [`text::MAX_PDF`], its bytes (for the main text).
-#[derive(Debug)]
-pub struct LiveSink {
-    hash: HashSink,
-    sample: Sample,
-}
-
-impl LiveSink {
-    /// A sink for a body served as `content_type`.
-    pub fn new(content_type: Option<&str>) -> Self {
-        Self {
-            hash: HashSink::default(),
-            sample: Sample::new(content_type),
-        }
-    }
-
-    /// The body's SHA-256 and size, and the payload its text is read from, if it may have one.
-    pub fn finish(self) -> LiveBody {
-        let (sha256, size) = self.hash.finish();
-        LiveBody {
-            sha256,
-            size,
-            text_payload: self.sample.into_payload(),
-        }
-    }
-}
-
-impl PayloadSink for LiveSink {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.hash.write(bytes)?;
-        self.sample.push(bytes);
-        Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.hash.size()
-    }
-}
-
-/// A live body, downloaded.
-#[derive(Debug)]
-pub struct LiveBody {
-    /// SHA-256 of the payload, lower-case hex.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its content type and bytes, when it is HTML or PDF small enough to read the text of.
-    pub text_payload: Option<(Option<String>, Vec<u8>)>,
-}
+pub use crate::text::LiveBody;
+use crate::text::{self, Fingerprint};
 
 /// What the server answered, as far as drift goes.
 #[derive(Debug)]
@@ -203,6 +151,7 @@ mod tests {
             sha256: sha256.into(),
             size: html.len() as u64,
             text_payload: Some((Some("text/html".into()), html.as_bytes().to_vec())),
+            head: Vec::new(),
         })
     }
 
@@ -250,6 +199,7 @@ mod tests {
             sha256: "b".into(),
             size: 3,
             text_payload: None,
+            head: Vec::new(),
         });
         let drift = judge(archive.path(), &history, live);
         assert_eq!(

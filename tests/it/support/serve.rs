@@ -152,6 +152,15 @@ pub fn set_capture_times(scratch: &Scratch, id: &str, times: &[&str]) {
     .unwrap();
 }
 
+/// The row of link `id` in the replay index's HTML, from `<tr id="…">` to its `</tr>`.
+pub fn index_row(html: &str, id: &str) -> String {
+    let start = html
+        .find(&format!("<tr id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no row for {id}:\n{html}"));
+    let end = start + html[start..].find("</tr>").unwrap();
+    html[start..end].to_owned()
+}
+
 /// The replay server for `scratch`, in-process.
 pub fn router(scratch: &Scratch) -> axum::Router {
     linkkeep::serve::router(linkkeep::serve::Archive::new(
