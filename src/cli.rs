@@ -398,6 +398,17 @@ pub struct NetworkArgs {
     /// reported as `soft_404` (redirects of deep links to the site's root still are).
     #[arg(long)]
     pub no_soft_404: bool,
+
+    /// Follow redirects into a more private address class than the link's own (public to
+    /// private, loopback or link-local; private to loopback or link-local; loopback to
+    /// link-local), which are refused as `redirect_error` by default.
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// Resolve HOST to ADDRESS, as curl's `--resolve` (repeatable; `HOST:PORT:ADDRESS[,ADDRESS...]`,
+    /// IPv6 in brackets). The addresses serve every port of HOST.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
 }
 
 /// Flags choosing how a report is written.

@@ -412,6 +412,50 @@ pub struct NetworkConfig {
     /// Probe a random path beside a cited page to tell a removed page answered with 200
     /// (`--no-soft-404` turns it off).
     pub soft_404_probes: bool,
+    /// Let redirects lead into a more private address class than the link's own.
+    pub allow_private: bool,
+    /// `--resolve` entries, in the order given.
+    pub resolve: Vec<ResolveEntry>,
+}
+
+/// One `--resolve HOST:PORT:ADDR[,ADDR…]`, as curl's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveEntry {
+    /// The host name, lower case.
+    pub host: String,
+    /// The port given. Names are resolved without their port, so the addresses serve every
+    /// port of the host.
+    pub port: u16,
+    /// The addresses the host stands for.
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+impl ResolveEntry {
+    /// Parses `example.org:443:127.0.0.1` or `example.org:80:[::1],127.0.0.1`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let shape = || format!("`{text}` is not of the form HOST:PORT:ADDRESS[,ADDRESS...]");
+        let (host, rest) = text.split_once(':').ok_or_else(shape)?;
+        let (port, addrs) = rest.split_once(':').ok_or_else(shape)?;
+        if host.is_empty() {
+            return Err(shape());
+        }
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("`{port}` in `{text}` is not a port"))?;
+        let addrs = addrs
+            .split(',')
+            .map(|a| {
+                let bare = a.trim().trim_start_matches('[').trim_end_matches(']');
+                bare.parse()
+                    .map_err(|_| format!("`{}` in `{text}` is not an IP address", a.trim()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            host: host.to_ascii_lowercase(),
+            port,
+            addrs,
+        })
+    }
 }
 
 impl Default for NetworkConfig {
@@ -434,6 +478,8 @@ impl Default for NetworkConfig {
             tls: TlsConfig::default(),
             proxy: ProxyConfig::default(),
             soft_404_probes: true,
+            allow_private: false,
+            resolve: Vec::new(),
         }
     }
 }
@@ -474,7 +520,18 @@ impl NetworkConfig {
             tls: TlsConfig::new(args, env)?,
             proxy: ProxyConfig::new(args.proxy.as_deref(), env)?,
             soft_404_probes: !args.no_soft_404,
+            allow_private: args.allow_private,
+            resolve: args
+                .resolve
+                .iter()
+                .map(|r| ResolveEntry::parse(r).map_err(|e| invalid("--resolve", e)))
+                .collect::<Result<_, _>>()?,
         })
+    }
+
+    /// The `--resolve` entries as the resolver's overrides.
+    pub fn overrides(&self) -> crate::fetch::resolve::Overrides {
+        crate::fetch::resolve::Overrides::new(self.resolve.iter().map(|r| (r.host.clone(), r.addrs.clone())))
     }
 }
 
@@ -514,6 +571,21 @@ mod tests {
         assert_eq!(parse_size("1.5 KB"), Ok(1500));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn resolve_entries_as_curl_writes_them() {
+        let entry = ResolveEntry::parse("Example.org:443:127.0.0.1,[::1]").unwrap();
+        assert_eq!(entry.host, "example.org");
+        assert_eq!(entry.port, 443);
+        assert_eq!(
+            entry.addrs,
+            ["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), "::1".parse().unwrap()]
+        );
+        assert!(ResolveEntry::parse("example.org:443").is_err());
+        assert!(ResolveEntry::parse("example.org:https:127.0.0.1").is_err());
+        assert!(ResolveEntry::parse("example.org:443:localhost").is_err());
+        assert!(ResolveEntry::parse(":443:127.0.0.1").is_err());
     }
 
     #[test]

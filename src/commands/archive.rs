@@ -24,8 +24,8 @@ use tracing::Instrument;
 use super::{Exit, emit_report, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
+use crate::fetch::Fetcher;
 use crate::fetch::download::{self, BodyLimits};
-use crate::fetch::{Fetcher, build_client};
 use crate::journal::{self, Journal, Recovery};
 use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
@@ -115,7 +115,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let network = NetworkConfig::new(&args.network, env)?;
     let output = OutputConfig::new(&args.output, env);
     let links = links::load(&global.links_path)?;
-    let client = build_client(&network).context("cannot set up HTTP")?;
+    let fetcher = Fetcher::new(network).context("cannot set up HTTP")?;
     let OpenArchive {
         store,
         mut manifest,
@@ -126,7 +126,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         ManifestUpdate::load(dir, &links.links)
     })
     .await?;
-    let fetcher = Arc::new(Fetcher::new(client, network));
+    let fetcher = Arc::new(fetcher);
     let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let text_slots = Arc::new(tokio::sync::Semaphore::new(cores));

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::{Exit, emit_report};
 use crate::cli::CheckArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
-use crate::fetch::{Fetched, Fetcher, build_client};
+use crate::fetch::{Fetched, Fetcher};
 use crate::links::{self, Link};
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
@@ -25,8 +25,7 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
     let network = NetworkConfig::new(&args.network, env)?;
     let output = OutputConfig::new(&args.output, env);
     let links = links::load(&global.links_path)?;
-    let client = build_client(&network).context("cannot set up HTTP")?;
-    let fetcher = Arc::new(Fetcher::new(client, network));
+    let fetcher = Arc::new(Fetcher::new(network).context("cannot set up HTTP")?);
 
     let started = Utc::now();
     let run_id = new_run_id(started);

@@ -47,7 +47,7 @@ use super::{Exit, emit};
 use crate::cli::{DiffArgs, DiffFormat};
 use crate::config::{Environment, Format, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::download::{self, BodyLimits};
-use crate::fetch::{BodyError, Fetcher, build_client};
+use crate::fetch::{BodyError, Fetcher};
 use crate::manifest::{LinkEntry, Manifest, Pick, Snapshot, parse_time_flag};
 use crate::outcome::Outcome;
 use crate::payload;
@@ -314,8 +314,7 @@ fn text_of(what: &str, kind: Kind, content_type: Option<&str>, bytes: &[u8]) -> 
 /// is stored.
 async fn fetch_live(network: NetworkConfig, id: &str, url: &str) -> anyhow::Result<Side> {
     let parsed = url::Url::parse(url).with_context(|| format!("{id}: {url:?} is not a URL"))?;
-    let client = build_client(&network).context("cannot set up HTTP")?;
-    let fetcher = Fetcher::new(client, network);
+    let fetcher = Fetcher::new(network).context("cannot set up HTTP")?;
     if let Some(why) = fetcher.exclusion(url) {
         bail!("{id}: the live page {url} is excluded: it {why}");
     }

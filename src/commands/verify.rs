@@ -23,8 +23,8 @@ use super::check::result_of;
 use super::{Exit, emit_report};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
+use crate::fetch::Fetcher;
 use crate::fetch::download::{self, BodyLimits};
-use crate::fetch::{Fetcher, build_client};
 use crate::journal;
 use crate::links::{self, Link};
 use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
@@ -77,8 +77,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             .map(|(id, entry)| fixity.result(id, &entry.url, &entry.snapshots))
             .collect(),
         Some(network) => {
-            let client = build_client(&network).context("cannot set up HTTP")?;
-            let fetcher = Arc::new(Fetcher::new(client, network));
+            let fetcher = Arc::new(Fetcher::new(network).context("cannot set up HTTP")?);
             let progress = Progress::new(global.progress && global.verbose == 0, links.len(), "verifying");
             let live = compare_live(&fetcher, &links, &manifest, archive, &progress).await;
             progress.finish();

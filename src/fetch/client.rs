@@ -1,9 +1,19 @@
-//! Building the one shared HTTP client from the network configuration.
+//! Building the shared HTTP clients from the network configuration.
+//!
+//! Every link's first request goes through one client that may connect anywhere (the link is
+//! what its author cited). A redirect hop goes through the client for the link's own address
+//! class, whose resolver refuses anything more private (see [`super::resolve`]); each of those
+//! clients keeps its own connection pool, so a connection opened under a looser rule is never
+//! reused under a stricter one. With `--allow-private` every request uses the first client.
+
+use std::sync::{Arc, OnceLock};
 
 use reqwest::header::{HeaderMap, USER_AGENT};
 use reqwest::redirect::Policy;
 use reqwest::{Certificate, Client, NoProxy, Proxy};
 
+use super::address::AddressClass;
+use super::resolve::{GuardedResolver, Overrides};
 use crate::config::NetworkConfig;
 
 /// Why the HTTP client cannot be built.
@@ -31,10 +41,64 @@ pub enum ClientError {
     Build(#[source] reqwest::Error),
 }
 
-/// Builds the client every request goes through. Redirects are not followed by reqwest: the
-/// fetcher follows them itself so that each hop is recorded and politeness applies per hop.
-/// Content decoding is off, so that what is received is what the server sent.
-pub fn build_client(config: &NetworkConfig) -> Result<Client, ClientError> {
+/// The clients of one run: one for first requests, one per ceiling for redirect hops (built
+/// when first needed: most runs never follow a redirect into a second class).
+#[derive(Debug)]
+pub struct Clients {
+    config: NetworkConfig,
+    overrides: Arc<Overrides>,
+    /// Proxy hosts, which every client may connect to.
+    proxies: Arc<Vec<String>>,
+    open: Client,
+    guarded: [OnceLock<Result<Client, String>>; AddressClass::CEILINGS.len()],
+}
+
+impl Clients {
+    /// Builds the client for first requests, checking the configuration (certificates,
+    /// proxies) once, up front.
+    pub fn new(config: &NetworkConfig) -> Result<Self, ClientError> {
+        let overrides = Arc::new(config.overrides());
+        let proxies: Vec<String> = [&config.proxy.http, &config.proxy.https]
+            .into_iter()
+            .flatten()
+            .filter_map(|url| url.host_str().map(str::to_owned))
+            .collect();
+        let proxies = Arc::new(proxies);
+        let open = build_client(config, GuardedResolver::new(overrides.clone(), None, proxies.clone()))?;
+        Ok(Self {
+            config: config.clone(),
+            overrides,
+            proxies,
+            open,
+            guarded: Default::default(),
+        })
+    }
+
+    /// The `--resolve` overrides every client resolves with.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
+    /// The client for a request: `own` is the class of the link's own address for a redirect
+    /// hop, `None` for a link's first request.
+    pub fn client(&self, own: Option<AddressClass>) -> Result<&Client, String> {
+        let Some(own) = own.filter(|_| !self.config.allow_private) else {
+            return Ok(&self.open);
+        };
+        let index = own.ceiling_index();
+        let ceiling = AddressClass::CEILINGS[index];
+        let built = self.guarded[index].get_or_init(|| {
+            let resolver = GuardedResolver::new(self.overrides.clone(), Some(ceiling), self.proxies.clone());
+            build_client(&self.config, resolver).map_err(|e| format!("cannot set up HTTP: {e}"))
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// Builds one client. Redirects are not followed by reqwest: the fetcher follows them itself
+/// so that each hop is recorded and checked, and politeness applies per hop. Content decoding
+/// is off, so that what is received is what the server sent.
+fn build_client(config: &NetworkConfig, resolver: GuardedResolver) -> Result<Client, ClientError> {
     let mut headers = HeaderMap::new();
     for (name, value) in &config.headers {
         headers.append(name.clone(), value.clone());
@@ -43,6 +107,7 @@ pub fn build_client(config: &NetworkConfig) -> Result<Client, ClientError> {
 
     let mut builder = Client::builder()
         .redirect(Policy::none())
+        .dns_resolver(Arc::new(resolver))
         .default_headers(headers)
         .connect_timeout(config.timeout)
         .pool_max_idle_per_host(config.per_host.get())

@@ -6,22 +6,27 @@
 //! `check` can stop after the headers while `archive` streams the body to disk, both under
 //! the same permits, timeouts and retry rules.
 
+pub mod address;
 pub mod client;
 pub mod download;
 mod errors;
 pub mod politeness;
+pub mod resolve;
 pub mod retry;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use tokio::time::Instant;
 use url::Url;
 
-pub use client::{ClientError, build_client};
+use address::AddressClass;
+pub use client::{ClientError, Clients};
 use politeness::Limits;
+use resolve::PrivateAddress;
 
 use crate::config::NetworkConfig;
 use crate::outcome::{Outcome, RedirectHop};
@@ -122,6 +127,8 @@ enum Hop<T> {
     Redirect {
         status: StatusCode,
         location: Option<String>,
+        /// The address the request was answered from, when connected directly.
+        remote: Option<SocketAddr>,
     },
     Response {
         status: StatusCode,
@@ -163,22 +170,22 @@ impl Tally {
     }
 }
 
-/// Fetches links politely through one shared client.
+/// Fetches links politely through shared clients.
 #[derive(Debug)]
 pub struct Fetcher {
-    client: Client,
+    clients: Clients,
     limits: Limits,
     config: NetworkConfig,
 }
 
 impl Fetcher {
-    /// A fetcher using `client`, with the limits, timeouts and retry rules of `config`.
-    pub fn new(client: Client, config: NetworkConfig) -> Self {
-        Self {
-            client,
+    /// A fetcher with the clients, limits, timeouts and retry rules of `config`.
+    pub fn new(config: NetworkConfig) -> Result<Self, ClientError> {
+        Ok(Self {
+            clients: Clients::new(&config)?,
             limits: Limits::new(config.concurrency, config.per_host),
             config,
-        }
+        })
     }
 
     /// The configuration this fetcher runs with.
@@ -227,8 +234,13 @@ impl Fetcher {
         };
         let mut redirects = Vec::new();
         let mut current = url.clone();
+        // The class of the link's own address, once a redirect needs it.
+        let mut own: Option<AddressClass> = None;
         loop {
-            match self.fetch_hop(&current, extra_headers, &handlers, &mut tally).await {
+            match self
+                .fetch_hop(&current, own, extra_headers, &handlers, &mut tally)
+                .await
+            {
                 Hop::Response { status, headers, body } => {
                     let error = body.is_none().then(|| describe_status(status));
                     let outcome = if body.is_some() {
@@ -252,9 +264,23 @@ impl Fetcher {
                         ..tally.ending(f.outcome, current, redirects)
                     };
                 }
-                Hop::Redirect { status, location } => {
-                    let next = match self.follow(&current, status, location, &mut redirects) {
-                        Ok(next) => next,
+                Hop::Redirect {
+                    status,
+                    location,
+                    remote,
+                } => {
+                    let mut next = self.follow(&current, status, location, &mut redirects);
+                    if let (Ok(target), false) = (&next, self.config.allow_private) {
+                        let own = match own {
+                            Some(own) => own,
+                            None => *own.insert(self.own_class(url, remote).await),
+                        };
+                        if let Some(refused) = self.private_hop(target, own).await {
+                            next = Err(format!("redirect refused: {refused}"));
+                        }
+                    }
+                    match next {
+                        Ok(next) => current = next,
                         Err(message) => {
                             return Fetched {
                                 http_status: Some(status),
@@ -262,8 +288,7 @@ impl Fetcher {
                                 ..tally.ending(Outcome::RedirectError, current, redirects)
                             };
                         }
-                    };
-                    current = next;
+                    }
                 }
             }
         }
@@ -289,6 +314,9 @@ impl Fetcher {
         if !matches!(next.scheme(), "http" | "https") {
             return Err(format!("redirect to a non-http(s) URL: {next}"));
         }
+        if let Some(why) = self.exclusion(next.as_str()) {
+            return Err(format!("redirect to {next}, which {why}"));
+        }
         // Every URL requested so far answered with one of the recorded redirects (the first one
         // included), so a loop is a next URL already among them; the list is short.
         if redirects.iter().any(|hop| hop.url == next.as_str()) {
@@ -300,10 +328,59 @@ impl Fetcher {
         Ok(next)
     }
 
+    /// The class of a link's own address: the address its first request was answered from,
+    /// or, through a proxy (which resolves names itself), the least private address its host
+    /// resolves to here. A host that cannot be resolved here counts as public, the strictest.
+    async fn own_class(&self, url: &Url, remote: Option<SocketAddr>) -> AddressClass {
+        if let Some(remote) = remote.filter(|_| !self.proxied(url)) {
+            return AddressClass::of(remote.ip());
+        }
+        let addrs = self.addresses(url).await;
+        AddressClass::least_private(addrs.into_iter().map(AddressClass::of)).unwrap_or(AddressClass::Public)
+    }
+
+    /// Why a redirect to `target` is refused under a link of class `own`, as far as can be told
+    /// before connecting: an address literal, or a name a proxy will resolve (looked up here;
+    /// the proxy may get another answer, which only a rule on the proxy itself could stop). A
+    /// name connected to directly is checked as it is connected to, by the client's resolver.
+    async fn private_hop(&self, target: &Url, own: AddressClass) -> Option<PrivateAddress> {
+        let host = target.host_str().unwrap_or_default();
+        let addrs = match target.host() {
+            Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => self.addresses(target).await,
+            Some(url::Host::Domain(_)) if self.proxied(target) => self.addresses(target).await,
+            _ => Vec::new(),
+        };
+        addrs
+            .into_iter()
+            .find_map(|addr| PrivateAddress::check(host, addr, own))
+    }
+
+    /// The addresses a URL's host stands for: its literal, or what it resolves to (nothing
+    /// when it cannot be resolved).
+    async fn addresses(&self, url: &Url) -> Vec<std::net::IpAddr> {
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+            Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+            Some(url::Host::Domain(name)) => self.clients.overrides().lookup(name).await.unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether requests for `url` go through a proxy (which then resolves its host).
+    fn proxied(&self, url: &Url) -> bool {
+        let proxy = &self.config.proxy;
+        match url.scheme() {
+            "https" => proxy.https.is_some(),
+            _ => proxy.http.is_some(),
+        }
+    }
+
     /// Requests one URL, retrying transient failures with backoff or as `Retry-After` asks.
+    /// `own` is the class of the link's own address on a redirect hop, `None` on the first.
     async fn fetch_hop<T, F, Fut, O, OFut>(
         &self,
         url: &Url,
+        own: Option<AddressClass>,
         extra: &HeaderMap,
         handlers: &Handlers<F, O>,
         tally: &mut Tally,
@@ -317,7 +394,7 @@ impl Fetcher {
         let mut retry = 0;
         loop {
             tally.attempts += 1;
-            let mut failure = match self.attempt(url, extra, handlers, tally).await {
+            let mut failure = match self.attempt(url, own, extra, handlers, tally).await {
                 Hop::Failed(failure) => failure,
                 done => return done,
             };
@@ -352,6 +429,7 @@ impl Fetcher {
     async fn attempt<T, F, Fut, O, OFut>(
         &self,
         url: &Url,
+        own: Option<AddressClass>,
         extra: &HeaderMap,
         handlers: &Handlers<F, O>,
         tally: &mut Tally,
@@ -362,11 +440,15 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
+        let client = match self.clients.client(own) {
+            Ok(client) => client,
+            Err(message) => return Hop::Failed(Failure::new(Outcome::NetworkError, message, false)),
+        };
         let _permit = self.limits.acquire(url).await;
         let sent = Instant::now();
         tally.first_request.get_or_insert(sent);
         let deadline = sent + self.config.max_time;
-        let request = self.client.get(url.clone()).headers(extra.clone()).send();
+        let request = client.get(url.clone()).headers(extra.clone()).send();
         let headers_within = self.config.timeout.min(self.config.max_time);
         let response = match tokio::time::timeout(headers_within, request).await {
             Err(_) => {
@@ -374,6 +456,10 @@ impl Fetcher {
                 return Hop::Failed(Failure::new(Outcome::Timeout, message, true));
             }
             Ok(Err(e)) => {
+                if let Some(refused) = resolve::refusal(&e) {
+                    let message = format!("redirect refused: {refused}");
+                    return Hop::Failed(Failure::new(Outcome::RedirectError, message, false));
+                }
                 let described = errors::describe(&e);
                 return Hop::Failed(Failure::new(described.outcome, described.message, described.retryable));
             }
@@ -386,8 +472,13 @@ impl Fetcher {
                 .headers()
                 .get(LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let remote = response.remote_addr();
             (handlers.other)(response).await;
-            return Hop::Redirect { status, location };
+            return Hop::Redirect {
+                status,
+                location,
+                remote,
+            };
         }
         let conditional = extra.contains_key(IF_NONE_MATCH) || extra.contains_key(IF_MODIFIED_SINCE);
         let accepted =

@@ -40,6 +40,7 @@ mod interop_pywb;
 mod interop_wacz;
 mod interop_warc;
 mod payload_get_serve;
+mod redirect_guard;
 mod repair;
 mod repair_migrate;
 mod serve_browser;

@@ -34,7 +34,7 @@ pub struct Summary {
 }
 
 /// One link's result.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct LinkResult {
     pub id: String,
     pub url: String,
@@ -61,7 +61,7 @@ pub struct LinkResult {
 }
 
 /// One redirect hop: the URL requested, its status, and the raw `Location` value.
-#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Hop {
     pub status: u16,
     pub url: String,
