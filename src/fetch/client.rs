@@ -99,10 +99,9 @@ impl Clients {
 /// so that each hop is recorded and checked, and politeness applies per hop. Content decoding
 /// is off, so that what is received is what the server sent.
 fn build_client(config: &NetworkConfig, resolver: GuardedResolver) -> Result<Client, ClientError> {
+    // `-H` headers are added per request by the fetcher, which keeps credentials to the
+    // link's own origin.
     let mut headers = HeaderMap::new();
-    for (name, value) in &config.headers {
-        headers.append(name.clone(), value.clone());
-    }
     headers.insert(USER_AGENT, config.user_agent.clone());
 
     let mut builder = Client::builder()

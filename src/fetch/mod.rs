@@ -237,10 +237,8 @@ impl Fetcher {
         // The class of the link's own address, once a redirect needs it.
         let mut own: Option<AddressClass> = None;
         loop {
-            match self
-                .fetch_hop(&current, own, extra_headers, &handlers, &mut tally)
-                .await
-            {
+            let headers = self.request_headers(url, &current, extra_headers);
+            match self.fetch_hop(&current, own, &headers, &handlers, &mut tally).await {
                 Hop::Response { status, headers, body } => {
                     let error = body.is_none().then(|| describe_status(status));
                     let outcome = if body.is_some() {
@@ -326,6 +324,24 @@ impl Fetcher {
             return Err(format!("too many redirects (more than {})", self.config.max_redirects));
         }
         Ok(next)
+    }
+
+    /// The headers of a request for `current` on the way to `link`: `-H` headers, then the
+    /// caller's. As curl does, `Authorization` and `Cookie` given with `-H` go only to the
+    /// link's own origin (scheme, host and port): a redirect elsewhere must not carry the
+    /// user's credentials to whoever the cited site points at.
+    fn request_headers(&self, link: &Url, current: &Url, extra: &HeaderMap) -> HeaderMap {
+        let same_origin = link.origin() == current.origin();
+        let mut headers = HeaderMap::with_capacity(self.config.headers.len() + extra.len());
+        for (name, value) in &self.config.headers {
+            if same_origin || !CREDENTIALS.contains(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        for (name, value) in extra {
+            headers.append(name.clone(), value.clone());
+        }
+        headers
     }
 
     /// The class of a link's own address: the address its first request was answered from,
@@ -519,6 +535,9 @@ impl Fetcher {
         }
     }
 }
+
+/// Headers that carry credentials, sent only to a link's own origin.
+const CREDENTIALS: [reqwest::header::HeaderName; 2] = [reqwest::header::AUTHORIZATION, reqwest::header::COOKIE];
 
 /// `HTTP 404 Not Found`.
 fn describe_status(status: StatusCode) -> String {
