@@ -14,7 +14,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::header::{
     ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED,
+    LAST_MODIFIED, USER_AGENT,
 };
 use serde_json::Map;
 use sha2::{Digest, Sha256};
@@ -24,8 +24,8 @@ use tracing::Instrument;
 use super::{Exit, emit_report, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
-use crate::fetch::Fetcher;
 use crate::fetch::download::{self, BodyLimits};
+use crate::fetch::{Fetcher, is_secret_header};
 use crate::journal::{self, Journal, Recovery};
 use crate::links::{self, Link, LinksFile};
 use crate::lock::ArchiveLock;
@@ -800,7 +800,7 @@ impl LinkJob {
         Exchange {
             url: response.url().clone(),
             date: Utc::now(),
-            request_head: request_head(response.url(), self.fetcher.config(), extra),
+            request_head: request_head(&self.fetcher, &self.link.url, response.url(), extra),
             response_head: response_head(response),
             status: response.status().as_u16(),
             mime: media_type(content_type),
@@ -960,16 +960,30 @@ fn response_head(response: &reqwest::Response) -> Vec<u8> {
     )
 }
 
-/// The request head as sent: reqwest's defaults, the configured headers, then this request's.
-fn request_head(url: &url::Url, config: &NetworkConfig, extra: &HeaderMap) -> Vec<u8> {
-    let mut headers = vec![
-        ("User-Agent".to_owned(), config.user_agent.as_bytes().to_vec()),
-        ("Accept".to_owned(), b"*/*".to_vec()),
-    ];
-    let fields = config.headers.iter().map(|(n, v)| (n, v)).chain(extra.iter());
-    headers.extend(fields.map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())));
+/// The request head as sent to `url` on the way to `link`: reqwest's defaults, the configured
+/// headers that went to this hop, then this request's. Secrets are written as `[redacted]`: a
+/// WARC file is shared (WACZ, artifacts) and must not carry the user's credentials.
+fn request_head(fetcher: &Fetcher, link: &str, url: &url::Url, extra: &HeaderMap) -> Vec<u8> {
+    let link = url::Url::parse(link).unwrap_or_else(|_| url.clone());
+    let sent = fetcher.request_headers(&link, url, extra);
+    let mut headers = Vec::with_capacity(sent.len() + 2);
+    if !sent.contains_key(USER_AGENT) {
+        headers.push(("User-Agent".to_owned(), fetcher.config().user_agent.as_bytes().to_vec()));
+    }
+    headers.push(("Accept".to_owned(), b"*/*".to_vec()));
+    for (name, value) in &sent {
+        let value = if is_secret_header(name) {
+            REDACTED.to_vec()
+        } else {
+            value.as_bytes().to_vec()
+        };
+        headers.push((name.as_str().to_owned(), value));
+    }
     http_request_head("GET", url, &headers)
 }
+
+/// What a secret header's value is written as.
+const REDACTED: &[u8] = b"[redacted]";
 
 /// Reads a body until its end, `limit` bytes, a stall longer than `stall`, or an error; returns
 /// what it read and why it stopped early (a `WARC-Truncated` reason), if it did.

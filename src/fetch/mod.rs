@@ -330,7 +330,7 @@ impl Fetcher {
     /// caller's. As curl does, `Authorization` and `Cookie` given with `-H` go only to the
     /// link's own origin (scheme, host and port): a redirect elsewhere must not carry the
     /// user's credentials to whoever the cited site points at.
-    fn request_headers(&self, link: &Url, current: &Url, extra: &HeaderMap) -> HeaderMap {
+    pub fn request_headers(&self, link: &Url, current: &Url, extra: &HeaderMap) -> HeaderMap {
         let same_origin = link.origin() == current.origin();
         let mut headers = HeaderMap::with_capacity(self.config.headers.len() + extra.len());
         for (name, value) in &self.config.headers {
@@ -538,6 +538,12 @@ impl Fetcher {
 
 /// Headers that carry credentials, sent only to a link's own origin.
 const CREDENTIALS: [reqwest::header::HeaderName; 2] = [reqwest::header::AUTHORIZATION, reqwest::header::COOKIE];
+
+/// Whether a request header's value is a secret, never written down (WARC request records,
+/// reports, logs): credentials and proxy credentials.
+pub fn is_secret_header(name: &reqwest::header::HeaderName) -> bool {
+    CREDENTIALS.contains(name) || name == reqwest::header::PROXY_AUTHORIZATION
+}
 
 /// `HTTP 404 Not Found`.
 fn describe_status(status: StatusCode) -> String {

@@ -110,3 +110,41 @@ async fn a_long_error_page_is_cut_and_marked_truncated() {
     let (_, payload) = response.http();
     assert_eq!(payload.len(), 1024 * 1024, "exactly the first MiB is kept");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_are_redacted_in_request_records() {
+    // A WARC file is shared (WACZ, CI artifacts): the token given with -H must not be in it.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/doc"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("members only"))
+        .mount(&server)
+        .await;
+    let scratch = Scratch::new(&[("doc", format!("{}/doc", server.uri()))]);
+    let args = [
+        "-H",
+        "Authorization: Bearer s3cret-token",
+        "-H",
+        "X-Trace: 7",
+        "--no-soft-404",
+    ];
+    let run = scratch.archive(&args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = &server.received_requests().await.unwrap()[0];
+    assert_eq!(sent.headers.get("authorization").unwrap(), "Bearer s3cret-token");
+
+    let records = records(&scratch);
+    let request = records
+        .iter()
+        .find(|r| r.kind() == "request")
+        .expect("a request record");
+    let head = String::from_utf8_lossy(&request.block);
+    assert!(head.contains("authorization: [redacted]\r\n"), "{head}");
+    assert!(head.contains("x-trace: 7\r\n"), "{head}");
+    for file in scratch.warc_files() {
+        let mut bytes = Vec::new();
+        let mut reader = flate2::read::MultiGzDecoder::new(std::fs::File::open(file).unwrap());
+        std::io::Read::read_to_end(&mut reader, &mut bytes).unwrap();
+        assert!(!bytes.windows(5).any(|w| w == b"s3cre"), "the secret is in a WARC file");
+    }
+}
