@@ -109,7 +109,7 @@ impl AddressClass {
     }
 
     /// The ceilings a client can be built for, from the most restrictive; the last one
-    /// allows everything.
+    /// allows everything, as a client without a ceiling does.
     pub const CEILINGS: [Self; 4] = [Self::Public, Self::Private, Self::Loopback, Self::LinkLocal];
 
     /// The index of this class's ceiling in [`Self::CEILINGS`].

@@ -1,10 +1,10 @@
 //! Building the shared HTTP clients from the network configuration.
 //!
-//! Every link's first request goes through one client that may connect anywhere (the link is
-//! what its author cited). A redirect hop goes through the client for the link's own address
-//! class, whose resolver refuses anything more private (see [`super::resolve`]); each of those
-//! clients keeps its own connection pool, so a connection opened under a looser rule is never
-//! reused under a stricter one. With `--allow-private` every request uses the first client.
+//! A redirect hop goes through the client for the link's own address class, whose resolver
+//! refuses anything more private (see [`super::resolve`]); each client keeps its own connection
+//! pool, so a connection opened under a looser rule is never reused under a stricter one. A
+//! link's first request may go anywhere (the link is what its author cited). With
+//! `--allow-private` every request uses one client.
 
 use std::sync::{Arc, OnceLock};
 
@@ -41,21 +41,24 @@ pub enum ClientError {
     Build(#[source] reqwest::Error),
 }
 
-/// The clients of one run: one for first requests, one per ceiling for redirect hops (built
-/// when first needed: most runs never follow a redirect into a second class).
+/// The clients of one run: one per ceiling (the class of a link's own address), whose resolver
+/// refuses anything deeper, and one that may connect anywhere. Guarded clients are built when
+/// first needed: most runs only ever use the public one.
 #[derive(Debug)]
 pub struct Clients {
     config: NetworkConfig,
     overrides: Arc<Overrides>,
     /// Proxy hosts, which every client may connect to.
     proxies: Arc<Vec<String>>,
+    /// For links of the deepest class, links whose name turns out to be private, and every
+    /// request under `--allow-private`.
     open: Client,
-    guarded: [OnceLock<Result<Client, String>>; AddressClass::CEILINGS.len()],
+    /// Public, private and loopback ceilings.
+    guarded: [OnceLock<Result<Client, String>>; 3],
 }
 
 impl Clients {
-    /// Builds the client for first requests, checking the configuration (certificates,
-    /// proxies) once, up front.
+    /// Builds the open client, checking the configuration (certificates, proxies) up front.
     pub fn new(config: &NetworkConfig) -> Result<Self, ClientError> {
         let overrides = Arc::new(config.overrides());
         let proxies: Vec<String> = [&config.proxy.http, &config.proxy.https]
@@ -79,13 +82,29 @@ impl Clients {
         &self.overrides
     }
 
-    /// The client for a request: `own` is the class of the link's own address for a redirect
-    /// hop, `None` for a link's first request.
-    pub fn client(&self, own: Option<AddressClass>) -> Result<&Client, String> {
-        let Some(own) = own.filter(|_| !self.config.allow_private) else {
+    /// The client for a request to `url`, and the one to try next should its resolver refuse.
+    /// `own` is the class of the link's own address on a redirect hop: its ceiling's client.
+    /// A link's first request (`own` is `None`) may go anywhere; one to an address literal
+    /// goes through the client of the literal's class, one to a name through the public client
+    /// and, when the name turns out to be private, through the open one. So a public link and
+    /// its redirects share one pool, and a redirect to the same host reuses the connection.
+    pub fn route(&self, url: &url::Url, own: Option<AddressClass>) -> Result<(&Client, Option<&Client>), String> {
+        if let Some(own) = own {
+            return Ok((self.ceiling(own)?, None));
+        }
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) => Ok((self.ceiling(AddressClass::of(ip.into()))?, None)),
+            Some(url::Host::Ipv6(ip)) => Ok((self.ceiling(AddressClass::of(ip.into()))?, None)),
+            _ => Ok((self.ceiling(AddressClass::Public)?, Some(&self.open))),
+        }
+    }
+
+    /// The client that connects to nothing deeper than `class`.
+    fn ceiling(&self, class: AddressClass) -> Result<&Client, String> {
+        let index = class.ceiling_index();
+        if self.config.allow_private || index >= self.guarded.len() {
             return Ok(&self.open);
-        };
-        let index = own.ceiling_index();
+        }
         let ceiling = AddressClass::CEILINGS[index];
         let built = self.guarded[index].get_or_init(|| {
             let resolver = GuardedResolver::new(self.overrides.clone(), Some(ceiling), self.proxies.clone());

@@ -456,17 +456,28 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
-        let client = match self.clients.client(own) {
-            Ok(client) => client,
+        let (client, fallback) = match self.clients.route(url, own) {
+            Ok(clients) => clients,
             Err(message) => return Hop::Failed(Failure::new(Outcome::NetworkError, message, false)),
         };
         let _permit = self.limits.acquire(url).await;
         let sent = Instant::now();
         tally.first_request.get_or_insert(sent);
         let deadline = sent + self.config.max_time;
-        let request = client.get(url.clone()).headers(extra.clone()).send();
         let headers_within = self.config.timeout.min(self.config.max_time);
-        let response = match tokio::time::timeout(headers_within, request).await {
+        let send = |client: &reqwest::Client| {
+            let request = client.get(url.clone()).headers(extra.clone()).send();
+            tokio::time::timeout(headers_within, request)
+        };
+        let mut sent_as = send(client).await;
+        // A link's own name turned out to be private: no connection was made, and the link
+        // may go there.
+        if let (Ok(Err(e)), Some(fallback)) = (&sent_as, fallback)
+            && resolve::refusal(e).is_some()
+        {
+            sent_as = send(fallback).await;
+        }
+        let response = match sent_as {
             Err(_) => {
                 let message = format!("no response within {} s", secs(headers_within));
                 return Hop::Failed(Failure::new(Outcome::Timeout, message, true));

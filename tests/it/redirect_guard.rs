@@ -233,6 +233,12 @@ async fn allow_private_lets_a_loopback_chain_through_as_before() {
         assert_eq!(result.outcome, Outcome::Ok, "{args:?}: {result:?}");
         assert_eq!(result.redirects.len(), 2);
     }
+    // A link cited by a name that resolves to loopback is loopback too: it and its redirect
+    // to 127.0.0.1 go through.
+    let dir = tempfile::tempdir().unwrap();
+    let links = links_file(dir.path(), &[("link", format!("http://localhost:{port}/b"))]);
+    let (_, report, _) = run_check(&links, &QUICK).await;
+    assert_eq!(report.get("link").outcome, Outcome::Ok, "{:?}", report.get("link"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,4 +368,36 @@ async fn through_a_proxy_names_are_looked_up_before_the_hop() {
     let result = report.get("link");
     assert_refused(result, "link-local", "loopback");
     assert_eq!(*seen.lock().unwrap(), ["http://cited.test/start"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_within_the_links_class_reuses_its_connection() {
+    // The first request and its redirect go through the same client (the one of the link's
+    // class), so a redirect to the same host reuses the connection instead of opening another.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(crate::support::http::serve_connection(stream, |req| async move {
+                if req.uri().path() == "/a" {
+                    let mut response = reply(302, "");
+                    response.headers_mut().insert("location", "/b".parse().unwrap());
+                    response
+                } else {
+                    reply(200, "landed")
+                }
+            }));
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let links = links_file(dir.path(), &[("link", format!("http://127.0.0.1:{port}/a"))]);
+    let (_, report, _) = run_check(&links, &QUICK).await;
+    assert_eq!(report.get("link").outcome, Outcome::Ok, "{:?}", report.get("link"));
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
