@@ -1,8 +1,9 @@
 //! Escaping text into HTML and XML, and decoding the character references found in them:
 //! one implementation for the reports, the replay server and title extraction.
 
-/// Escapes text for HTML or XML content and attribute values. Characters XML 1.0 cannot carry
-/// (C0 controls other than tab and line breaks) are dropped, so the output is always well formed.
+/// Escapes text for HTML or XML content and attribute values. Characters XML 1.0 cannot carry,
+/// even as character references (C0 controls other than tab and line breaks, and the
+/// noncharacters U+FFFE and U+FFFF), are dropped, so the output is always well formed.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -14,6 +15,7 @@ pub fn escape(text: &str) -> String {
             '\'' => out.push_str("&#39;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if (c as u32) < 0x20 => {}
+            '\u{fffe}' | '\u{ffff}' => {}
             c => out.push(c),
         }
     }
@@ -74,7 +76,7 @@ mod tests {
     #[test]
     fn escapes_markup_and_drops_controls() {
         assert_eq!(
-            escape("a <b> & \"c\" 'd'\u{1}"),
+            escape("a <b> & \"c\" 'd'\u{1}\u{fffe}\u{ffff}"),
             "a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;"
         );
     }

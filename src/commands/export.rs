@@ -34,7 +34,11 @@ pub async fn run(global: &GlobalConfig, args: &ExportArgs, env: &Environment) ->
         .context("the export thread failed")?
         .with_context(|| format!("cannot export the payloads into {}", dir.display()))?;
     for failure in &exported.failures {
-        eprintln!("linkkeep export: not exported: {failure}");
+        // A failure names the link and its URL.
+        eprintln!(
+            "linkkeep export: not exported: {}",
+            crate::report::terminal_safe(&failure.to_string())
+        );
     }
     if !global.quiet {
         eprintln!(

@@ -18,14 +18,17 @@ use crate::config::{Environment, GlobalConfig};
 use crate::extract::{self, Found, Kind, Options, merge};
 use crate::links::parse_url;
 use crate::output::write_text;
+use crate::report::{terminal_safe, terminal_safe_lines};
 
 /// Runs `linkkeep extract`.
 pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyhow::Result<Exit> {
     let base_url = args.base_url.as_deref().map(base).transpose()?;
     let options = Options { base_url };
+    // Messages quote links found in documents from outside: escaped, line by line (a list of
+    // stale links is one message over several lines, each of its parts escaped whole).
     let say = |message: String| {
         if !global.quiet {
-            eprintln!("linkkeep extract: {message}");
+            eprintln!("linkkeep extract: {}", terminal_safe_lines(&message));
         }
     };
 
@@ -49,15 +52,19 @@ pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyh
         let kind = Kind::detect(path.as_deref().map(Path::new), &bytes);
         let found = extract::extract(kind, &bytes, &options).with_context(|| format!("cannot extract from {shown}"))?;
         for warning in &found.warnings {
-            say(format!("{shown}: {warning}"));
+            say(format!("{shown}: {}", terminal_safe(&warning.to_string())));
         }
         for relative in &found.unresolved {
             say(format!(
-                "{shown}: skipped relative link {relative} (no <base href> or --base-url to resolve it against)"
+                "{shown}: skipped relative link {} (no <base href> or --base-url to resolve it against)",
+                terminal_safe(relative)
             ));
         }
         for (raw, reason) in &found.invalid {
-            say(format!("{shown}: skipped {raw:?}: {reason}"));
+            say(format!(
+                "{shown}: skipped {raw:?}: {}",
+                terminal_safe(&reason.to_string())
+            ));
         }
         if found.links.is_empty() {
             say(format!("{shown}: no http(s) URLs found"));
@@ -118,7 +125,7 @@ pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyh
         };
         let mut message = format!("{} links are no longer cited, {what}:", merged.stale.len());
         for (id, url) in &merged.stale {
-            message.push_str(&format!("\n  {id} {url}"));
+            message.push_str(&format!("\n  {} {}", terminal_safe(id), terminal_safe(url)));
         }
         say(message);
     }

@@ -14,6 +14,7 @@ use crate::config::{Environment, GlobalConfig};
 use crate::manifest::{Manifest, Pick, Snapshot, parse_time_flag};
 use crate::output::write_output;
 use crate::payload::{self, PayloadError};
+use crate::report::terminal_safe;
 
 /// Runs `linkkeep get`.
 pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::Result<Exit> {
@@ -28,7 +29,12 @@ pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::
         return Ok(Exit::Failures);
     };
     let Some(snapshot) = entry.capture(at, Pick::Latest) else {
-        eprintln!("linkkeep get: {id} has no snapshot yet{}", entry.no_snapshot_why());
+        // The id and the last check's error come from links.json and a server.
+        eprintln!(
+            "linkkeep get: {} has no snapshot yet{}",
+            terminal_safe(id),
+            terminal_safe(&entry.no_snapshot_why())
+        );
         return Ok(Exit::Failures);
     };
     if args.info {

@@ -735,7 +735,7 @@ impl RepairReport {
             n => writeln!(out, "{JOURNAL_DIR}/: {n} file(s), {} recovered", self.journal.recovered)?,
         }
         for detail in &self.journal.details {
-            writeln!(out, "  {detail}")?;
+            writeln!(out, "  {}", terminal_safe(detail))?;
         }
         for warc in &self.warc_files {
             match &warc.moved_to {

@@ -26,6 +26,7 @@ use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::links;
 use crate::manifest::{CheckFields, Json, ManifestSummary, SnapshotFields, SummarySources};
 use crate::outcome::Outcome;
+use crate::report::terminal_safe;
 
 /// The status report. It borrows from the manifest's text, and writes each link's last check
 /// and latest snapshot as the manifest has them: at 100,000 links, reading them into structs
@@ -241,11 +242,22 @@ fn drift_note(link: &LinkStatus) -> Option<String> {
     })
 }
 
+/// A link's id as the table shows it: escaped ([`terminal_safe`]) and cut to 40 characters.
+fn shown_id(id: &str) -> String {
+    terminal_safe(id).chars().take(40).collect()
+}
+
+/// A title as the table shows it: its first 60 characters, escaped ([`terminal_safe`]): the
+/// page's author wrote it.
+fn shown_title(title: &str) -> String {
+    terminal_safe(&title.chars().take(60).collect::<String>())
+}
+
 fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let id_width = report
         .links
         .iter()
-        .map(|l| l.id.chars().count().min(40))
+        .map(|l| shown_id(l.id).chars().count())
         .max()
         .unwrap_or(0)
         .max(2);
@@ -264,11 +276,14 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
             (true, false, Some(Outcome::Ok)) => format!("\x1b[32m{last}\x1b[0m"),
             _ => last,
         };
-        let id: String = link.id.chars().take(40).collect();
-        let title: String = r.title.chars().take(60).collect();
+        let id = shown_id(link.id);
+        let title = shown_title(r.title);
         let line = format!(
             "{last}  {:<20}  {:>5}  {:>8}  {:<12}  {id:<id_width$}  {title}",
-            r.when, link.snapshots, r.cited, r.sha
+            terminal_safe(r.when),
+            link.snapshots,
+            r.cited,
+            terminal_safe(r.sha)
         );
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -276,21 +291,22 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
 }
 
 fn markdown(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
-    let cell = |t: &str| t.replace('|', "\\|").replace(['\n', '\r'], " ");
+    use crate::report::markdown::{cell, link as markdown_link};
     write!(out, "### linkkeep status: {}\n\n", summary_line(report))?;
     out.write_all(b"| Last | When | Snapshots | As cited | SHA-256 | Link | Title |\n|---|---|---|---|---|---|---|\n")?;
     for link in &report.links {
         let r = row(link);
+        // The hash sits in a code span, where escapes do not work: only its hex digits (or
+        // the `-` of no snapshot).
+        let sha: String = r.sha.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').collect();
         writeln!(
             out,
-            "| {} | {} | {} | {} | `{}` | [{}](<{}>) | {} |",
+            "| {} | {} | {} | {} | `{sha}` | {} | {} |",
             r.last,
-            r.when,
+            cell(r.when),
             link.snapshots,
             r.cited,
-            r.sha,
-            cell(link.id),
-            link.url.replace('>', "%3E"),
+            markdown_link(link.id, link.url),
             cell(r.title)
         )?;
     }
@@ -411,6 +427,68 @@ mod tests {
         assert!(
             text.contains("<testcase name=\"old\" classname=\"linkkeep.status\"/>"),
             "{text}"
+        );
+    }
+
+    /// Renders `format` for one link whose id, URL and title were written by an attacker.
+    fn rendered_hostile(format: Format) -> String {
+        let mut latest = snapshot('a', None);
+        latest["title"] = "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{202e}txt.exe | x](http://evil.example) <script>alert(1)</script>\nrow \u{9b}2J".into();
+        let check = serde_json::json!({"at": "2026-01-02T00:00:00Z", "outcome": "ok", "http_status": 200,
+            "final_url": "http://a.example/", "error": null, "run": "r"});
+        let manifest = serde_json::json!({"schema_version": 1, "links": {
+            "id\u{1b}[2J|](x)": {"url": "http://a.example/a|b](c)<script>\u{202e}", "last_check": check, "snapshots": [latest]}
+        }});
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+        let mut sources = SummarySources::default();
+        let summary = ManifestSummary::load(dir.path(), &mut sources).unwrap();
+        let report = build(&summary, &[], "archive");
+        let mut out = Vec::new();
+        render(&report, format, false, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_table_shows_hostile_titles_escaped() {
+        let text = rendered_hostile(Format::Human);
+        assert!(
+            text.chars()
+                .all(|c| c == '\n' || !crate::report::is_unsafe_on_terminal(c)),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[31mred\\u{202e}txt.exe"),
+            "{text}"
+        );
+        assert!(text.contains("id\\u{1b}[2J|](x)"), "{text}");
+    }
+
+    #[test]
+    fn markdown_keeps_its_shape_whatever_the_title() {
+        let text = rendered_hostile(Format::Markdown);
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        for row in &rows {
+            assert_eq!(row.replace("\\|", "").matches('|').count(), 8, "{row}");
+        }
+        assert!(!text.contains("<script>"), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
+        assert_eq!(
+            rows[2].matches("](").count(),
+            1,
+            "only the link column links: {}",
+            rows[2]
+        );
+    }
+
+    #[test]
+    fn json_keeps_the_title_exact() {
+        let text = rendered_hostile(Format::Json);
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            json["links"][0]["latest"]["title"],
+            "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{202e}txt.exe | x](http://evil.example) <script>alert(1)</script>\nrow \u{9b}2J"
         );
     }
 

@@ -2,10 +2,14 @@
 //! summary line. Colour only when asked for. Runs that compare captures (archive, `verify
 //! --live`) add a change column (`changed (71% same text)`), and `verify --live` how much of
 //! the cited version's text each live page keeps.
+//!
+//! Ids, URLs, errors and warnings come from outside (links.json, servers): they are shown
+//! through [`terminal_safe`], so none can send control sequences or bidirectional overrides to
+//! the terminal.
 
 use std::fmt::Write;
 
-use super::{Report, change_label, ellipsize, percent};
+use super::{Report, change_label, ellipsize, percent, terminal_safe};
 use crate::outcome::{Change, LinkResult, Outcome};
 
 const GREEN: &str = "\x1b[32m";
@@ -46,7 +50,7 @@ pub fn render(report: &Report, color: bool) -> String {
     let id_width = report
         .results
         .iter()
-        .map(|r| r.id.chars().count().min(MAX_ID_WIDTH))
+        .map(|r| shown_id(&r.id).chars().count())
         .max()
         .unwrap_or(0)
         .max("ID".len());
@@ -95,6 +99,7 @@ pub fn render(report: &Report, color: bool) -> String {
         row(&mut out, &p, r, &widths);
     }
     for warning in &report.warnings {
+        let warning = terminal_safe(warning);
         let _ = writeln!(out, "{}", p.paint(YELLOW, &format!("warning: {warning}")));
     }
     let mut summary = report.summary_line();
@@ -102,6 +107,11 @@ pub fn render(report: &Report, color: bool) -> String {
     let style = if report.has_failures() { RED } else { GREEN };
     let _ = writeln!(out, "\n{}", p.paint(style, &summary));
     out
+}
+
+/// A link's id as the table shows it: escaped, and cut at [`MAX_ID_WIDTH`].
+fn shown_id(id: &str) -> String {
+    ellipsize(&terminal_safe(id), MAX_ID_WIDTH)
 }
 
 /// The header of the column of similarities to the cited version.
@@ -135,25 +145,29 @@ fn row(out: &mut String, p: &Paint, r: &LinkResult, w: &Widths) {
     } else {
         String::new()
     };
-    let id = format!("{:<width$}", ellipsize(&r.id, MAX_ID_WIDTH), width = w.id);
+    let id = format!("{:<width$}", shown_id(&r.id), width = w.id);
     let _ = writeln!(
         out,
         "{}  {status:>4}  {change}{cited}{id}  {}",
         p.paint(outcome_style(r.outcome), &outcome),
-        r.url
+        terminal_safe(&r.url)
     );
     let indent = " ".repeat(w.outcome + 2 + 4 + 2);
     if let Some(error) = &r.error {
         let _ = writeln!(
             out,
             "{indent}{}",
-            p.paint(outcome_style(r.outcome), &format!("↳ {error}"))
+            p.paint(outcome_style(r.outcome), &format!("↳ {}", terminal_safe(error)))
         );
     } else if !r.redirects.is_empty()
         && let Some(final_url) = &r.final_url
     {
         let hops = r.redirects.len();
-        let text = format!("↳ {hops} redirect{} to {final_url}", if hops == 1 { "" } else { "s" });
+        let text = format!(
+            "↳ {hops} redirect{} to {}",
+            if hops == 1 { "" } else { "s" },
+            terminal_safe(final_url)
+        );
         let _ = writeln!(out, "{indent}{}", p.paint(DIM, &text));
     }
 }
@@ -210,6 +224,36 @@ mod tests {
         let text = report.render(Format::Human, false);
         assert!(!text.contains("AS CITED"), "{text}");
         assert!(text.lines().nth(1).unwrap().contains("changed  "), "{text}");
+    }
+
+    #[test]
+    fn remote_text_reaches_the_table_escaped() {
+        let mut report = crate::report::tests::sample();
+        report.results[0].id = "id\x1b]0;pwned\x07".into();
+        report.results[0].url = "http://a.example/\u{202e}fdp.exe".into();
+        report.results[1].error = Some("HTTP 500 \x1b[31m\u{9b}2J\u{2066}".into());
+        report.results[0].final_url = Some("http://a.example/\u{200f}".into());
+        report.results[0].redirects = vec![crate::outcome::RedirectHop {
+            status: 301,
+            url: "http://a.example/".into(),
+            location: "\u{202e}".into(),
+        }];
+        report.warnings.push("title \u{1b}[2J\u{61c}".into());
+        let text = report.render(Format::Human, false);
+        assert!(
+            text.chars()
+                .all(|c| c == '\n' || !crate::report::is_unsafe_on_terminal(c)),
+            "{text:?}"
+        );
+        assert!(text.contains("id\\u{1b}]0;pwned\\u{7}"), "{text}");
+        assert!(text.contains("http://a.example/\\u{202e}fdp.exe"), "{text}");
+        assert!(text.contains("HTTP 500 \\u{1b}[31m\\u{9b}2J\\u{2066}"), "{text}");
+        assert!(text.contains("redirect to http://a.example/\\u{200f}"), "{text}");
+        assert!(text.contains("warning: title \\u{1b}[2J\\u{61c}"), "{text}");
+        // The escaped id is what the column is as wide as.
+        let lines: Vec<&str> = text.lines().collect();
+        let url_col = lines[0].find("URL").unwrap();
+        assert_eq!(lines[1].find("http://a.example").unwrap(), url_col, "{text}");
     }
 
     #[test]

@@ -82,4 +82,48 @@ mod tests {
         );
         assert_eq!(text.matches("<testcase ").count(), 3);
     }
+
+    /// Whether XML 1.0 allows `c` in a document at all.
+    fn xml_char(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    }
+
+    #[test]
+    fn remote_text_stays_exact_and_the_document_well_formed() {
+        let mut report = crate::report::tests::sample();
+        let hostile = "a\x1b]0;pwned\x07 \u{9b}2J \u{202e}txt \u{fffe}\u{ffff} ]]> <x> & \"q\"";
+        report.results[1].id = hostile.into();
+        report.results[1].url = format!("http://b.example/{hostile}");
+        report.results[1].error = Some(hostile.into());
+        let text = report.render(Format::Junit, false);
+        assert!(text.chars().all(xml_char), "{text:?}");
+        // Parsed back, every value is the text as received, less what XML 1.0 cannot hold.
+        let kept = "a]0;pwned \u{9b}2J \u{202e}txt  ]]> <x> & \"q\"";
+        let mut reader = quick_xml::Reader::from_str(&text);
+        reader.config_mut().check_end_names = true;
+        let (mut names, mut bodies) = (Vec::new(), String::new());
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                quick_xml::events::Event::Eof => break,
+                quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                    for attr in e.attributes() {
+                        let attr = attr.unwrap();
+                        names.push(attr.unescape_value().unwrap().into_owned());
+                    }
+                }
+                quick_xml::events::Event::Text(t) => bodies.push_str(&t.decode().unwrap()),
+                quick_xml::events::Event::GeneralRef(r) => {
+                    let reference = format!("&{};", r.decode().unwrap());
+                    bodies.push_str(&quick_xml::escape::unescape(&reference).unwrap());
+                }
+                _ => {}
+            }
+        }
+        assert!(names.iter().any(|n| n == kept), "{names:?}");
+        assert!(
+            names.iter().any(|n| n == &format!("network_error: {kept}")),
+            "{names:?}"
+        );
+        assert!(bodies.contains(&format!("URL: http://b.example/{kept}")), "{bodies:?}");
+    }
 }

@@ -201,22 +201,42 @@ fn change_label(r: &LinkResult) -> String {
     }
 }
 
-/// `text` with control characters (C0, DEL and C1: escape sequences among them) written as
-/// Rust escapes (`\u{1b}`): ids, URLs, error texts and page texts come from outside, and must
-/// not drive the user's terminal.
+/// `text` with control characters (C0, DEL and C1: escape sequences among them) and
+/// bidirectional formatting characters written as Rust escapes (`\u{1b}`, `\u{202e}`): ids,
+/// URLs, titles, error texts and page texts come from outside, and must neither drive the
+/// user's terminal nor reorder what it shows (a right-to-left override makes `exe.txt` read
+/// `txt.exe`).
 pub fn terminal_safe(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(is_unsafe_on_terminal) {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if is_unsafe_on_terminal(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// [`terminal_safe`] line by line: the line breaks of a message written on several lines
+/// (a configuration error quoting the file, a list) are kept, everything else is escaped.
+pub fn terminal_safe_lines(text: &str) -> String {
+    text.split('\n').map(terminal_safe).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether `c` must not reach a terminal as it is: a control character, or one of Unicode's
+/// bidirectional formatting characters (embeddings and overrides U+202A–U+202E, isolates
+/// U+2066–U+2069, the marks U+200E, U+200F and U+061C).
+pub fn is_unsafe_on_terminal(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// Whether `c` is one of Unicode's bidirectional formatting characters.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// Shortens `text` to at most `max` characters, marking the cut with `…`.
@@ -308,6 +328,27 @@ mod tests {
             "a\\u{1b}[31mred\\u{9b}2J\\u{7f}"
         );
         assert_eq!(terminal_safe("tab\tand\nline"), "tab\\tand\\nline");
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_isolates_are_escaped_for_terminals() {
+        assert_eq!(terminal_safe("report\u{202e}fdp.exe"), "report\\u{202e}fdp.exe");
+        for c in [
+            '\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
+            let shown = terminal_safe(&format!("a{c}b"));
+            assert!(!shown.contains(c) && shown.contains("\\u{"), "{c:?}: {shown}");
+        }
+        // Right-to-left text itself is not touched.
+        assert_eq!(terminal_safe("שלום عربي"), "שלום عربي");
+    }
+
+    #[test]
+    fn line_by_line_keeps_the_line_breaks_only() {
+        assert_eq!(
+            terminal_safe_lines("line one\x1b[2J\nline two\r\u{202e}"),
+            "line one\\u{1b}[2J\nline two\\r\\u{202e}"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! SIGKILL at many moments of a long run, each after at least one checkpoint (guards issues #3
-//! and #12). Before recovery, `status` shows every link the journal's last checkpoint holds
-//! and writes nothing; after recovery by the next writing command, the manifest and the index
-//! agree record by record, every link finished before the last checkpoint is there, the WARC
-//! tail is whole and `verify` passes. A final uninterrupted run completes cleanly.
+//! SIGKILL at many moments of a long run, each only once the run's journal holds a checkpoint
+//! on disk (guards issues #3, #12 and #15). Before recovery, `status` shows every link the
+//! journal's last checkpoint holds and writes nothing; after recovery by the next writing
+//! command, the manifest and the index agree record by record, every link finished before the
+//! last checkpoint is there with the bytes the server sent (`get` gives them back), every link
+//! an earlier run finished is as it was, the WARC tail is whole and `verify` passes. A final
+//! uninterrupted run completes cleanly.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 use wiremock::{MockServer, Request, ResponseTemplate};
 
-use crate::support::archive::{Scratch, random_bytes, wait_child, wait_until};
+use crate::support::archive::{Scratch, random_bytes, sha256_hex, wait_child, wait_until};
 
 const LINKS: usize = 150;
 /// Links that answer only after [`SLOW`]: every run is still going when it is killed.
@@ -168,8 +170,10 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
     // Sibling probes would ask the server for paths that are no document.
     let args = ["--per-host", "8", "--retries", "0", "--timeout", "10", "--no-soft-404"];
 
+    // The manifest after the last recovery: what every later kill must leave alone.
+    let mut previous: Option<Value> = None;
     // (checkpoints to wait for, then a little longer): kills early and late, right after a
-    // checkpoint and between two.
+    // checkpoint and between two. No kill comes before a checkpoint is on disk.
     for (checkpoints, extra_ms) in [(1, 0), (1, 40), (2, 0), (2, 90), (3, 10), (1, 150)] {
         let mut child = scratch.spawn_archive(&args);
         let mut journal = None;
@@ -219,7 +223,26 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
         let manifest = scratch.manifest();
         for (id, entry) in &promised {
             assert_eq!(&manifest["links"][id], entry, "{id} as its checkpoint had it");
+            // …with the bytes the server sent.
+            let n: usize = id.strip_prefix("doc-").unwrap().parse().unwrap();
+            let latest = entry["snapshots"].as_array().unwrap().last().unwrap();
+            assert_eq!(latest["sha256"], sha256_hex(&body(n)), "{id}");
         }
+        // What earlier runs finished survives a kill of this one: a link this run did not
+        // promise is as the last recovery left it.
+        if let Some(previous) = &previous {
+            for (id, entry) in previous["links"].as_object().unwrap() {
+                if !promised.contains_key(id) {
+                    assert_eq!(&manifest["links"][id], entry, "{id} survives the kill of {run}");
+                }
+            }
+        }
+        // And it reads back as it was archived, through the command a user would run.
+        let (id, _) = promised.iter().next().unwrap();
+        let n: usize = id.strip_prefix("doc-").unwrap().parse().unwrap();
+        let got = scratch.run(&["get", id]).await;
+        assert_eq!(got.code, 0, "get {id}: {}", got.stderr);
+        assert!(got.stdout == body(n), "get {id} gives the bytes the server sent");
         assert_manifest_and_index_agree(&scratch.archive, &manifest, &run);
         scratch.assert_payloads_intact(&manifest);
         // A large body's file finished after the last checkpoint went with the kill.
@@ -232,6 +255,7 @@ async fn sigkill_at_any_moment_leaves_a_consistent_archive() {
         }
         let verify = scratch.run(&["verify"]).await;
         assert_eq!(verify.code, 0, "verify after recovering {run}: {}", verify.stderr);
+        previous = Some(manifest);
     }
 
     let run = scratch.spawn_archive(&args);

@@ -1,9 +1,10 @@
-//! Runs that cannot do their job exit 2 and touch nothing: a corrupt or unreadable manifest, a
-//! read-only archive directory, an invalid links.json. Guards issue #3.
+//! Runs that cannot do their job exit 2 and touch nothing: a corrupt or unreadable manifest, an
+//! archive path that cannot be written (under a regular file, or a file itself), an invalid
+//! links.json. Guards issues #3 and #15.
 
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::archive::{ReadOnlyDir, Scratch};
+use crate::support::archive::Scratch;
 use crate::support::write_file;
 
 /// A server answering 200 to anything, to tell whether a run fetched before failing.
@@ -97,28 +98,34 @@ async fn unreadable_manifest_exits_2() {
     assert_eq!(requests(&server).await, 0);
 }
 
+/// An archive path linkkeep cannot write, whoever runs it (permission bits do not stop root):
+/// one under a regular file, and one that is itself a regular file. Each is exit 2 with a
+/// message naming it, nothing fetched, and the file left as it was.
 #[tokio::test(flavor = "multi_thread")]
-async fn read_only_archive_directory_exits_2_with_a_clear_message() {
+async fn unwritable_archive_path_exits_2_with_a_clear_message() {
     let server = any_server().await;
     let scratch = Scratch::new(&[("p", format!("{}/p", server.uri()))]);
-    std::fs::create_dir_all(&scratch.archive).unwrap();
-    let Some(_guard) = ReadOnlyDir::new(&scratch.archive) else {
-        eprintln!(
-            "SKIPPED read_only_archive_directory_exits_2_with_a_clear_message: cannot make a read-only directory here"
+    let file = write_file(scratch.dir.path(), "a-file", "not a directory");
+    for archive in [file.join("archive"), file.clone()] {
+        let mut cmd = crate::support::linkkeep();
+        cmd.current_dir(scratch.dir.path())
+            .arg("--links")
+            .arg(&scratch.links)
+            .arg("--archive")
+            .arg(&archive)
+            .args(["--no-progress", "archive", "--retries", "0"]);
+        let run = crate::support::archive::run_raw(cmd).await;
+
+        assert_eq!(run.code, 2, "{}: {}", archive.display(), run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("cannot create the archive directory {}", archive.display())),
+            "the message names the directory: {}",
+            run.stderr
         );
-        return;
-    };
-
-    let run = scratch.run(&["archive", "--retries", "0"]).await;
-
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    let archive = scratch.archive.display().to_string();
-    assert!(
-        run.stderr.contains(&archive) || run.stderr.contains(".lock"),
-        "the message names the directory or its lock: {}",
-        run.stderr
-    );
-    assert_eq!(requests(&server).await, 0);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
+        assert_eq!(requests(&server).await, 0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -36,6 +36,7 @@ mod extract_pdf;
 mod extract_text;
 mod extract_write;
 mod gc;
+mod hostile_text;
 mod interop_pywb;
 mod interop_wacz;
 mod interop_warc;

@@ -1,6 +1,7 @@
 //! `linkkeep serve` in a real browser: headless Chromium renders the index and replayed pages
 //! served by the real binary, and the rendered DOM shows the titles and the rewritten links (and
-//! the unarchived link untouched). Skipped, visibly, only where Chromium is not installed.
+//! the unarchived link untouched). Skipped, visibly, only where Chromium is not installed, and
+//! never under CI (`support::skip_or_fail`).
 //! Guards issue #4.
 
 use std::path::{Path, PathBuf};
@@ -73,13 +74,8 @@ fn dump_dom(chromium: &Path, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn chromium_renders_the_index_and_replayed_pages() {
     let Some(chromium) = chromium() else {
-        // .ci/run installs chromium: under CI a missing browser is a broken install, not a skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium not found and CI is set: .ci/run installs Debian's chromium"
-        );
-        eprintln!(
-            "SKIPPED: chromium not found (/usr/bin/chromium or chromium on PATH); install Debian's chromium to run this test"
+        crate::support::skip_or_fail(
+            "chromium not found (/usr/bin/chromium or chromium on PATH); .ci/run installs Debian's chromium",
         );
         return;
     };

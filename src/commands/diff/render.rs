@@ -3,12 +3,12 @@
 //!
 //! Page text comes from outside: on a terminal its control characters are escaped
 //! ([`terminal_safe`]), and in Markdown it sits in a code fence longer than any run of
-//! backticks in it, or in table cells escaped by [`cell`].
+//! backticks in it, or in table cells escaped by [`cell`] (and the link by [`link`]).
 
 use std::fmt::Write;
 
 use super::{DiffReport, Side};
-use crate::report::markdown::{cell, fence};
+use crate::report::markdown::{cell, fence, link};
 use crate::report::terminal_safe;
 use crate::text::Passage;
 
@@ -357,12 +357,7 @@ pub fn human(report: &DiffReport, color: bool, all: bool) -> String {
 pub fn markdown(report: &DiffReport, all: bool) -> String {
     let [old, new] = &report.sides;
     let mut out = String::new();
-    let url = terminal_safe(&report.url).replace('<', "%3C").replace('>', "%3E");
-    let _ = writeln!(
-        out,
-        "### linkkeep diff: [{}](<{url}>)\n",
-        cell(&terminal_safe(&report.id))
-    );
+    let _ = writeln!(out, "### linkkeep diff: {}\n", link(&report.id, &report.url));
     out.push_str("| | |\n|---|---|\n");
     for (name, side) in [("From", old), ("To", new)] {
         let _ = writeln!(

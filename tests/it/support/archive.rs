@@ -332,51 +332,6 @@ pub fn random_bytes(seed: u64, size: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Undoes `chattr +i` (or restores the mode) on a directory when dropped.
-pub struct ReadOnlyDir {
-    path: PathBuf,
-    immutable: bool,
-}
-
-impl ReadOnlyDir {
-    /// Makes `path` unwritable: `chattr +i` as root (whom permission bits do not stop), chmod
-    /// 0555 otherwise. Returns `None` when the directory is still writable afterwards.
-    pub fn new(path: &Path) -> Option<Self> {
-        use std::os::unix::fs::PermissionsExt;
-        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
-        let root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        let guard = if root {
-            let status = std::process::Command::new("chattr").arg("+i").arg(path).status();
-            ReadOnlyDir {
-                path: path.to_owned(),
-                immutable: status.is_ok_and(|s| s.success()),
-            }
-        } else {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o555)).unwrap();
-            ReadOnlyDir {
-                path: path.to_owned(),
-                immutable: false,
-            }
-        };
-        let probe = path.join("probe");
-        if std::fs::write(&probe, b"x").is_ok() {
-            let _ = std::fs::remove_file(&probe);
-            return None;
-        }
-        Some(guard)
-    }
-}
-
-impl Drop for ReadOnlyDir {
-    fn drop(&mut self) {
-        use std::os::unix::fs::PermissionsExt;
-        if self.immutable {
-            let _ = std::process::Command::new("chattr").arg("-i").arg(&self.path).status();
-        }
-        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o755));
-    }
-}
-
 /// Waits until the journal of the run writing `archive` holds a checkpoint after which every
 /// link of `ids` is promised, and returns the journal's path.
 pub async fn wait_for_checkpoint(archive: &Path, ids: &[&str]) -> PathBuf {

@@ -25,6 +25,45 @@ pub use report::{LinkResult, Outcome, Report};
 /// The longest any single run of the binary may take before the test fails instead of hanging.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
+/// Whether the tests run under CI: `CI` set and not empty, as GitHub Actions and `.ci/run` set
+/// it (and as linkkeep itself reads it).
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// The one way a test skips: it cannot run here because `why` (a tool it drives is missing,
+/// say). Outside CI it says so on stderr (`SKIPPED <test>: <why>`) and the caller returns;
+/// under CI it fails, since `.ci/run` installs everything the tests need, and a skip there
+/// would let CI pass with the test never run.
+#[track_caller]
+pub fn skip_or_fail(why: &str) {
+    skip_or_fail_under(under_ci(), why);
+}
+
+/// [`skip_or_fail`], as if `CI` were set when `ci`.
+#[track_caller]
+pub fn skip_or_fail_under(ci: bool, why: &str) {
+    // libtest runs each test on a thread named after it.
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("this test");
+    assert!(
+        !ci,
+        "{test} cannot run: {why}; CI is set, where no test may skip (.ci/run installs what the tests need)"
+    );
+    eprintln!("SKIPPED {test}: {why}");
+}
+
+#[test]
+#[should_panic(expected = "CI is set, where no test may skip")]
+fn skipping_under_ci_fails_the_test() {
+    skip_or_fail_under(true, "chromium not found");
+}
+
+#[test]
+fn skipping_outside_ci_only_says_so() {
+    skip_or_fail_under(false, "chromium not found");
+}
+
 /// Writes a version-1 `links.json` with the given `(id, url)` entries and returns its path.
 pub fn links_file(dir: &Path, links: &[(&str, String)]) -> PathBuf {
     let entries: Vec<_> = links

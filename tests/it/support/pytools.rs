@@ -39,9 +39,9 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// [`tool`] for every name, or `None` after printing a visible SKIPPED line naming what is missing.
-/// Under `CI` (set by `.ci/run`, which installs the tools) a missing tool fails the test instead:
-/// a broken install must not pass as a skip.
+/// [`tool`] for every name, or `None` after [`skip_or_fail`](super::skip_or_fail) named what
+/// is missing: a visible skip outside CI, a failure under CI (`.ci/run` installs the tools, so
+/// a missing one is a broken install).
 pub fn tools_or_skip<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
     let found = names.map(tool);
     let missing: Vec<&str> = names
@@ -51,15 +51,10 @@ pub fn tools_or_skip<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
         .map(|(n, _)| *n)
         .collect();
     if !missing.is_empty() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} not installed, and CI is set: .ci/run installs them (pip install -r .ci/python-tools.txt)",
+        super::skip_or_fail(&format!(
+            "{} not installed (run .ci/run, or pip install -r .ci/python-tools.txt)",
             missing.join(", ")
-        );
-        eprintln!(
-            "SKIPPED: {} not installed (run .ci/run or pip install -r .ci/python-tools.txt)",
-            missing.join(", ")
-        );
+        ));
         return None;
     }
     Some(found.map(Option::unwrap))
