@@ -114,10 +114,7 @@ async fn a_redirect_into_a_deeper_class_makes_no_connection() {
     // public) by class; a redirect from it to 127.0.0.1 goes deeper. A listener there sees
     // whether a connection was made.
     let Some(machine) = machine_address() else {
-        crate::support::skip_or_fail(
-            "a_redirect_into_a_deeper_class_makes_no_connection",
-            "this machine has no non-loopback address to serve a link from",
-        );
+        crate::support::skip_or_fail("this machine has no non-loopback address to serve a link from");
         return;
     };
     let (target, connections) = counting_listener().await;

@@ -161,15 +161,6 @@ pub async fn run_check_cmd(cmd: assert_cmd::Command) -> (i32, Report, String) {
     (run.code, report, run.stderr)
 }
 
-/// A test that cannot run here for want of `why`: a failure when `CI` is set (a green CI run
-/// means every test ran), otherwise a visible SKIPPED line on standard error.
-pub fn skip_or_fail(test: &str, why: &str) {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{test} cannot run: {why}; CI is set, so this is a failure, not a skip");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-}
-
 /// Asserts the contract for a failed link: a one-line, non-empty `error`.
 pub fn assert_error_line(result: &LinkResult) {
     let error = result
