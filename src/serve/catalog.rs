@@ -82,10 +82,12 @@ impl Catalog {
     }
 
     /// The URL as written in the manifest of the archived link `url` names, when it has captures.
-    pub fn archived(&self, url: &str) -> Option<&str> {
-        self.lookup(url)
-            .filter(|(_, entry)| !entry.snapshots.is_empty())
-            .map(|(_, entry)| entry.url.as_str())
+    /// A parsed URL's serialization is its normalized form, which the catalog indexes for every
+    /// link: no second parse (replayed pages look up every link they hold).
+    pub fn archived_url(&self, url: &url::Url) -> Option<&str> {
+        let id = self.by_url.get(url.as_str())?;
+        let entry = self.manifest.links.get(id)?;
+        (!entry.snapshots.is_empty()).then_some(entry.url.as_str())
     }
 
     /// links.json's metadata for link `id`.
@@ -262,13 +264,14 @@ mod tests {
             Some("a")
         );
         assert!(catalog.lookup("http://example.org/a%20b").is_none());
-        assert_eq!(
-            catalog.archived("http://example.org/moved"),
-            Some("HTTP://Example.org/a%20b?x=1")
-        );
+        let archived = |url: &str| catalog.archived_url(&url::Url::parse(url).unwrap());
+        for url in ["HTTP://Example.org/a%20b?x=1", "http://example.org/moved"] {
+            assert_eq!(archived(url), Some("HTTP://Example.org/a%20b?x=1"), "{url}");
+        }
         // Known, but with nothing captured: nothing to point a link at.
         assert!(catalog.lookup("http://example.org/never").is_some());
-        assert_eq!(catalog.archived("http://example.org/never"), None);
+        assert_eq!(archived("http://example.org/never"), None);
+        assert_eq!(archived("http://example.org/other"), None);
     }
 
     /// Issue #15: a hundred requests that all notice a new manifest cost one reload.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -119,7 +120,9 @@ async fn memento(
     if let Some(base) = replay_base(snapshot, raw) {
         // Rewritten: its length is known only once it is sent, and ranges of it mean nothing.
         if request.head {
-            return (status, headers).into_response();
+            // A body of unknown length, so that no `Content-Length: 0` is made up for it.
+            let unknown = Body::from_stream(futures_util::stream::empty::<std::io::Result<Bytes>>());
+            return (status, headers, unknown).into_response();
         }
         let page = Page {
             catalog: Arc::clone(catalog),

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use lol_html::send::{Element, HtmlRewriter, Settings};
-use lol_html::{AsciiCompatibleEncoding, element};
+use lol_html::{AsciiCompatibleEncoding, OutputSink, element};
 use url::Url;
 
 use super::catalog::Catalog;
@@ -88,8 +88,25 @@ async fn rewrite(payload: Payload, content_type: Option<&str>, page: Page, tx: &
 
 /// lol_html set up to rewrite one page, and the output it produced so far.
 struct PageRewriter {
-    rewriter: HtmlRewriter<'static, Box<dyn FnMut(&[u8]) + Send>>,
-    output: Arc<Mutex<Vec<u8>>>,
+    rewriter: HtmlRewriter<'static, Output>,
+    output: Output,
+}
+
+/// Where lol_html writes the rewritten page, taken from between writes.
+#[derive(Clone, Default)]
+struct Output(Arc<Mutex<Vec<u8>>>);
+
+impl Output {
+    /// What was written since the last take.
+    fn take(&self) -> Bytes {
+        Bytes::from(std::mem::take(&mut *self.0.lock().expect("not poisoned")))
+    }
+}
+
+impl OutputSink for Output {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0.lock().expect("not poisoned").extend_from_slice(chunk);
+    }
 }
 
 impl PageRewriter {
@@ -167,13 +184,9 @@ impl PageRewriter {
             // Not strict: a page that confuses the parser is replayed with fewer links rewritten
             // rather than cut off.
             .with_strict(false);
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink: Box<dyn FnMut(&[u8]) + Send> = {
-            let output = Arc::clone(&output);
-            Box::new(move |bytes: &[u8]| output.lock().expect("not poisoned").extend_from_slice(bytes))
-        };
+        let output = Output::default();
         Self {
-            rewriter: HtmlRewriter::new(settings, sink),
+            rewriter: HtmlRewriter::new(settings, output.clone()),
             output,
         }
     }
@@ -181,18 +194,13 @@ impl PageRewriter {
     /// Rewrites the next piece of the page; returns what is ready to send.
     fn write(&mut self, input: &[u8]) -> std::io::Result<Bytes> {
         self.rewriter.write(input).map_err(std::io::Error::other)?;
-        Ok(self.take())
+        Ok(self.output.take())
     }
 
     /// Ends the page; returns the rest of the output.
     fn end(self) -> std::io::Result<Bytes> {
-        let output = self.output;
         self.rewriter.end().map_err(std::io::Error::other)?;
-        Ok(Bytes::from(std::mem::take(&mut *output.lock().expect("not poisoned"))))
-    }
-
-    fn take(&self) -> Bytes {
-        Bytes::from(std::mem::take(&mut *self.output.lock().expect("not poisoned")))
+        Ok(self.output.take())
     }
 }
 
@@ -212,7 +220,7 @@ fn rewrite_url(value: &str, base: &Url, page: &Page) -> Option<String> {
     }
     let fragment = url.fragment().map(str::to_owned);
     url.set_fragment(None);
-    let target = page.catalog.archived(url.as_str()).unwrap_or(url.as_str());
+    let target = page.catalog.archived_url(&url).unwrap_or(url.as_str());
     let mut new = format!("/web/{}/{target}", page.timestamp);
     if let Some(fragment) = fragment {
         new.push('#');
