@@ -20,6 +20,7 @@ use crate::payload::{self, PayloadError};
 
 const MEMENTO_DATETIME: HeaderName = HeaderName::from_static("memento-datetime");
 const ACCEPT_DATETIME: HeaderName = HeaderName::from_static("accept-datetime");
+
 /// What a request to `/web/…` asks beyond its target.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
