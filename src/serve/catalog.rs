@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -81,10 +82,12 @@ impl Catalog {
     }
 
     /// The URL as written in the manifest of the archived link `url` names, when it has captures.
-    pub fn archived(&self, url: &str) -> Option<&str> {
-        self.lookup(url)
-            .filter(|(_, entry)| !entry.snapshots.is_empty())
-            .map(|(_, entry)| entry.url.as_str())
+    /// A parsed URL's serialization is its normalized form, which the catalog indexes for every
+    /// link: no second parse (replayed pages look up every link they hold).
+    pub fn archived_url(&self, url: &url::Url) -> Option<&str> {
+        let id = self.by_url.get(url.as_str())?;
+        let entry = self.manifest.links.get(id)?;
+        (!entry.snapshots.is_empty()).then_some(entry.url.as_str())
     }
 
     /// links.json's metadata for link `id`.
@@ -123,18 +126,31 @@ impl Stamp {
     }
 }
 
-/// The current [`Catalog`], reloaded when the manifest or links.json changes.
+/// The current [`Catalog`], reloaded when the manifest or links.json changes. However many
+/// requests notice a change at once, one of them re-reads the files while the others wait for its
+/// catalog: a burst of requests after an `archive` run costs one reload, not one each.
 #[derive(Debug)]
 pub struct Catalogs {
     archive: Archive,
+    /// The catalog last read and the stamps of the files it was read from. The std Mutex is held
+    /// only to look or to swap, never across an await or a reload.
     cached: Mutex<Option<Cached>>,
+    /// Held by the one request that reloads.
+    reloading: tokio::sync::Mutex<()>,
+    /// How many times the files were read, for the log and the tests.
+    reloads: AtomicU64,
+    /// Requests waiting for a reload or doing it, for the tests.
+    waiting: AtomicUsize,
 }
 
 #[derive(Debug)]
 struct Cached {
-    stamps: (Option<Stamp>, Option<Stamp>),
+    stamps: Stamps,
     catalog: Arc<Catalog>,
 }
+
+/// The stamps of the manifest and of links.json.
+type Stamps = (Option<Stamp>, Option<Stamp>);
 
 impl Catalogs {
     /// Catalogs of `archive`, read on first use.
@@ -142,6 +158,9 @@ impl Catalogs {
         Self {
             archive,
             cached: Mutex::new(None),
+            reloading: tokio::sync::Mutex::new(()),
+            reloads: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -152,24 +171,48 @@ impl Catalogs {
 
     /// The catalog as the files are now, or why the manifest cannot be read.
     pub async fn current(self: &Arc<Self>) -> Result<Arc<Catalog>, String> {
+        if let Some(catalog) = self.unchanged().await? {
+            return Ok(catalog);
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.reloading.lock().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // Whoever held the lock before may have read the files as they are now.
+        if let Some(catalog) = self.unchanged().await? {
+            return Ok(catalog);
+        }
         let this = Arc::clone(self);
-        tokio::task::spawn_blocking(move || this.current_blocking())
+        let catalog = tokio::task::spawn_blocking(move || this.reload())
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        drop(guard);
+        catalog
     }
 
-    fn current_blocking(&self) -> Result<Arc<Catalog>, String> {
-        let manifest_path = self.archive.root.join(MANIFEST_FILE);
-        let stamps = (
-            Stamp::of(&manifest_path),
+    /// The cached catalog if the files have not changed since it was read.
+    async fn unchanged(self: &Arc<Self>) -> Result<Option<Arc<Catalog>>, String> {
+        let this = Arc::clone(self);
+        let stamps = tokio::task::spawn_blocking(move || this.stamps())
+            .await
+            .map_err(|e| e.to_string())?;
+        let cached = self.cached.lock().expect("not poisoned");
+        Ok(cached
+            .as_ref()
+            .filter(|cached| cached.stamps == stamps)
+            .map(|cached| Arc::clone(&cached.catalog)))
+    }
+
+    fn stamps(&self) -> Stamps {
+        (
+            Stamp::of(&self.archive.root.join(MANIFEST_FILE)),
             self.archive.links_file.as_deref().and_then(Stamp::of),
-        );
-        // Held only for these quick checks; the std Mutex is never held across an await.
-        if let Some(cached) = &*self.cached.lock().expect("not poisoned")
-            && cached.stamps == stamps
-        {
-            return Ok(Arc::clone(&cached.catalog));
-        }
+        )
+    }
+
+    /// Reads the files. Blocking. The stamps are taken before reading, so a change during the
+    /// read shows as a change at the next request.
+    fn reload(&self) -> Result<Arc<Catalog>, String> {
+        let stamps = self.stamps();
         let manifest = Manifest::load(&self.archive.root).map_err(|e| format!("{e:#}"))?;
         let links = match (&self.archive.links_file, stamps.1) {
             (Some(path), Some(_)) => crate::links::load(path)
@@ -178,6 +221,8 @@ impl Catalogs {
             _ => None,
         };
         let catalog = Arc::new(Catalog::new(manifest, links));
+        let count = self.reloads.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::debug!("serve: read the manifest ({count} times so far)");
         *self.cached.lock().expect("not poisoned") = Some(Cached {
             stamps,
             catalog: Arc::clone(&catalog),
@@ -219,12 +264,62 @@ mod tests {
             Some("a")
         );
         assert!(catalog.lookup("http://example.org/a%20b").is_none());
-        assert_eq!(
-            catalog.archived("http://example.org/moved"),
-            Some("HTTP://Example.org/a%20b?x=1")
-        );
+        let archived = |url: &str| catalog.archived_url(&url::Url::parse(url).unwrap());
+        for url in ["HTTP://Example.org/a%20b?x=1", "http://example.org/moved"] {
+            assert_eq!(archived(url), Some("HTTP://Example.org/a%20b?x=1"), "{url}");
+        }
         // Known, but with nothing captured: nothing to point a link at.
         assert!(catalog.lookup("http://example.org/never").is_some());
-        assert_eq!(catalog.archived("http://example.org/never"), None);
+        assert_eq!(archived("http://example.org/never"), None);
+        assert_eq!(archived("http://example.org/other"), None);
+    }
+
+    /// Issue #15: a hundred requests that all notice a new manifest cost one reload.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_share_one_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |manifest: &Manifest| manifest.save(dir.path()).unwrap();
+        write(&manifest());
+        let catalogs = Arc::new(Catalogs::new(Archive::new(dir.path(), None)));
+        assert!(
+            catalogs
+                .current()
+                .await
+                .unwrap()
+                .lookup("http://example.org/moved")
+                .is_some()
+        );
+        assert_eq!(catalogs.reloads.load(Ordering::SeqCst), 1);
+
+        // The manifest changes while a reload is under way (the lock held here stands for it):
+        // every request notices, and all of them queue behind that one reload.
+        let mut changed = manifest();
+        changed.links.shift_remove("never");
+        let held = catalogs.reloading.lock().await;
+        write(&changed);
+        let requests: Vec<_> = (0..100)
+            .map(|_| {
+                let catalogs = Arc::clone(&catalogs);
+                tokio::spawn(async move { catalogs.current().await.unwrap() })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while catalogs.waiting.load(Ordering::SeqCst) < 100 {
+            assert!(std::time::Instant::now() < deadline, "the requests never queued");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(held);
+        for request in requests {
+            assert!(request.await.unwrap().lookup("http://example.org/never").is_none());
+        }
+        assert_eq!(
+            catalogs.reloads.load(Ordering::SeqCst),
+            2,
+            "one reload for a hundred requests"
+        );
+
+        // Unchanged files: no reload at all.
+        catalogs.current().await.unwrap();
+        assert_eq!(catalogs.reloads.load(Ordering::SeqCst), 2);
     }
 }

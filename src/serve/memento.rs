@@ -1,28 +1,40 @@
 //! The Memento routes (RFC 7089): captures under `/web/<timestamp>/<URL>`, the TimeGate under
 //! `/web/<URL>` and the TimeMap under `/timemap/link/<URL>`.
 
-use std::path::Path;
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use super::Shared;
 use super::catalog::Catalog;
-use super::pages;
+use super::range::{self, Wanted};
 use super::rewrite::{self, Page};
 use super::target::{WebTarget, capture_timestamp, first_seen, header_safe, http_date, original_url, parse_timestamp};
+use super::{pages, policy, stream};
 use crate::manifest::nearest;
 use crate::manifest::{LinkEntry, Snapshot};
 use crate::payload::{self, PayloadError};
 
 const MEMENTO_DATETIME: HeaderName = HeaderName::from_static("memento-datetime");
 const ACCEPT_DATETIME: HeaderName = HeaderName::from_static("accept-datetime");
+
+/// What a request to `/web/…` asks beyond its target.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// A `HEAD`: the headers of the answer, without its body.
+    pub head: bool,
+    /// The request's headers (`Accept-Datetime`, `Range`, `If-Range`, `Host`).
+    pub headers: &'a HeaderMap,
+}
+
 /// `/web/…`: a capture, or the TimeGate when no timestamp is given.
-pub async fn web(catalog: &Arc<Catalog>, archive: &Path, rest: &str, headers: &HeaderMap) -> Response {
+pub async fn web(catalog: &Arc<Catalog>, shared: &Shared, rest: &str, request: Request<'_>) -> Response {
     match WebTarget::parse(rest) {
-        WebTarget::Memento { timestamp, raw, url } => memento(catalog, archive, &timestamp, raw, &url).await,
-        WebTarget::TimeGate { url } => timegate(catalog, &url, headers),
+        WebTarget::Memento { timestamp, raw, url } => memento(catalog, shared, &timestamp, raw, &url, request).await,
+        WebTarget::TimeGate { url } => timegate(catalog, &url, request.headers),
     }
 }
 
@@ -45,7 +57,14 @@ fn captured<'c>(catalog: &'c Catalog, url: &str) -> Result<&'c LinkEntry, String
 
 /// `/web/<timestamp>[id_]/<URL>`: the capture nearest the timestamp, or a redirect to it when
 /// the timestamp is not exactly its own.
-async fn memento(catalog: &Arc<Catalog>, archive: &Path, timestamp: &str, raw: bool, url: &str) -> Response {
+async fn memento(
+    catalog: &Arc<Catalog>,
+    shared: &Shared,
+    timestamp: &str,
+    raw: bool,
+    url: &str,
+    request: Request<'_>,
+) -> Response {
     let entry = match captured(catalog, url) {
         Ok(entry) => entry,
         Err(why) => return pages::not_archived(url, &why),
@@ -64,9 +83,10 @@ async fn memento(catalog: &Arc<Catalog>, archive: &Path, timestamp: &str, raw: b
         return redirect(&format!("/web/{ts}{modifier}/{}", header_safe(&entry.url)), []);
     }
     // Opening reads the record's head and sets up its decoders: file I/O, kept off the async
-    // workers like every read of the payload after it.
+    // workers like every read of the payload after it. A HEAD opens it too, so that it answers
+    // as a GET would.
     let opened = {
-        let (archive, snapshot) = (archive.to_owned(), snapshot.clone());
+        let (archive, snapshot) = (shared.catalogs.root().to_owned(), snapshot.clone());
         tokio::task::spawn_blocking(move || payload::open(&archive, &snapshot)).await
     };
     let payload = match opened {
@@ -84,6 +104,8 @@ async fn memento(catalog: &Arc<Catalog>, archive: &Path, timestamp: &str, raw: b
         Err(e) => return pages::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let mut headers = HeaderMap::new();
+    // Archived bytes: sandboxed and confined to the archive, whatever they are.
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy::capture_policy(request.headers));
     if let Some(value) = snapshot
         .content_type
         .as_deref()
@@ -95,21 +117,64 @@ async fn memento(catalog: &Arc<Catalog>, archive: &Path, timestamp: &str, raw: b
         headers.insert(MEMENTO_DATETIME, value);
     }
     headers.insert(header::LINK, link_header(&entry.url));
-    let body = match replay_base(snapshot, raw) {
-        Some(base) => {
-            let page = Page {
-                catalog: Arc::clone(catalog),
-                base,
-                timestamp: ts,
-            };
-            rewrite::html_body(payload, snapshot.content_type.clone(), page)
+    let status = replay_status(snapshot.http_status);
+    if let Some(base) = replay_base(snapshot, raw) {
+        // Rewritten: its length is known only once it is sent, and ranges of it mean nothing.
+        if request.head {
+            // A body of unknown length, so that no `Content-Length: 0` is made up for it.
+            let unknown = Body::from_stream(futures_util::stream::empty::<std::io::Result<Bytes>>());
+            return (status, headers, unknown).into_response();
         }
-        None => {
-            headers.insert(header::CONTENT_LENGTH, payload.size().into());
-            rewrite::raw_body(payload)
+        let page = Page {
+            catalog: Arc::clone(catalog),
+            base,
+            timestamp: ts,
+        };
+        let body = rewrite::html_body(payload, snapshot.content_type.clone(), page);
+        return (status, headers, body).into_response();
+    }
+
+    // Untouched: the stored bytes, whole or one range of them.
+    let size = payload.size();
+    let etag = format!("\"{}\"", header_safe(&snapshot.sha256));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("header_safe leaves only visible ASCII"),
+    );
+    // A range is of the stored bytes as they were served: only a 200 capture has one to give.
+    let wanted = match status {
+        StatusCode::OK => range::wanted(request.headers, size, &etag),
+        _ => Wanted::Whole,
+    };
+    let (status, range) = match wanted {
+        Wanted::Whole => (status, None),
+        Wanted::Part(range) => {
+            let content_range = format!("bytes {}-{}/{size}", range.start, range.end - 1);
+            headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&content_range).expect("digits and ASCII"),
+            );
+            (StatusCode::PARTIAL_CONTENT, Some(range))
+        }
+        Wanted::Unsatisfiable => {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).expect("digits and ASCII"),
+            );
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            return (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response();
         }
     };
-    (replay_status(snapshot.http_status), headers, body).into_response()
+    let length = range.as_ref().map_or(size, |r| r.end - r.start);
+    headers.insert(header::CONTENT_LENGTH, length.into());
+    if request.head {
+        return (status, headers).into_response();
+    }
+    let key = format!("{} {}", payload.location(), snapshot.sha256);
+    let body = stream::raw_body(payload, range, Arc::clone(&shared.verified), key);
+    (status, headers, body).into_response()
 }
 
 /// The URL relative links of a capture resolve against, when it is HTML to rewrite.

@@ -2,13 +2,13 @@
 //! inline CSS and no JavaScript; every value from the manifest or the request is escaped.
 
 use std::fmt::Write;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::catalog::{Catalog, Catalogs};
+use super::Shared;
+use super::catalog::Catalog;
 use super::target::capture_timestamp;
 use crate::manifest::Snapshot;
 use crate::report::percent;
@@ -18,7 +18,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;paddin
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid #ddd}\
 th{background:#f4f4f4}td.url{font-size:.85em;color:#555;word-break:break-all}\
-.ok{color:#176f2c}.failed{color:#b00020}.drift{color:#a35200}a{color:#0645ad}";
+.url{word-break:break-all}.ok{color:#176f2c}.failed{color:#b00020}.drift{color:#a35200}a{color:#0645ad}";
 
 pub use crate::markup::escape;
 
@@ -45,8 +45,8 @@ fn original_link(url: &str, text: &str) -> String {
 }
 
 /// `/`: every archived link, in manifest order.
-pub async fn index(State(catalogs): State<Arc<Catalogs>>) -> Response {
-    match catalogs.current().await {
+pub async fn index(State(shared): State<Shared>) -> Response {
+    match shared.catalogs.current().await {
         Ok(catalog) => page(StatusCode::OK, "linkkeep archive", &index_body(&catalog)),
         Err(message) => error(StatusCode::INTERNAL_SERVER_ERROR, &message),
     }
@@ -133,12 +133,15 @@ fn as_cited(snapshots: &[Snapshot]) -> String {
     }
 }
 
-/// The 404 for an original URL the archive does not hold (or holds no capture of).
+/// The 404 for an original URL the archive does not hold (or holds no capture of). Replayed
+/// pages link here for every URL the archive lacks, so the URL is shown as text to copy, never
+/// as a link: a click in the archive must not lead to the live web.
 pub fn not_archived(url: &str, why: &str) -> Response {
     let body = format!(
-        "<h1>Not in the archive</h1>\n<p>{}</p>\n<p>Original: {}</p>\n<p><a href=\"/\">All archived links</a></p>",
+        "<h1>Not in the archive</h1>\n<p>{}</p>\n<p>Original URL (not a link): <code class=\"url\">{}</code></p>\n\
+         <p><a href=\"/\">All archived links</a></p>",
         escape(why),
-        original_link(url, url),
+        escape(url),
     );
     page(StatusCode::NOT_FOUND, "Not in the archive", &body)
 }

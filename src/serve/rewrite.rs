@@ -1,27 +1,25 @@
-//! Replayed HTML: links and resources that point to other archived URLs are pointed back into the
-//! archive (`/web/<this capture's timestamp>/<URL>`), streamed through lol_html, which leaves every
-//! byte it does not rewrite exactly as it was. Links to URLs the archive does not hold stay as
-//! they are, so a page without archived links replays byte for byte. Raw (`id_`) replays stream
-//! from here too: both read the payload on the blocking pool.
+//! Replayed HTML: every link and resource URL of a capture is pointed into the archive
+//! (`/web/<this capture's timestamp>/<URL>`), streamed through lol_html, which leaves every byte
+//! it does not rewrite exactly as it was. A URL the archive holds goes to its capture (by the URL
+//! as archived); any other http(s) URL goes to the same place, where the server answers with its
+//! "not archived" page, so no link of a replayed page leads back to the live web.
+//!
+//! The rewriting runs in an async task (lol_html's `Send` rewriter), fed chunk by chunk from the
+//! blocking pool ([`super::stream`]): a slow client holds no thread, only a few chunks of memory.
 
-use std::cell::{Cell, RefCell};
-use std::io::Read;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use lol_html::html_content::Element;
-use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, Settings, element};
-use tokio::sync::mpsc;
+use lol_html::send::{Element, HtmlRewriter, Settings};
+use lol_html::{AsciiCompatibleEncoding, OutputSink, element};
 use url::Url;
 
 use super::catalog::Catalog;
+use super::stream::{BodySender, Chunks, READ_CHUNK, send, spawn_body};
 use crate::payload::Payload;
 
-/// Bytes read from the payload at a time; the first read is also the head the encoding is
-/// detected from.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// Elements and the attribute of each that holds one URL.
+/// Elements and the attribute of each that holds one URL a browser loads or navigates to.
 const URL_ATTRIBUTES: &[(&str, &str)] = &[
     ("a[href]", "href"),
     ("area[href]", "href"),
@@ -31,10 +29,16 @@ const URL_ATTRIBUTES: &[(&str, &str)] = &[
     ("iframe[src]", "src"),
     ("frame[src]", "src"),
     ("form[action]", "action"),
+    ("button[formaction]", "formaction"),
+    ("input[formaction]", "formaction"),
+    ("input[src]", "src"),
     ("source[src]", "src"),
     ("video[src]", "src"),
+    ("video[poster]", "poster"),
     ("audio[src]", "src"),
+    ("track[src]", "src"),
     ("embed[src]", "src"),
+    ("object[data]", "data"),
 ];
 
 /// Elements whose `srcset` holds a list of URLs.
@@ -51,172 +55,173 @@ pub struct Page {
     pub timestamp: String,
 }
 
-/// The payload as a streaming body, untouched. Read on the blocking pool and handed over a small
-/// channel, one chunk behind: the last chunk is sent only once the payload has proven whole
-/// (its size and SHA-256), so a client never receives all the `Content-Length` bytes of a damaged
-/// payload, only a response cut short.
-pub fn raw_body(payload: Payload) -> Body {
-    streamed(payload, "raw replay", |mut payload, tx| {
-        let mut held: Option<Vec<u8>> = None;
-        loop {
-            let mut chunk = vec![0; READ_CHUNK];
-            let n = read_full(&mut payload, &mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            chunk.truncate(n);
-            if let Some(previous) = held.replace(chunk) {
-                send(tx, previous)?;
-            }
-        }
-        held.map_or(Ok(()), |last| send(tx, last))
-    })
-}
-
-/// The rewritten page as a streaming body. The rewriting runs on the blocking pool (lol_html is
-/// synchronous) and hands chunks over a small channel, so memory stays flat whatever the size of
-/// the page, and a client that goes away stops the work. A payload that fails its check ends the
-/// body with an error, so the response is cut short rather than completed.
+/// The rewritten page as a streaming body. A payload that fails its check ends the body with an
+/// error, so the response is cut short rather than completed.
 pub fn html_body(payload: Payload, content_type: Option<String>, page: Page) -> Body {
     let what = format!("replay of {}", page.base);
-    streamed(payload, &what, move |payload, tx| {
-        pump(payload, content_type.as_deref(), &page, tx)
+    spawn_body(what, move |tx| async move {
+        rewrite(payload, content_type.as_deref(), page, &tx).await
     })
 }
 
-/// A body whose chunks `produce` sends from the blocking pool.
-fn streamed(
-    payload: Payload,
-    what: &str,
-    produce: impl FnOnce(Payload, &mpsc::Sender<std::io::Result<Bytes>>) -> std::io::Result<()> + Send + 'static,
-) -> Body {
-    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
-    let what = what.to_owned();
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = produce(payload, &tx) {
-            // A closed channel means the client left: nothing to report to anyone.
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                tracing::warn!("serve: {what} stopped: {e}");
-                let _ = tx.blocking_send(Err(e));
-            }
-        }
-    });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    }))
-}
-
-fn send(tx: &mpsc::Sender<std::io::Result<Bytes>>, bytes: Vec<u8>) -> std::io::Result<()> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    tx.blocking_send(Ok(Bytes::from(bytes)))
-        .map_err(|_| std::io::ErrorKind::BrokenPipe.into())
-}
-
-/// Reads `payload` into the rewriter and the rewriter's output into `tx`.
-fn pump(
-    mut file: impl Read,
-    content_type: Option<&str>,
-    page: &Page,
-    tx: &mpsc::Sender<std::io::Result<Bytes>>,
-) -> std::io::Result<()> {
-    let mut chunk = vec![0; READ_CHUNK];
-    let head = read_full(&mut file, &mut chunk)?;
-    let (encoding, _bom) = crate::title::html_encoding(content_type, &chunk[..head]);
+/// Reads `payload` through the rewriter into `tx`.
+async fn rewrite(payload: Payload, content_type: Option<&str>, page: Page, tx: &BodySender) -> std::io::Result<()> {
+    let mut chunks = Chunks::new(payload);
+    // The first chunk is also the head the encoding is detected from.
+    let head = chunks.next(READ_CHUNK).await?.unwrap_or_default();
+    let (encoding, _bom) = crate::title::html_encoding(content_type, &head);
     let Some(encoding) = AsciiCompatibleEncoding::new(encoding) else {
         // lol_html cannot parse UTF-16 and friends: replay such a page as stored.
-        send(tx, chunk[..head].to_vec())?;
-        return copy_rest(&mut file, &mut chunk, tx);
-    };
-
-    let output = RefCell::new(Vec::new());
-    let base = RefCell::new(page.base.clone());
-    let base_seen = Cell::new(false);
-    let rewrite_one = |el: &mut Element, attribute: &str| -> lol_html::HandlerResult {
-        let Some(value) = el.get_attribute(attribute) else {
-            return Ok(());
-        };
-        if let Some(new) = rewrite_url(&value, &base.borrow(), page) {
-            el.set_attribute(attribute, &new)?;
+        send(tx, head).await?;
+        while let Some(chunk) = chunks.next(READ_CHUNK).await? {
+            send(tx, chunk).await?;
         }
-        Ok(())
+        return Ok(());
     };
-    let mut handlers = vec![element!("base[href]", |el| {
-        // Only the first <base href> counts, as in a browser.
-        if !base_seen.replace(true) {
-            let href = crate::markup::decode_entities(&el.get_attribute("href").unwrap_or_default());
-            if let Ok(url) = page.base.join(href.trim()) {
-                *base.borrow_mut() = url;
-            }
-        }
-        Ok(())
-    })];
-    for &(selector, attribute) in URL_ATTRIBUTES {
-        handlers.push(element!(selector, move |el| rewrite_one(el, attribute)));
+    let mut rewriter = PageRewriter::new(page, encoding);
+    send(tx, rewriter.write(&head)?).await?;
+    while let Some(chunk) = chunks.next(READ_CHUNK).await? {
+        send(tx, rewriter.write(&chunk)?).await?;
     }
-    for &selector in SRCSET_ELEMENTS {
-        handlers.push(element!(selector, |el| {
-            let Some(value) = el.get_attribute("srcset") else {
-                return Ok(());
-            };
-            if let Some(new) = rewrite_srcset(&value, &base.borrow(), page) {
-                el.set_attribute("srcset", &new)?;
+    send(tx, rewriter.end()?).await
+}
+
+/// lol_html set up to rewrite one page, and the output it produced so far.
+struct PageRewriter {
+    rewriter: HtmlRewriter<'static, Output>,
+    output: Output,
+}
+
+/// Where lol_html writes the rewritten page, taken from between writes.
+#[derive(Clone, Default)]
+struct Output(Arc<Mutex<Vec<u8>>>);
+
+impl Output {
+    /// What was written since the last take.
+    fn take(&self) -> Bytes {
+        Bytes::from(std::mem::take(&mut *self.0.lock().expect("not poisoned")))
+    }
+}
+
+impl OutputSink for Output {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0.lock().expect("not poisoned").extend_from_slice(chunk);
+    }
+}
+
+impl PageRewriter {
+    fn new(page: Page, encoding: AsciiCompatibleEncoding) -> Self {
+        let page = Arc::new(page);
+        // The URL relative links resolve against: the capture's, until a `<base href>` says
+        // otherwise (only the first counts, as in a browser).
+        let base = Arc::new(Mutex::new(page.base.clone()));
+        let base_seen = Arc::new(AtomicBool::new(false));
+        let mut settings = Settings::new_send();
+        settings = settings.append_element_content_handler(element!("base[href]", {
+            let (page, base, base_seen) = (Arc::clone(&page), Arc::clone(&base), Arc::clone(&base_seen));
+            move |el: &mut Element| {
+                let Some(href) = el.get_attribute("href") else {
+                    return Ok(());
+                };
+                if !base_seen.swap(true, Ordering::Relaxed)
+                    && let Ok(url) = page.base.join(crate::markup::decode_entities(&href).trim())
+                {
+                    *base.lock().expect("not poisoned") = url;
+                }
+                // Relative URLs the rewriting does not reach (those a script builds) resolve
+                // into the archive too.
+                if let Some(new) = rewrite_url(&href, &page.base, &page) {
+                    el.set_attribute("href", &new)?;
+                }
+                Ok(())
             }
-            Ok(())
         }));
-    }
-    let settings = handlers
-        .into_iter()
-        .fold(Settings::new(), Settings::append_element_content_handler)
-        .with_encoding(encoding)
-        // Not strict: a page that confuses the parser is replayed with fewer links rewritten rather
-        // than cut off.
-        .with_strict(false);
-    let mut rewriter = HtmlRewriter::new(settings, |bytes: &[u8]| output.borrow_mut().extend_from_slice(bytes));
-
-    let mut n = head;
-    while n > 0 {
-        rewriter.write(&chunk[..n]).map_err(std::io::Error::other)?;
-        send(tx, output.take())?;
-        n = file.read(&mut chunk)?;
-    }
-    rewriter.end().map_err(std::io::Error::other)?;
-    send(tx, output.take())
-}
-
-/// Reads until `buf` is full or the file ends; returns how much was read.
-fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
+        for &(selector, attribute) in URL_ATTRIBUTES {
+            let (page, base) = (Arc::clone(&page), Arc::clone(&base));
+            settings = settings.append_element_content_handler(element!(selector, move |el: &mut Element| {
+                let Some(value) = el.get_attribute(attribute) else {
+                    return Ok(());
+                };
+                let base = base.lock().expect("not poisoned").clone();
+                if let Some(new) = rewrite_url(&value, &base, &page) {
+                    el.set_attribute(attribute, &new)?;
+                }
+                Ok(())
+            }));
+        }
+        for &selector in SRCSET_ELEMENTS {
+            let (page, base) = (Arc::clone(&page), Arc::clone(&base));
+            settings = settings.append_element_content_handler(element!(selector, move |el: &mut Element| {
+                let Some(value) = el.get_attribute("srcset") else {
+                    return Ok(());
+                };
+                let base = base.lock().expect("not poisoned").clone();
+                if let Some(new) = rewrite_srcset(&value, &base, &page) {
+                    el.set_attribute("srcset", &new)?;
+                }
+                Ok(())
+            }));
+        }
+        // A refresh is a navigation no Content-Security-Policy can stop.
+        settings = settings.append_element_content_handler(element!("meta[http-equiv][content]", {
+            let (page, base) = (Arc::clone(&page), Arc::clone(&base));
+            move |el: &mut Element| {
+                let is_refresh = el
+                    .get_attribute("http-equiv")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
+                let Some(content) = el.get_attribute("content").filter(|_| is_refresh) else {
+                    return Ok(());
+                };
+                let base = base.lock().expect("not poisoned").clone();
+                if let Some(new) = rewrite_refresh(&content, &base, &page) {
+                    el.set_attribute("content", &new)?;
+                }
+                Ok(())
+            }
+        }));
+        let settings = settings
+            .with_encoding(encoding)
+            // Not strict: a page that confuses the parser is replayed with fewer links rewritten
+            // rather than cut off.
+            .with_strict(false);
+        let output = Output::default();
+        Self {
+            rewriter: HtmlRewriter::new(settings, output.clone()),
+            output,
         }
     }
-    Ok(filled)
-}
 
-fn copy_rest(file: &mut impl Read, chunk: &mut [u8], tx: &mpsc::Sender<std::io::Result<Bytes>>) -> std::io::Result<()> {
-    loop {
-        match file.read(chunk)? {
-            0 => return Ok(()),
-            n => send(tx, chunk[..n].to_vec())?,
-        }
+    /// Rewrites the next piece of the page; returns what is ready to send.
+    fn write(&mut self, input: &[u8]) -> std::io::Result<Bytes> {
+        self.rewriter.write(input).map_err(std::io::Error::other)?;
+        Ok(self.output.take())
+    }
+
+    /// Ends the page; returns the rest of the output.
+    fn end(self) -> std::io::Result<Bytes> {
+        self.rewriter.end().map_err(std::io::Error::other)?;
+        Ok(self.output.take())
     }
 }
 
 /// The attribute value that points `value` (as found in the page, entities and all) into the
-/// archive, or `None` when it names no archived URL.
+/// archive: to the capture of the URL as archived, or to the "not archived" page of any other
+/// http(s) URL. `None` for what is no web URL (`mailto:`, `javascript:`, `data:`) and for a
+/// fragment of the page itself.
 fn rewrite_url(value: &str, base: &Url, page: &Page) -> Option<String> {
-    let mut url = base.join(crate::markup::decode_entities(value).trim()).ok()?;
+    let decoded = crate::markup::decode_entities(value);
+    let trimmed = decoded.trim();
+    if trimmed.starts_with('#') {
+        return None;
+    }
+    let mut url = base.join(trimmed).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
     let fragment = url.fragment().map(str::to_owned);
     url.set_fragment(None);
-    let archived = page.catalog.archived(url.as_str())?;
-    let mut new = format!("/web/{}/{archived}", page.timestamp);
+    let target = page.catalog.archived_url(&url).unwrap_or(url.as_str());
+    let mut new = format!("/web/{}/{target}", page.timestamp);
     if let Some(fragment) = fragment {
         new.push('#');
         new.push_str(&fragment);
@@ -225,7 +230,7 @@ fn rewrite_url(value: &str, base: &Url, page: &Page) -> Option<String> {
     Some(new.replace('&', "&amp;"))
 }
 
-/// A `srcset` with every archived candidate URL rewritten, or `None` when none is archived.
+/// A `srcset` with every candidate URL rewritten, or `None` when none is.
 fn rewrite_srcset(value: &str, base: &Url, page: &Page) -> Option<String> {
     let mut changed = false;
     let candidates: Vec<String> = value
@@ -245,6 +250,22 @@ fn rewrite_srcset(value: &str, base: &Url, page: &Page) -> Option<String> {
         })
         .collect();
     changed.then(|| candidates.join(","))
+}
+
+/// A `<meta http-equiv=refresh>` content (`5; url=…`, with or without `url=` and quotes) with
+/// its URL rewritten, or `None` when it names none to rewrite.
+fn rewrite_refresh(content: &str, base: &Url, page: &Page) -> Option<String> {
+    let split = content.find([';', ','])?;
+    let (delay, rest) = (content[..split].trim(), content[split + 1..].trim_start());
+    let rest = match rest.get(..3) {
+        Some(key) if key.eq_ignore_ascii_case("url") => rest[3..].trim_start().strip_prefix('=')?.trim_start(),
+        _ => rest,
+    };
+    let url = match rest.chars().next() {
+        Some(quote @ ('"' | '\'')) => rest[1..].split(quote).next().unwrap_or_default(),
+        _ => rest.trim_end(),
+    };
+    rewrite_url(url, base, page).map(|new| format!("{delay}; url={new}"))
 }
 
 #[cfg(test)]
@@ -275,18 +296,22 @@ mod tests {
         }
     }
 
-    fn rewrite(html: &str) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("page");
-        std::fs::write(&path, html).unwrap();
-        let (tx, mut rx) = mpsc::channel(1024);
-        pump(std::fs::File::open(&path).unwrap(), Some("text/html"), &page(), &tx).unwrap();
-        drop(tx);
+    /// The page rewritten, fed to the rewriter `piece` bytes at a time.
+    fn rewrite_in_pieces(html: &str, piece: usize) -> String {
+        let mut rewriter = PageRewriter::new(page(), AsciiCompatibleEncoding::new(encoding_rs::UTF_8).unwrap());
         let mut out = Vec::new();
-        while let Ok(chunk) = rx.try_recv() {
-            out.extend_from_slice(&chunk.unwrap());
+        for chunk in html.as_bytes().chunks(piece.max(1)) {
+            out.extend_from_slice(&rewriter.write(chunk).unwrap());
         }
+        out.extend_from_slice(&rewriter.end().unwrap());
         String::from_utf8(out).unwrap()
+    }
+
+    fn rewrite(html: &str) -> String {
+        let whole = rewrite_in_pieces(html, html.len());
+        // However the page arrives in pieces, the result is the same.
+        assert_eq!(rewrite_in_pieces(html, 7), whole, "in pieces of 7 bytes");
+        whole
     }
 
     #[test]
@@ -298,30 +323,80 @@ mod tests {
         );
     }
 
+    /// Issue #15: a link to a URL the archive lacks leads to the server's "not archived" page,
+    /// not to the live web.
     #[test]
-    fn other_links_stay_byte_for_byte() {
-        let html = "<!doctype html><A href=elsewhere.html>x</A><a href='mailto:x@y'>m</a>\
-            <img src=\"http://cdn.example/other.png\" alt='&amp;'><!-- <a href=\"/b.html\"> --><p>caf\u{e9}";
+    fn unarchived_links_point_into_the_archive_too() {
+        let html = r#"<A href=elsewhere.html#x>x</A><img src="http://cdn.example/other.png" alt='&amp;'><form action="https://forms.example/post?a=1&amp;b=2"><button formaction="/send">s</button></form><video poster=//cdn.example/p.jpg><track src=t.vtt></video><object data="o.swf"></object>"#;
+        assert_eq!(
+            rewrite(html),
+            "<A href=\"/web/20200101000000/http://site.example/dir/elsewhere.html#x\">x</A>\
+             <img src=\"/web/20200101000000/http://cdn.example/other.png\" alt='&amp;'>\
+             <form action=\"/web/20200101000000/https://forms.example/post?a=1&amp;b=2\">\
+             <button formaction=\"/web/20200101000000/http://site.example/send\">s</button></form>\
+             <video poster=\"/web/20200101000000/http://cdn.example/p.jpg\">\
+             <track src=\"/web/20200101000000/http://site.example/dir/t.vtt\"></video>\
+             <object data=\"/web/20200101000000/http://site.example/dir/o.swf\"></object>"
+        );
+    }
+
+    /// Everything that is no URL to rewrite stays byte for byte: other schemes, fragments of the
+    /// page itself, markup a re-serializer would change, comments, scripts and text.
+    #[test]
+    fn everything_else_stays_byte_for_byte() {
+        let html = "<!doctype html><A href='mailto:x@y'>m</A><a href=\"#top\">top</a> <a href=javascript:void(0)>j</a>\
+            <img src=\"data:image/png;base64,AAAA\" alt='&amp;'><!-- <a href=\"/b.html\"> --><script>var a = '<a href=\"/b.html\">';</script><p>caf\u{e9}";
         assert_eq!(rewrite(html), html);
     }
 
     #[test]
-    fn the_first_base_href_counts() {
+    fn the_first_base_href_counts_and_points_into_the_archive() {
         let html = r#"<base href="http://cdn.example/"><base href="http://site.example/"><a href="i.png">i</a>"#;
-        assert!(
-            rewrite(html).contains(r#"<a href="/web/20200101000000/http://cdn.example/i.png">"#),
-            "{}",
-            rewrite(html)
+        assert_eq!(
+            rewrite(html),
+            r#"<base href="/web/20200101000000/http://cdn.example/"><base href="/web/20200101000000/http://site.example/"><a href="/web/20200101000000/http://cdn.example/i.png">i</a>"#
         );
     }
 
     #[test]
     fn srcset_candidates() {
-        let html = r#"<img srcset="http://cdn.example/i.png 2x, other.png 1x">"#;
+        let html = r#"<img srcset="http://cdn.example/i.png 2x, data:x 3x,other.png 1x">"#;
         assert_eq!(
             rewrite(html),
-            r#"<img srcset="/web/20200101000000/http://cdn.example/i.png 2x, other.png 1x">"#
+            r#"<img srcset="/web/20200101000000/http://cdn.example/i.png 2x, data:x 3x,/web/20200101000000/http://site.example/dir/other.png 1x">"#
         );
+    }
+
+    #[test]
+    fn meta_refresh_stays_in_the_archive() {
+        for (content, expected) in [
+            (
+                "0; url=http://live.example/",
+                "0; url=/web/20200101000000/http://live.example/",
+            ),
+            (
+                "5;URL='../b.html'",
+                "5; url=/web/20200101000000/http://site.example/b.html",
+            ),
+            (
+                "1, http://live.example/x",
+                "1; url=/web/20200101000000/http://live.example/x",
+            ),
+        ] {
+            let html = format!(r#"<meta http-equiv="Refresh" content="{content}">"#);
+            assert_eq!(
+                rewrite(&html),
+                format!(r#"<meta http-equiv="Refresh" content="{expected}">"#),
+                "{content}"
+            );
+        }
+        // No URL: a reload of the page itself, left alone; other http-equiv values too.
+        for html in [
+            r#"<meta http-equiv="refresh" content="30">"#,
+            r#"<meta http-equiv="content-type" content="text/html; url=x">"#,
+        ] {
+            assert_eq!(rewrite(html), html);
+        }
     }
 
     /// Character references in an attribute are decoded before the URL is looked up, and
@@ -331,7 +406,7 @@ mod tests {
         let html = r#"<a href="http&#58;//site&#x2e;example/q?x=1&amp;y=2">q</a> <a href="b&#46;html?a&amp;b">b?</a>"#;
         assert_eq!(
             rewrite(html),
-            r#"<a href="/web/20200101000000/http://site.example/q?x=1&amp;y=2">q</a> <a href="b&#46;html?a&amp;b">b?</a>"#
+            r#"<a href="/web/20200101000000/http://site.example/q?x=1&amp;y=2">q</a> <a href="/web/20200101000000/http://site.example/dir/b.html?a&amp;b">b?</a>"#
         );
     }
 }

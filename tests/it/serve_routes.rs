@@ -1,8 +1,8 @@
 //! `linkkeep serve`'s routes, driven in-process on archives built by real `archive` runs: the
 //! index, captures and the nearest-capture choice, canonical redirects, Memento headers, the
-//! TimeGate and TimeMap, link rewriting and byte-identical replay, `id_`, `/api/links`, the 404
-//! pages, reloading the manifest, and path traversal (also against the real binary over raw TCP).
-//! Guards issue #4.
+//! TimeGate and TimeMap, link rewriting and otherwise byte-identical replay, `id_`,
+//! `/api/links`, the 404 pages, reloading the manifest, and path traversal (also against the real
+//! binary over raw TCP). Guards issue #4 (and #15 for links to what the archive lacks).
 
 use serde_json::Value;
 use wiremock::matchers::path;
@@ -274,12 +274,13 @@ async fn replayed_html_points_archived_links_into_the_archive() {
         )),
         "{html}"
     );
+    // Issue #15: a link to a URL the archive lacks leads to the server's "not archived" page.
     assert!(
-        html.contains(&format!("id=\"elsewhere\" href=\"{}/unarchived.html\"", site.base)),
-        "unarchived links stay as they are: {html}"
+        html.contains(&format!("id=\"elsewhere\" {}", archived("/unarchived.html"))),
+        "unarchived links point into the archive too: {html}"
     );
 
-    // Fragments survive; relative unarchived links stay exactly as written.
+    // Fragments survive, and relative unarchived links resolve against the page first.
     let ts_b = timestamp(&site.scratch, "b", 0);
     let b = get(&router, &format!("/web/{ts_b}/{}", site.url("/b.html")), &[]).await;
     assert!(
@@ -289,16 +290,31 @@ async fn replayed_html_points_archived_links_into_the_archive() {
         b.text()
     );
     assert!(
-        b.text().contains("href=\"/unarchived.html?x=1&amp;y=2\""),
+        b.text().contains(&format!(
+            "href=\"/web/{ts_b}/{}/unarchived.html?x=1&amp;y=2\"",
+            site.base
+        )),
         "{}",
         b.text()
     );
 
-    // A page without archived links replays byte for byte.
+    // Beyond its two URLs, a page replays byte for byte: markup, comments, scripts, entities.
     let ts_plain = timestamp(&site.scratch, "plain", 0);
     let plain = get(&router, &format!("/web/{ts_plain}/{}", site.url("/plain.html")), &[]).await;
     assert_eq!(plain.status, 200);
-    assert_eq!(plain.text(), plain_page(&site.base));
+    let expected = plain_page(&site.base)
+        .replacen(
+            &format!("HREF={}/unarchived.html>", site.base),
+            &format!("HREF=\"/web/{ts_plain}/{}/unarchived.html\">", site.base),
+            1,
+        )
+        .replacen(
+            "src='missing.png'",
+            &format!("src=\"/web/{ts_plain}/{}/missing.png\"", site.base),
+            1,
+        );
+    assert_ne!(expected, plain_page(&site.base));
+    assert_eq!(plain.text(), expected);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -333,8 +349,10 @@ async fn api_links_is_the_manifests_links_object() {
     assert_eq!(links, site.scratch.manifest()["links"]);
 }
 
+/// Issue #15: the page names the original URL as text to copy, never as a link: replayed pages
+/// send every unarchived link here, and a click must not reach the live web.
 #[tokio::test(flavor = "multi_thread")]
-async fn unknown_urls_get_a_404_page_linking_to_the_original() {
+async fn unknown_urls_get_a_404_page_naming_the_original() {
     let site = Site::archived().await;
     let router = router(&site.scratch);
     let unknown = format!("{}/unarchived.html?x=1&y=2", site.base);
@@ -343,8 +361,10 @@ async fn unknown_urls_get_a_404_page_linking_to_the_original() {
         assert_eq!(reply.status, 404, "{target}");
         assert_eq!(reply.header("content-type"), "text/html; charset=utf-8");
         let escaped = unknown.replace('&', "&amp;");
+        assert!(reply.text().contains(&format!(">{escaped}<")), "{}", reply.text());
+        assert!(!reply.text().contains(&format!("href=\"{escaped}")), "{}", reply.text());
         assert!(
-            reply.text().contains(&format!("href=\"{escaped}\"")),
+            !reply.text().contains(&format!("href=\"{}", site.base)),
             "{}",
             reply.text()
         );

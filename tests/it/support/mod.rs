@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod bodies;
+pub mod browser;
 pub mod counting;
 pub mod http;
 pub mod old_archive;

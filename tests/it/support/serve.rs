@@ -276,6 +276,11 @@ impl ServeProcess {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
@@ -330,4 +335,24 @@ pub fn raw_get(addr: SocketAddr, target: &str) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
     (status, response)
+}
+
+/// The replay server run in-process on a 127.0.0.1 port with `limits`; stops when dropped.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl InProcess {
+    /// Serves `scratch`'s archive within `limits`.
+    pub async fn start(scratch: &Scratch, limits: linkkeep::serve::Limits) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let archive = linkkeep::serve::Archive::new(&scratch.archive, Some(scratch.links.clone()));
+        tokio::spawn(linkkeep::serve::run_with(listener, archive, limits, async {
+            let _ = stopped.await;
+        }));
+        InProcess { addr, _stop: stop }
+    }
 }
