@@ -30,6 +30,7 @@ mod check_retries;
 mod check_status;
 mod check_tls;
 mod diff;
+mod encoded_limits;
 mod export_files;
 mod extract_html;
 mod extract_pdf;
