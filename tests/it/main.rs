@@ -36,6 +36,7 @@ mod extract_html;
 mod extract_pdf;
 mod extract_text;
 mod extract_write;
+mod fuzz_props;
 mod gc;
 mod interop_pywb;
 mod interop_wacz;
