@@ -33,12 +33,15 @@
 //! - [`extract`]: the URLs cited by text, Markdown, HTML and PDF documents, and merging them
 //!   into links.json.
 //! - [`commands`]: one module per subcommand, the glue between the modules above.
+//! - `fuzzing` (hidden): the fuzz targets, shared by `fuzz/` and the property tests.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod extract;
 pub mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journal;
 pub mod links;
 pub mod lock;

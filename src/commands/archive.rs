@@ -888,7 +888,13 @@ impl LinkJob {
     /// its body as received up to [`OTHER_BODY_LIMIT`], and returns its CDXJ line.
     async fn record_other(&self, response: reqwest::Response, extra: &HeaderMap) -> std::io::Result<String> {
         let exchange = self.exchange(&response, extra);
-        let (body, truncated) = read_capped(response, OTHER_BODY_LIMIT, self.fetcher.config().timeout).await;
+        let config = self.fetcher.config();
+        // Issue #15: this body is read too, so it is bounded like the others: by `--max-size`
+        // as well as its own cap, and by `--max-time` counted from its head (the engine hands
+        // the response over without the request's deadline).
+        let limit = OTHER_BODY_LIMIT.min(config.max_size);
+        let deadline = tokio::time::Instant::now() + config.max_time;
+        let (body, truncated) = read_capped(response, limit, config.timeout, deadline).await;
         let warc = Arc::clone(&self.warc);
         let (_, line) = blocking(move || warc.write_response(&exchange, &body, None, truncated)).await?;
         Ok(line)
@@ -985,16 +991,18 @@ fn request_head(fetcher: &Fetcher, link: &str, url: &url::Url, extra: &HeaderMap
 /// What a secret header's value is written as.
 const REDACTED: &[u8] = b"[redacted]";
 
-/// Reads a body until its end, `limit` bytes, a stall longer than `stall`, or an error; returns
-/// what it read and why it stopped early (a `WARC-Truncated` reason), if it did.
+/// Reads a body until its end, `limit` bytes, a stall longer than `stall`, `deadline`, or an
+/// error; returns what it read and why it stopped early (a `WARC-Truncated` reason), if it did.
 async fn read_capped(
     mut response: reqwest::Response,
     limit: u64,
     stall: std::time::Duration,
+    deadline: tokio::time::Instant,
 ) -> (Vec<u8>, Option<&'static str>) {
     let mut body = Vec::new();
     loop {
-        match tokio::time::timeout(stall, response.chunk()).await {
+        let stall_at = tokio::time::Instant::now() + stall;
+        match tokio::time::timeout_at(stall_at.min(deadline), response.chunk()).await {
             Err(_) => return (body, Some("time")),
             Ok(Err(_)) => return (body, Some("disconnect")),
             Ok(Ok(None)) => return (body, None),

@@ -143,7 +143,8 @@ fn document_base(document: &Html, options: &Options, collector: &mut Collector) 
             match resolved {
                 Ok(url) => Some(url),
                 Err(e) => {
-                    collector.warn(format!("ignoring <base href=\"{href}\">: {e}"));
+                    // Quoted with its line breaks escaped: a warning is one line (issue #15).
+                    collector.warn(format!("ignoring <base href={href:?}>: {e}"));
                     options.base_url.clone()
                 }
             }
@@ -200,6 +201,20 @@ mod tests {
             base_url: base.map(|b| Url::parse(b).unwrap()),
         };
         extract_kind(Kind::Html, html.as_bytes(), &options).unwrap()
+    }
+
+    /// Issue #15 (found by fuzzing): an unusable `<base href>` with a line break in it is
+    /// warned about on one line.
+    #[test]
+    fn a_bad_base_is_warned_about_on_one_line() {
+        let found = run("<base href=\">\nhttps://docs.example/\"><a href=\"x\">x</a>", None);
+        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+        assert!(!found.warnings[0].contains('\n'), "{:?}", found.warnings);
+        assert!(
+            found.warnings[0].contains(r#"">\nhttps://docs.example/""#),
+            "{:?}",
+            found.warnings
+        );
     }
 
     fn urls(found: &Extraction) -> Vec<&str> {

@@ -1,11 +1,15 @@
 //! Streaming a response body: each chunk as received goes to the capture's WARC record (a
 //! [`RawBody`], when archiving), and through a decoder that removes its Content-Encoding into a
 //! [`PayloadSink`]. `--timeout` (stall), `--max-time` and `--max-size` are enforced on the way,
-//! `--max-size` on both the bytes received and the bytes decoded, so a decompression bomb or an
-//! endless body fails with flat memory.
+//! `--max-size` on both the bytes received and the bytes decoded, `--max-time` on the reads and
+//! on the writes to the record alike, so a decompression bomb, an endless body, or one that is
+//! all encoding (empty gzip members, zstd skippable frames) fails with flat memory (issue #15).
 //!
-//! Decoding is push-style (flate2, brotli and zstd writers): a chunk is decoded as it is handed
-//! over, so the raw bytes are read once, by this loop, and never buffered for a second reader.
+//! Decoding is push-style (a gzip member reader of our own, flate2, brotli and zstd writers): a
+//! chunk is decoded as it is handed over, so the raw bytes are read once, by this loop, and
+//! never buffered for a second reader.
+
+mod gzip;
 
 use std::io::{self, Write};
 
@@ -17,11 +21,16 @@ use tokio::time::Instant;
 use super::BodyError;
 use crate::store::PayloadSink;
 use crate::warc::run::RawBody;
+use gzip::GzipMembers;
 
 /// The `Accept-Encoding` sent when archiving: every coding [`download`] can remove.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 /// Output buffer of the brotli decoder.
 const BROTLI_BUFFER: usize = 64 * 1024;
+/// The largest zstd window accepted, 8 MiB: the most RFC 9659 lets an HTTP zstd encoder use.
+/// The decoder's default (128 MiB) would let a few bytes of frame header make every download
+/// hold that much memory once its payload grew that large.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
 /// The limits one download runs under.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +39,8 @@ pub struct BodyLimits {
     pub stall: std::time::Duration,
     /// `--max-time`, for messages; the deadline itself comes with the response.
     pub max_time: std::time::Duration,
-    /// `--max-size`, applied to the bytes received and to the decoded payload.
+    /// `--max-size`, applied to the bytes received (Content-Encoding and all) and to the
+    /// decoded payload.
     pub max_size: u64,
 }
 
@@ -77,10 +87,13 @@ pub async fn download<S: PayloadSink>(
         if received > limits.max_size {
             return Err(BodyError::TooLarge(limits.max_size));
         }
-        if let Some(raw) = raw.as_deref_mut()
-            && let Err(e) = raw.write(chunk.clone()).await
-        {
-            return Ok(Err(e));
+        if let Some(raw) = raw.as_deref_mut() {
+            // A disk slower than the network holds the download here: `--max-time` still ends it.
+            match tokio::time::timeout_at(deadline, raw.write(chunk.clone())).await {
+                Err(_) => return Err(BodyError::Deadline(limits.max_time)),
+                Ok(Err(e)) => return Ok(Err(e)),
+                Ok(Ok(())) => {}
+            }
         }
         if let Err(e) = decoder.write_all(&chunk) {
             return classify(e, limits);
@@ -138,7 +151,7 @@ impl<S: PayloadSink> Write for Limited<'_, S> {
 /// Removes one Content-Encoding, pushed a chunk at a time.
 enum Decoder<'a, S: PayloadSink> {
     Identity(Limited<'a, S>),
-    Gzip(flate2::write::MultiGzDecoder<Limited<'a, S>>),
+    Gzip(GzipMembers<Limited<'a, S>>),
     Zlib(flate2::write::ZlibDecoder<Limited<'a, S>>),
     Deflate(flate2::write::DeflateDecoder<Limited<'a, S>>),
     /// HTTP's "deflate" is zlib-wrapped (RFC 9110), but some servers send raw deflate: which
@@ -153,13 +166,17 @@ impl<'a, S: PayloadSink> Decoder<'a, S> {
     fn new(coding: &str, out: Limited<'a, S>) -> Option<Self> {
         Some(match coding {
             "" | "identity" => Self::Identity(out),
-            "gzip" | "x-gzip" => Self::Gzip(flate2::write::MultiGzDecoder::new(out)),
+            "gzip" | "x-gzip" => Self::Gzip(GzipMembers::new(out)),
             "deflate" => Self::DeflateUnsure(Some(out), Vec::new()),
             "br" => Self::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(
                 out,
                 BROTLI_BUFFER,
             ))),
-            "zstd" => Self::Zstd(zstd::stream::write::Decoder::new(out).ok()?),
+            "zstd" => {
+                let mut decoder = zstd::stream::write::Decoder::new(out).ok()?;
+                decoder.window_log_max(ZSTD_WINDOW_LOG_MAX).ok()?;
+                Self::Zstd(decoder)
+            }
             _ => return None,
         })
     }
@@ -288,6 +305,24 @@ mod tests {
         ] {
             assert_eq!(decode(coding, encoded, u64::MAX).unwrap(), expected(&text), "{coding}");
         }
+    }
+
+    /// Issue #15: a zstd frame may ask for a window of up to 2 GiB; beyond RFC 9659's 8 MiB it
+    /// is refused before any memory is set aside for it.
+    #[test]
+    fn a_zstd_window_beyond_8_mib_is_refused() {
+        let frame = |window_log: u32| {
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+            e.window_log(window_log).unwrap();
+            e.write_all(b"a small payload").unwrap();
+            e.finish().unwrap()
+        };
+        assert_eq!(
+            decode("zstd", &frame(ZSTD_WINDOW_LOG_MAX), u64::MAX).unwrap(),
+            expected(b"a small payload")
+        );
+        let refused = decode("zstd", &frame(ZSTD_WINDOW_LOG_MAX + 1), u64::MAX).unwrap_err();
+        assert!(!refused.get_ref().is_some_and(|e| e.is::<TooLarge>()), "{refused}");
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! `serve`, `gc`, `export`), [`ManifestUpdate`] only the entries of a run's links
 //! (`archive`), [`ManifestSummary`] each link's last check and latest snapshot (`status`).
 
-mod json;
+pub(crate) mod json;
 pub mod rebuild;
 mod update;
 
@@ -285,8 +285,12 @@ impl<'de> serde::Deserialize<'de> for Snapshot {
                 date,
                 payload_digest,
             }),
+            // Part of a record reference is no reference: keep what is there as it was. Unless
+            // a nested reference (0.1.0) stands in for it: that one is written back in these
+            // very fields, and keeping both would write each twice, a manifest that no longer
+            // parses (found by fuzzing, issue #15).
+            _ if s.warc_record.is_some() => None,
             (offset, length, record_id, date, payload_digest) => {
-                // Part of a record reference is no reference: keep what is there as it was.
                 let partial = [
                     ("offset", offset.map(Value::from)),
                     ("length", length.map(Value::from)),
@@ -446,7 +450,7 @@ impl Manifest {
     }
 
     /// Writes the manifest's JSON, one link per line.
-    fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    pub(crate) fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let header = json::Header {
             schema_version: self.schema_version,
             updated_at: self.updated_at.as_deref(),
@@ -1043,6 +1047,25 @@ mod tests {
         assert_eq!(back["owner"], "lab");
         assert_eq!(back["links"]["a"]["tags"], serde_json::json!(["x"]));
         assert_eq!(back["links"]["a"]["last_check"]["via"], "cron");
+    }
+
+    /// Issue #15 (found by fuzzing): a 0.1.0 snapshot, its record nested, that also has some
+    /// of the flat record fields, is written back readable, the nested record kept.
+    #[test]
+    fn a_nested_record_beside_stray_flat_fields_is_written_once() {
+        let text = r#"{"schema_version": 1, "links": {"a": {"url": "http://a.example/", "snapshots": [
+            {"sha256": "aa", "size": 1, "content_type": null, "first_seen": "t", "last_seen": "t",
+             "http_status": 200, "final_url": "http://a.example/", "etag": null, "last_modified": null,
+             "title": null, "run": "r", "payload_digest": "sha256:STRAY", "offset": 9,
+             "warc_record": {"offset": 1, "length": 2, "record_id": "<urn:x>", "date": "d",
+                             "payload_digest": "sha256:NESTED"}}]}}}"#;
+        let manifest: Manifest = text.parse().unwrap();
+        let mut written = Vec::new();
+        manifest.write(&mut written).unwrap();
+        let again: Manifest = std::str::from_utf8(&written).unwrap().parse().unwrap();
+        assert_eq!(again, manifest);
+        let record = again.links["a"].snapshots[0].warc_record.clone().unwrap();
+        assert_eq!((record.offset, record.payload_digest.as_str()), (1, "sha256:NESTED"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod stream;
 
 pub use cdxj::{CdxjEntry, cdxj_line, media_type, merge_cdxj, sorted_cdxj, surt, write_cdxj};
 pub use digest::sha256_label;
-pub use reader::{RecordInfo, WarcCheck, check_warc};
+pub use reader::{RecordInfo, WarcCheck, check_warc, check_warc_bytes};
 pub use record::{
     RecordSpec, RecordType, http_request_head, http_response_head, new_record_id, timestamp14, warc_date,
     warcinfo_fields, write_record,

@@ -624,6 +624,16 @@ fn io_problem(offset: u64, e: &io::Error, gzip: bool) -> String {
 pub fn check_warc(path: &Path) -> io::Result<WarcCheck> {
     let file = File::open(path)?;
     let file_len = file.metadata()?.len();
+    check_stream(file, file_len)
+}
+
+/// [`check_warc`] on the bytes of a WARC file held in memory.
+pub fn check_warc_bytes(bytes: &[u8]) -> WarcCheck {
+    check_stream(bytes, bytes.len() as u64).expect("reading from memory cannot fail")
+}
+
+/// [`check_warc`] on `file`, `file_len` bytes long (for messages).
+fn check_stream(file: impl Read, file_len: u64) -> io::Result<WarcCheck> {
     let mut source = Source::new(file);
     let mut check = WarcCheck::default();
     let mut ids = HashSet::new();
@@ -864,7 +874,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.warc.gz");
         std::fs::write(&path, bytes).unwrap();
-        check_warc(&path).unwrap()
+        let check = check_warc(&path).unwrap();
+        assert_eq!(check_warc_bytes(bytes), check, "a file and its bytes read alike");
+        check
     }
 
     /// The first bytes of the record whose gzip member starts at `offset`.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::archive::{Scratch, gzip_repeated, sha256_hex};
+use crate::support::archive::{ArchiveRun, Scratch, gzip_repeated, sha256_hex};
 use crate::support::bodies::{
     drip_server, endless_server, huge_declared_server, large_truncated_server, reset_after_server,
     reset_mid_body_server, stall_after_server, truncated_once_server, truncated_server,
@@ -19,6 +19,13 @@ use crate::support::bodies::{
 async fn assert_fails_cleanly(id: &str, url: String, args: &[&str], outcome: &str) -> Scratch {
     let scratch = Scratch::new(&[(id, url)]);
     let run = scratch.archive(args).await;
+    assert_failed_cleanly(&scratch, &run, id, outcome);
+    scratch
+}
+
+/// Asserts that `run` on `scratch` failed link `id` with `outcome` and left nothing of it
+/// behind: no snapshot, no WARC record, no file in tmp/.
+pub fn assert_failed_cleanly(scratch: &Scratch, run: &ArchiveRun, id: &str, outcome: &str) {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let result = run.result(id);
     assert_eq!(result["outcome"], outcome, "{result:#}");
@@ -39,7 +46,6 @@ async fn assert_fails_cleanly(id: &str, url: String, args: &[&str], outcome: &st
     let records = linkkeep::warc::check_warc(&warcs[0]).unwrap().records;
     assert_eq!(records.len(), 1, "the warcinfo record alone: {records:?}");
     scratch.assert_tmp_empty();
-    scratch
 }
 
 /// Issue #13: a body that failed halfway after moving to a WARC file of its own leaves no file

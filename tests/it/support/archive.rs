@@ -103,6 +103,19 @@ impl Scratch {
         cmd
     }
 
+    /// [`Scratch::cmd`] as a plain process running `args`, for tests that watch it while it runs.
+    pub fn process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = super::linkkeep_process();
+        cmd.current_dir(self.dir.path())
+            .arg("--links")
+            .arg(&self.links)
+            .arg("--archive")
+            .arg(&self.archive)
+            .arg("--no-progress")
+            .args(args);
+        cmd
+    }
+
     /// `archive --format json` with `args`.
     pub fn archive_cmd(&self, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = self.cmd();
@@ -193,6 +206,18 @@ impl Scratch {
     pub fn warc_files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
         walk(&self.archive.join("warc"), &mut files);
+        files.sort();
+        files
+    }
+
+    /// Every file under the archive directory, relative to it, sorted.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        walk(&self.archive, &mut files);
+        let mut files: Vec<PathBuf> = files
+            .into_iter()
+            .map(|f| f.strip_prefix(&self.archive).unwrap().to_owned())
+            .collect();
         files.sort();
         files
     }

@@ -24,10 +24,11 @@ use tokio::sync::Semaphore;
 
 use super::http::{bind, reply, spawn_server};
 
-type StreamReply = Response<BoxBody<Bytes, Infallible>>;
+/// A response whose body is a stream.
+pub type StreamReply = Response<BoxBody<Bytes, Infallible>>;
 
 /// Serves `respond()` to every request with hyper; returns the URL of `/path`.
-async fn hyper_server(path: &str, respond: impl Fn() -> StreamReply + Clone + Send + Sync + 'static) -> String {
+pub async fn hyper_server(path: &str, respond: impl Fn() -> StreamReply + Clone + Send + Sync + 'static) -> String {
     let (listener, port) = bind().await;
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {

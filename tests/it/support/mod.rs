@@ -5,9 +5,11 @@ pub mod archive;
 pub mod bodies;
 pub mod browser;
 pub mod counting;
+pub mod floods;
 pub mod http;
 pub mod old_archive;
 pub mod payloads;
+pub mod peak;
 pub mod proxy;
 pub mod pytools;
 pub mod raw;
@@ -82,28 +84,41 @@ pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     path
 }
 
+/// Variables of the machine running the tests that would change what the binary does.
+const LEAKY_ENV: [&str; 13] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "RUST_LOG",
+];
+
 /// The binary with an environment that cannot leak in from the machine running the tests:
 /// no proxies, no extra CA bundles, no colour preference, and `CI=true` so no progress bar.
 pub fn linkkeep() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("linkkeep").unwrap();
-    for var in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "NO_COLOR",
-        "CLICOLOR_FORCE",
-        "RUST_LOG",
-    ] {
+    for var in LEAKY_ENV {
         cmd.env_remove(var);
     }
     cmd.env("CI", "true").timeout(RUN_LIMIT);
+    cmd
+}
+
+/// [`linkkeep`] as a plain process, for tests that watch it while it runs.
+pub fn linkkeep_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_linkkeep"));
+    for var in LEAKY_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("CI", "true");
     cmd
 }
 

@@ -1,0 +1,7 @@
+//! Fuzzes links.json parsing (src/links.rs), issue #15. The body and its
+//! invariants are `linkkeep::fuzzing::links_json`, which `tests/it/fuzz_props.rs` runs too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| linkkeep::fuzzing::links_json(data));

@@ -1,0 +1,7 @@
+//! Fuzzes the WARC validator (src/warc/reader.rs), issue #15. The body and its
+//! invariants are `linkkeep::fuzzing::warc_reader`, which `tests/it/fuzz_props.rs` runs too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| linkkeep::fuzzing::warc_reader(data));
