@@ -5,8 +5,7 @@
 //! (nightly, in CI where one is installed), and the fixed-seed property tests of
 //! `tests/it/fuzz_props.rs`, which feed them mutated real files on every `cargo test`.
 //!
-//! Not here: the replay server's HTML rewrite (`serve::rewrite`), which is being moved to async
-//! code and has no stable entry to fuzz yet; the plain-text URL finder, fuzzed on its own by
+//! Not here: the plain-text URL finder, fuzzed on its own by
 //! `fuzz/fuzz_targets/extract_text.rs`.
 
 use std::collections::HashSet;
@@ -246,6 +245,47 @@ pub fn pdf_extract(data: &[u8]) {
         Err(e) => assert!(!e.to_string().contains('\n'), "{e}"),
     }
     let _ = extract::pdf::document_text(data);
+}
+
+/// The replay server's HTML rewrite: the first byte picks the size of the pieces the page
+/// arrives in. Whatever the bytes, the rewriter does not panic; however the page is cut, the
+/// result is the same; a page without markup comes back as it was; and no `href` or `src`
+/// attribute the rewriter wrote leads to the live web (quoted http(s) URLs only appear after
+/// `/web/<timestamp>/`).
+pub fn replay_rewrite(data: &[u8]) {
+    let (piece, page) = match data.split_first() {
+        Some((pick, page)) => (usize::from(*pick).max(1), page),
+        None => (1, data),
+    };
+    let mut manifest = Manifest::new();
+    let entry = serde_json::json!({"url": "https://example.org/b.html", "snapshots": [{
+        "sha256": "0".repeat(64), "size": 1, "content_type": "text/html",
+        "first_seen": "2020-01-01T00:00:00Z", "last_seen": "2020-01-01T00:00:00Z",
+        "http_status": 200, "final_url": "https://example.org/b.html", "etag": null,
+        "last_modified": null, "title": null, "object": "x", "run": "r"}]});
+    manifest
+        .links
+        .insert("b".into(), serde_json::from_value(entry).expect("a valid entry"));
+    let base = url::Url::parse(BASE_URL).expect("a valid URL");
+    let rewrite =
+        |piece: usize| crate::serve::rewrite_bytes(page, piece, manifest.clone(), base.clone(), "20200101000000");
+    let (Ok(whole), Ok(pieces)) = (rewrite(page.len()), rewrite(piece)) else {
+        return;
+    };
+    assert_eq!(whole, pieces, "the page rewritten in pieces of {piece} differs");
+    if !page.contains(&b'<') {
+        assert_eq!(whole, page, "a page without markup changed");
+    }
+    for attribute in [&b"href=\"http"[..], b"src=\"http", b"href='http", b"src='http"] {
+        assert!(
+            !whole
+                .windows(attribute.len())
+                .any(|w| w.eq_ignore_ascii_case(attribute))
+                || page.windows(attribute.len()).any(|w| w.eq_ignore_ascii_case(attribute)),
+            "the rewriter wrote a live URL: {}",
+            String::from_utf8_lossy(&whole)
+        );
+    }
 }
 
 /// Extraction options with no base, and with [`BASE_URL`].

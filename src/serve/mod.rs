@@ -47,6 +47,9 @@ mod rewrite;
 mod stream;
 mod target;
 
+#[doc(hidden)]
+pub use rewrite::rewrite_bytes;
+
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;

@@ -64,6 +64,35 @@ pub fn html_body(payload: Payload, content_type: Option<String>, page: Page) -> 
     })
 }
 
+/// Rewrites a whole page held in memory, fed to the rewriter `piece` bytes at a time, as the
+/// capture of `base` taken at `timestamp` in an archive whose manifest is `manifest`: the fuzz
+/// target's entry into the rewriter [`html_body`] streams through.
+#[doc(hidden)]
+pub fn rewrite_bytes(
+    html: &[u8],
+    piece: usize,
+    manifest: crate::manifest::Manifest,
+    base: Url,
+    timestamp: &str,
+) -> std::io::Result<Vec<u8>> {
+    let page = Page {
+        catalog: Arc::new(Catalog::new(manifest, None)),
+        base,
+        timestamp: timestamp.to_owned(),
+    };
+    let (encoding, _bom) = crate::title::html_encoding(Some("text/html"), html);
+    let Some(encoding) = AsciiCompatibleEncoding::new(encoding) else {
+        return Ok(html.to_vec());
+    };
+    let mut rewriter = PageRewriter::new(page, encoding);
+    let mut out = Vec::new();
+    for chunk in html.chunks(piece.max(1)) {
+        out.extend_from_slice(&rewriter.write(chunk)?);
+    }
+    out.extend_from_slice(&rewriter.end()?);
+    Ok(out)
+}
+
 /// Reads `payload` through the rewriter into `tx`.
 async fn rewrite(payload: Payload, content_type: Option<&str>, page: Page, tx: &BodySender) -> std::io::Result<()> {
     let mut chunks = Chunks::new(payload);

@@ -444,6 +444,27 @@ fn html_title() {
 }
 
 #[test]
+fn replay_rewrite() {
+    let mut seeds = vec![
+        fixture("extract/tricky.html"),
+        b"<html><head><base href=\"/dir/\"></head><body><a href=\"https://example.org/b.html\">b</a> \
+          <img srcset=\"http://cdn.example/i.png 2x, o.png\"><form action=\"http://x.example/f\"></form></body></html>"
+            .to_vec(),
+    ];
+    // The first byte is the size of the pieces the page arrives in.
+    for seed in &mut seeds {
+        seed.insert(0, 7);
+    }
+    fuzz(
+        "replay_rewrite",
+        fuzzing::replay_rewrite,
+        &seeds,
+        HTML_TOKENS,
+        |bytes, _| bytes,
+    );
+}
+
+#[test]
 fn html_extract() {
     let seeds = vec![
         fixture("extract/tricky.html"),
