@@ -9,8 +9,9 @@
 //! - [`cli`]: clap definitions, nothing else.
 //! - [`config`]: the validated configuration the rest of the crate runs on, and its defaults.
 //! - [`links`]: `links.json`: parsing, validation and derived ids.
-//! - [`fetch`]: the one fetch engine: shared client, politeness limits, retries, redirects,
-//!   and streaming downloads with Content-Encoding removed.
+//! - [`fetch`]: the one fetch engine: shared clients, politeness limits, retries, redirects
+//!   checked hop by hop (filters, the private-address rule), and streaming downloads with
+//!   Content-Encoding removed.
 //! - [`outcome`]: per-link results shared by every command and report.
 //! - [`soft404`]: pages gone though their site answers 200: redirects home, sibling probes.
 //! - [`store`]: the archive's `tmp/` and flushes, and the 0.1.0 object store, still read.
@@ -28,7 +29,7 @@
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
 //! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
-//! - [`serve`]: the read-only, Wayback-style replay server.
+//! - [`serve`]: the read-only, Wayback-style replay server, each capture sandboxed.
 //! - [`warc`]: WARC 1.1 writing, validation and reading back, SURT keys and the CDXJ index.
 //! - [`extract`]: the URLs cited by text, Markdown, HTML and PDF documents, and merging them
 //!   into links.json.
