@@ -9,31 +9,7 @@ use tower::ServiceExt;
 
 use crate::support::archive::sha256_hex;
 use crate::support::payloads::{Served, flip_in_record};
-use crate::support::serve::{HOST, ServeProcess, get, router, timestamp};
-
-/// The whole response to a GET of `target`, as bytes, until the server closes the connection.
-fn raw_response(addr: std::net::SocketAddr, target: &str) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    // A connection the server aborts may end in a reset: what arrived before it counts.
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => response.extend_from_slice(&buf[..n]),
-        }
-    }
-    response
-}
+use crate::support::serve::{HOST, ServeProcess, get, raw_response, router, timestamp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn get_returns_the_served_bytes_from_the_records() {
@@ -160,7 +136,7 @@ async fn serve_cuts_a_damaged_payload_short() {
     let server = ServeProcess::start(&served.scratch);
     let addr = server.addr;
     let target = format!("/web/{ts}id_/{url}");
-    let response = tokio::task::spawn_blocking(move || raw_response(addr, &target))
+    let response = tokio::task::spawn_blocking(move || raw_response(addr, "GET", &target))
         .await
         .unwrap();
     let head_end = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;

@@ -8,7 +8,7 @@ use axum::http::Request;
 use tower::ServiceExt;
 
 use crate::support::payloads::{Served, flip_in_record};
-use crate::support::serve::{HOST, ServeProcess, Site, get, pdf_bytes, router, timestamp};
+use crate::support::serve::{HOST, ServeProcess, Site, get, pdf_bytes, raw_response, router, timestamp};
 
 /// The `/web/<ts>id_/<url>` and `/web/<ts>/<url>` targets of link `id`'s first capture.
 fn targets(served: &Served, id: &str) -> (String, String) {
@@ -158,23 +158,10 @@ async fn head_answers_the_headers_of_a_get_without_a_body() {
     let server = ServeProcess::start(&served.scratch);
     let (raw, _) = targets(&served, "pdf");
     let addr = server.addr;
-    let response = tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-            .unwrap();
-        write!(
-            stream,
-            "HEAD {raw} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
+    let response = tokio::task::spawn_blocking(move || raw_response(addr, "HEAD", &raw))
+        .await
         .unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        String::from_utf8(response).unwrap()
-    })
-    .await
-    .unwrap();
+    let response = String::from_utf8(response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     let head = head.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200"), "{head}");

@@ -356,3 +356,27 @@ impl InProcess {
         InProcess { addr, _stop: stop }
     }
 }
+
+/// The whole response to a `method` request for `target`, as bytes, until the server closes
+/// the connection (a reset ends it too: what arrived before it counts). Blocking.
+pub fn raw_response(addr: std::net::SocketAddr, method: &str, target: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    response
+}
