@@ -192,6 +192,9 @@ pub struct VerifyArgs {
     pub network: NetworkArgs,
 
     #[command(flatten)]
+    pub public_archive: PublicArchiveArgs,
+
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -216,6 +219,12 @@ pub struct ServeArgs {
 pub struct ArchiveArgs {
     #[command(flatten)]
     pub network: NetworkArgs,
+
+    #[command(flatten)]
+    pub public_archive: PublicArchiveArgs,
+
+    #[command(flatten)]
+    pub submit: SubmitArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -319,6 +328,9 @@ pub struct CheckArgs {
     pub network: NetworkArgs,
 
     #[command(flatten)]
+    pub public_archive: PublicArchiveArgs,
+
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -409,6 +421,63 @@ pub struct NetworkArgs {
     /// IPv6 in brackets). The addresses serve every port of HOST.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+}
+
+/// Flags of check, archive and `verify --live` that look links up in a public web archive.
+#[derive(Debug, Args)]
+pub struct PublicArchiveArgs {
+    /// Look each link that failed up in a public web archive and report the copy it holds
+    /// (`public_copy`): the latest capture answered with 200 at or before the link's cited
+    /// capture, else the latest. An archive that cannot be reached is a warning, never a
+    /// failed run.
+    #[arg(long, value_enum, value_name = "ARCHIVE")]
+    pub public_archive: Option<PublicArchiveChoice>,
+
+    /// With `--public-archive`, look every link up, not only the failed ones.
+    #[arg(long, requires = "public_archive")]
+    pub public_archive_all: bool,
+
+    /// With `--public-archive`, the archive's address (its CDX API is `<URL>/cdx/search/cdx`).
+    #[arg(long, value_name = "URL", requires = "public_archive",
+          default_value = crate::public_archive::WAYBACK_ENDPOINT)]
+    pub public_archive_endpoint: String,
+}
+
+/// Flags of `linkkeep archive` that submit captures to a public web archive.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Ask a public web archive to capture every link whose capture is `new` or `changed`
+    /// (the Wayback Machine's Save Page Now 2, with the keys in WAYBACK_ACCESS_KEY and
+    /// WAYBACK_SECRET_KEY) and record its copy, or its refusal, in the snapshot's
+    /// `public_copies`. Jobs still pending when the run ends are polled by the next run.
+    #[arg(long, value_enum, value_name = "ARCHIVE")]
+    pub submit: Option<PublicArchiveChoice>,
+
+    /// With `--submit`, the archive's address (Save Page Now is `<URL>/save`).
+    #[arg(long, value_name = "URL", requires = "submit",
+          default_value = crate::public_archive::WAYBACK_ENDPOINT)]
+    pub submit_endpoint: String,
+
+    /// With `--submit`, capture jobs running at the archive at once.
+    #[arg(long, value_name = "N", requires = "submit", default_value_t = crate::config::DEFAULT_SUBMIT_JOBS)]
+    pub submit_jobs: usize,
+
+    /// With `--submit`, the most links submitted in one run; the rest wait for the next run.
+    #[arg(long, value_name = "N", requires = "submit", default_value_t = crate::config::DEFAULT_SUBMIT_MAX)]
+    pub submit_max: usize,
+
+    /// With `--submit`, seconds the run waits for its jobs to finish before it leaves them to
+    /// the next run.
+    #[arg(long, value_name = "SECS", requires = "submit",
+          default_value_t = crate::config::DEFAULT_SUBMIT_WAIT.as_secs_f64())]
+    pub submit_wait: f64,
+}
+
+/// `--public-archive` and `--submit` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PublicArchiveChoice {
+    /// The Internet Archive's Wayback Machine.
+    Wayback,
 }
 
 /// Flags choosing how a report is written.

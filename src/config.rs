@@ -10,7 +10,8 @@ use regex::Regex;
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::cli::{ColorChoice, FormatChoice, GlobalArgs, NetworkArgs, OutputArgs};
+use crate::cli::{ColorChoice, FormatChoice, GlobalArgs, NetworkArgs, OutputArgs, PublicArchiveArgs, SubmitArgs};
+use crate::public_archive::PublicArchive;
 
 /// Requests in flight overall.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -32,6 +33,12 @@ pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
 /// Where `linkkeep serve` listens: loopback only, unless asked otherwise.
 pub const DEFAULT_SERVE_ADDR: &str = "127.0.0.1:8080";
+/// Save Page Now jobs running at once (`--submit-jobs`).
+pub const DEFAULT_SUBMIT_JOBS: usize = 4;
+/// Links submitted in one run (`--submit-max`).
+pub const DEFAULT_SUBMIT_MAX: usize = 100;
+/// How long a run waits for its Save Page Now jobs (`--submit-wait`).
+pub const DEFAULT_SUBMIT_WAIT: Duration = Duration::from_secs(300);
 /// Where linkkeep's home page is, for the default user agent.
 pub const HOMEPAGE: &str = env!("CARGO_PKG_HOMEPAGE");
 
@@ -533,6 +540,108 @@ impl NetworkConfig {
     pub fn overrides(&self) -> crate::fetch::resolve::Overrides {
         crate::fetch::resolve::Overrides::new(self.resolve.iter().map(|r| (r.host.clone(), r.addrs.clone())))
     }
+}
+
+/// Where and when to look links up in a public web archive (`--public-archive`).
+#[derive(Debug, Clone)]
+pub struct PublicArchiveConfig {
+    /// The archive.
+    pub archive: PublicArchive,
+    /// Its address (`https://web.archive.org`, or a test's fixture).
+    pub endpoint: Url,
+    /// Look every link up, not only the failed ones.
+    pub all: bool,
+}
+
+impl PublicArchiveConfig {
+    /// Validates the flags; `None` when no lookups were asked for.
+    pub fn new(args: &PublicArchiveArgs) -> Result<Option<Self>, ConfigError> {
+        let Some(choice) = args.public_archive else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            archive: archive_of(choice),
+            endpoint: endpoint("--public-archive-endpoint", &args.public_archive_endpoint)?,
+            all: args.public_archive_all,
+        }))
+    }
+}
+
+/// Save Page Now's keys, kept out of `Debug` output (and so out of logs and panics).
+#[derive(Clone)]
+pub struct SubmitCredentials {
+    /// The S3-style access key.
+    pub access: String,
+    /// The S3-style secret key.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SubmitCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SubmitCredentials([redacted])")
+    }
+}
+
+/// Where and how to submit captures to a public web archive (`archive --submit`).
+#[derive(Debug, Clone)]
+pub struct SubmitConfig {
+    /// The archive.
+    pub archive: PublicArchive,
+    /// Its address (`https://web.archive.org`, or a test's fixture).
+    pub endpoint: Url,
+    /// Its keys, from the environment.
+    pub credentials: SubmitCredentials,
+    /// Jobs running at the archive at once.
+    pub jobs: NonZeroUsize,
+    /// The most links submitted in one run.
+    pub max: usize,
+    /// How long the run waits for its jobs before leaving them to the next run.
+    pub wait: Duration,
+}
+
+impl SubmitConfig {
+    /// Validates the flags and reads the keys from the environment; `None` when nothing is to
+    /// be submitted. A missing key is an error naming its variable, before any request.
+    pub fn new(args: &SubmitArgs, env: &Environment) -> Result<Option<Self>, ConfigError> {
+        let Some(choice) = args.submit else {
+            return Ok(None);
+        };
+        let key = |name: &'static str| {
+            env.vars
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .ok_or_else(|| invalid("--submit", format!("the environment variable {name} is not set")))
+        };
+        let credentials = SubmitCredentials {
+            access: key(crate::public_archive::WAYBACK_ACCESS_KEY_VAR)?,
+            secret: key(crate::public_archive::WAYBACK_SECRET_KEY_VAR)?,
+        };
+        Ok(Some(Self {
+            archive: archive_of(choice),
+            endpoint: endpoint("--submit-endpoint", &args.submit_endpoint)?,
+            credentials,
+            jobs: NonZeroUsize::new(args.submit_jobs).ok_or_else(|| invalid("--submit-jobs", "must be at least 1"))?,
+            max: args.submit_max,
+            wait: seconds("--submit-wait", args.submit_wait, true)?,
+        }))
+    }
+}
+
+fn archive_of(choice: crate::cli::PublicArchiveChoice) -> PublicArchive {
+    match choice {
+        crate::cli::PublicArchiveChoice::Wayback => PublicArchive::Wayback,
+    }
+}
+
+/// An archive's address: an absolute http(s) URL, kept without a trailing slash's meaning
+/// (paths are appended to it).
+fn endpoint(flag: &'static str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|e| invalid(flag, format!("`{text}`: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(flag, format!("`{text}` is not an http(s) URL")));
+    }
+    Ok(url)
 }
 
 /// Parses `-H 'Name: value'`.

@@ -27,6 +27,8 @@
 //! - [`markup`]: HTML/XML escaping and character references, shared by the outputs.
 //! - [`output`]: writing user-named files: atomically, or straight into devices and pipes.
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
+//! - [`public_archive`]: copies of cited pages in public web archives: found (the Wayback
+//!   Machine's CDX API) and made (Save Page Now).
 //! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
 //! - [`serve`]: the read-only, Wayback-style replay server, each capture sandboxed.
@@ -52,6 +54,7 @@ pub mod outcome;
 pub mod output;
 pub mod payload;
 pub mod progress;
+pub mod public_archive;
 pub mod report;
 pub mod schedule;
 pub mod serve;

@@ -141,6 +141,10 @@ pub struct LinkResult {
     pub similarity_to_first: Option<f64>,
     /// A one-line explanation whenever `outcome` is not `ok`.
     pub error: Option<String>,
+    /// With `--public-archive`: the copy of the link a public archive holds (`Some(None)`, written
+    /// as `null`, when it holds none or could not be asked); absent without the flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_copy: Option<Option<crate::public_archive::PublicCopy>>,
 }
 
 impl LinkResult {
@@ -162,6 +166,7 @@ impl LinkResult {
             similarity: None,
             similarity_to_first: None,
             error: Some(why),
+            public_copy: None,
         }
     }
 }

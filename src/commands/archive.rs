@@ -609,6 +609,7 @@ impl LinkJob {
             similarity: None,
             similarity_to_first: None,
             error: fetched.error.clone(),
+            public_copy: None,
         };
         let mut check = LastCheck {
             at: at.clone(),
@@ -751,6 +752,7 @@ impl LinkJob {
                     warc_record: Some(original.record),
                     run: self.run.clone(),
                     text: judged.map(|j| j.fields),
+                    public_copies: Vec::new(),
                     extra: Map::new(),
                 })))
             }

@@ -119,6 +119,7 @@ pub fn result_of<T>(link: &Link, fetched: Fetched<T>) -> LinkResult {
         similarity: None,
         similarity_to_first: None,
         error: fetched.error,
+        public_copy: None,
         redirects: fetched.redirects,
     }
 }

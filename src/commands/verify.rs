@@ -256,6 +256,7 @@ impl Fixity {
             similarity: None,
             similarity_to_first: None,
             error: None,
+            public_copy: None,
         };
         self.merge(result, snapshots)
     }

@@ -138,6 +138,10 @@ pub struct Snapshot {
     /// for snapshots written before linkkeep read text.
     #[serde(flatten)]
     pub text: Option<SnapshotText>,
+    /// Copies of this capture that public archives made or refused to make when it was
+    /// submitted (`archive --submit`, issue #16), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_copies: Vec<crate::public_archive::PublicCopy>,
     /// Fields this build does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -236,6 +240,7 @@ struct StoredSnapshot {
     cosmetic: Option<bool>,
     similarity: Option<f64>,
     similarity_to_first: Option<f64>,
+    public_copies: Vec<crate::public_archive::PublicCopy>,
     extra: Map<String, Value>,
 }
 
@@ -266,6 +271,7 @@ deserialize_keeping_unknown_fields!(StoredSnapshot {
     cosmetic,
     similarity,
     similarity_to_first,
+    public_copies = default,
 });
 
 impl<'de> serde::Deserialize<'de> for Snapshot {
@@ -350,6 +356,7 @@ impl<'de> serde::Deserialize<'de> for Snapshot {
             warc_record: flat.or(s.warc_record),
             run: s.run,
             text,
+            public_copies: s.public_copies,
             extra: s.extra,
         })
     }
@@ -981,6 +988,7 @@ mod tests {
             warc_record: None,
             run: "r".into(),
             text: None,
+            public_copies: Vec::new(),
             extra: Map::new(),
         }
     }

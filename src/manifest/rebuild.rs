@@ -409,6 +409,7 @@ impl<'a> RunReplay<'a, '_> {
             }),
             run: self.report.run.clone(),
             text: None,
+            public_copies: Vec::new(),
             extra: Map::new(),
         };
         // A report without the payload's hash: the record says what it is, decoded.
@@ -647,6 +648,7 @@ mod tests {
             similarity: None,
             similarity_to_first: None,
             error: None,
+            public_copy: None,
         };
         let at = chrono::DateTime::parse_from_rfc3339(finished_at).unwrap().to_utc();
         let mut report = Report::new("archive", run.into(), at, at, vec![result]);

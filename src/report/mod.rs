@@ -271,6 +271,7 @@ mod tests {
             similarity: None,
             similarity_to_first: None,
             error: None,
+            public_copy: None,
         };
         let failed = LinkResult {
             outcome: Outcome::NetworkError,
@@ -278,6 +279,7 @@ mod tests {
             url: "http://b.example/x?a=1&b=2".into(),
             http_status: None,
             error: Some("tcp connect error: Connection refused (os error 111)".into()),
+            public_copy: None,
             ..ok.clone()
         };
         let excluded = LinkResult::excluded("skipped", "http://c.example/", "matches --exclude c.example".into());
