@@ -37,6 +37,10 @@ pub struct Page {
     /// The page title, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Copies public archives made of the link's captures (linkkeep's own field; WACZ allows
+    /// more fields on a page).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_copies: Vec<crate::public_archive::PublicCopy>,
 }
 
 /// What goes into a WACZ.

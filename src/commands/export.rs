@@ -107,6 +107,7 @@ async fn export_wacz(global: &GlobalConfig, wacz: &Path, title: Option<&str>, en
                     .as_ref()
                     .map_or_else(|| snapshot.first_seen.clone(), |r| r.date.clone()),
                 title: snapshot.title.clone(),
+                public_copies: entry.public_copies().cloned().collect(),
             })
         })
         .collect();

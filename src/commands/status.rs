@@ -8,13 +8,15 @@
 //! {"tool": "linkkeep", "version": "0.1.0", "command": "status", "archive": "/abs/archive",
 //!  "updated_at": "…", "summary": {"total": 7, "ok": 5, "failed": 1, "never_checked": 1, "snapshots": 9},
 //!  "links": [{"id": "…", "url": "…", "in_links_json": true, "last_check": {…} | null,
-//!             "snapshots": 2, "latest": {…snapshot…} | null, "similarity_to_first": 0.87 | null}]}
+//!             "snapshots": 2, "latest": {…snapshot…} | null, "similarity_to_first": 0.87 | null,
+//!             "public_copies": [{"archive": "wayback", "url": "…", "timestamp": "…"}]}]}
 //! ```
 //! `last_check` and `latest` are the manifest's own JSON for them, on one line each.
 //! `similarity_to_first` is how much of the first snapshot's text (the cited version) the
 //! latest keeps, 0–1: the latest snapshot's own `similarity_to_first`, 1 when the latest is the
 //! first and has text, null when unknown (no snapshot, no text, or snapshots written before
-//! linkkeep read text).
+//! linkkeep read text). `public_copies` lists what public archives made (or refused to make) of
+//! any of the link's snapshots (`archive --submit`), oldest snapshot first.
 
 use std::io::{self, Write};
 
@@ -26,6 +28,7 @@ use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
 use crate::links;
 use crate::manifest::{CheckFields, Json, ManifestSummary, SnapshotFields, SummarySources};
 use crate::outcome::Outcome;
+use crate::public_archive::PublicCopy;
 use crate::report::terminal_safe;
 
 /// The status report. It borrows from the manifest's text, and writes each link's last check
@@ -82,6 +85,9 @@ pub struct LinkStatus<'a> {
     /// How much of the first snapshot's text (the cited version) the latest keeps, 0–1; `None`
     /// (null) when unknown.
     pub similarity_to_first: Option<f64>,
+    /// Copies of its captures that public archives made, or refused to make (`archive
+    /// --submit`), oldest capture first.
+    pub public_copies: &'a [PublicCopy],
 }
 
 /// The drift from the cited version of a link with `snapshots` snapshots, the last `latest`.
@@ -140,6 +146,7 @@ pub fn build<'a>(manifest: &'a ManifestSummary<'a>, listed: &'a [links::Link], a
                 entry.snapshots.count,
                 entry.snapshots.latest.as_ref().map(|s| &s.fields),
             ),
+            public_copies: &entry.snapshots.public_copies,
         })
         .collect();
     for link in listed.iter().filter(|l| !manifest.links.contains_key(&l.id)) {
@@ -151,6 +158,7 @@ pub fn build<'a>(manifest: &'a ManifestSummary<'a>, listed: &'a [links::Link], a
             snapshots: 0,
             latest: None,
             similarity_to_first: None,
+            public_copies: &[],
         });
     }
     let mut summary = StatusSummary {
@@ -286,12 +294,36 @@ fn human(report: &StatusReport, color: bool, out: &mut dyn Write) -> io::Result<
             terminal_safe(r.sha)
         );
         writeln!(out, "{}", line.trim_end())?;
+        let newest_copy = link.public_copies.iter().rev().find(|c| c.is_copy());
+        if let Some(copy) = newest_copy.or(link.public_copies.last()) {
+            writeln!(out, "{:16}{}", "", public_copy_line(copy))?;
+        }
     }
     writeln!(out, "\n{}", summary_line(report))
 }
 
+/// A link's newest public copy (or, with none, its newest refusal) as a line under its row: the
+/// archive's answer is remote text, so it is escaped.
+fn public_copy_line(copy: &PublicCopy) -> String {
+    let when = copy.timestamp.as_deref().unwrap_or("-");
+    match (&copy.url, &copy.error) {
+        (Some(url), None) => format!(
+            "public copy: {} ({}, {})",
+            terminal_safe(url),
+            terminal_safe(&copy.archive),
+            terminal_safe(when)
+        ),
+        (_, error) => format!(
+            "public copy refused by {} at {}: {}",
+            terminal_safe(&copy.archive),
+            terminal_safe(when),
+            terminal_safe(error.as_deref().unwrap_or("no copy"))
+        ),
+    }
+}
+
 fn markdown(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
-    use crate::report::markdown::{cell, link as markdown_link};
+    use crate::report::markdown::cell;
     write!(out, "### linkkeep status: {}\n\n", summary_line(report))?;
     out.write_all(b"| Last | When | Snapshots | As cited | SHA-256 | Link | Title |\n|---|---|---|---|---|---|---|\n")?;
     for link in &report.links {
@@ -306,11 +338,24 @@ fn markdown(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
             cell(r.when),
             link.snapshots,
             r.cited,
-            markdown_link(link.id, link.url),
+            link_cell(link),
             cell(r.title)
         )?;
     }
     Ok(())
+}
+
+/// The Markdown cell naming a link, with its newest public copy beside it.
+fn link_cell(link: &LinkStatus) -> String {
+    use crate::report::markdown::link as markdown_link;
+    let mut cell = markdown_link(link.id, link.url);
+    if let Some(copy) = link.public_copies.iter().rev().find(|c| c.is_copy()) {
+        let when = copy.timestamp.as_deref().and_then(|t| t.get(..10)).unwrap_or("copy");
+        let text = format!("{} {when}", copy.archive);
+        cell.push_str(" · ");
+        cell.push_str(&markdown_link(&text, copy.url.as_deref().unwrap_or_default()));
+    }
+    cell
 }
 
 fn junit(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {

@@ -523,6 +523,15 @@ impl LinkEntry {
         }
     }
 
+    /// The copies public archives made of its captures (not their refusals), oldest capture
+    /// first.
+    pub fn public_copies(&self) -> impl Iterator<Item = &crate::public_archive::PublicCopy> {
+        self.snapshots
+            .iter()
+            .flat_map(|s| &s.public_copies)
+            .filter(|c| c.is_copy())
+    }
+
     /// Why the link has no snapshot yet, as a parenthesis for messages: its last check's error,
     /// or nothing.
     pub fn no_snapshot_why(&self) -> String {
@@ -779,6 +788,29 @@ pub struct LatestSnapshot<'a> {
     pub count: usize,
     /// The last of them, if any.
     pub latest: Option<Json<'a, SnapshotFields<'a>>>,
+    /// The public copies recorded in any of them (`archive --submit`), refusals included.
+    pub public_copies: Vec<crate::public_archive::PublicCopy>,
+}
+
+/// The public copies of a snapshot, read from its JSON only when it has any: most have none,
+/// and reading each snapshot whole would cost `status` what skipping them saves.
+fn public_copies_of<E: serde::de::Error>(raw: &RawValue) -> Result<Vec<crate::public_archive::PublicCopy>, E> {
+    #[derive(Deserialize)]
+    struct Copies {
+        #[serde(default)]
+        public_copies: Vec<crate::public_archive::PublicCopy>,
+    }
+    if memchr::memmem::find(raw.get().as_bytes(), b"\"public_copies\"").is_none() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str::<Copies>(raw.get())
+        .map(|c| c.public_copies)
+        .map_err(|e| {
+            E::custom(format_args!(
+                "in public_copies: {}",
+                json::strip_position(&e.to_string())
+            ))
+        })
 }
 
 impl<'a> ManifestSummary<'a> {
@@ -884,12 +916,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for LatestSnapshot<'a> {
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<LatestSnapshot<'a>, A::Error> {
                 let mut count = 0;
                 let mut last: Option<&'a RawValue> = None;
-                while let Some(raw) = seq.next_element()? {
+                let mut public_copies = Vec::new();
+                while let Some(raw) = seq.next_element::<&'a RawValue>()? {
                     count += 1;
+                    public_copies.extend(public_copies_of(raw)?);
                     last = Some(raw);
                 }
                 let latest = last.map(Json::read).transpose()?;
-                Ok(LatestSnapshot { count, latest })
+                Ok(LatestSnapshot {
+                    count,
+                    latest,
+                    public_copies,
+                })
             }
         }
 

@@ -91,6 +91,14 @@ fn index_body(catalog: &Catalog) -> String {
             );
         }
         links_cell.push_str(&original_link(&entry.url, "original"));
+        // Copies public archives made, for a reader whose original and this archive are both
+        // gone; they open on the live web, outside the archive, as "original" does.
+        for copy in entry.public_copies() {
+            let when = copy.timestamp.as_deref().and_then(|t| t.get(..10)).unwrap_or_default();
+            let text = format!("{} copy {when}", copy.archive);
+            links_cell.push_str(" · ");
+            links_cell.push_str(&original_link(copy.url.as_deref().unwrap_or_default(), text.trim_end()));
+        }
         let _ = writeln!(
             body,
             "<tr id=\"{}\"><td>{}<br><span class=\"url\">{}</span></td><td>{}</td><td>{outcome}</td><td>{checked}</td>\
