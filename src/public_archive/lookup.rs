@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use reqwest::header::{ACCEPT_ENCODING, HeaderMap, HeaderValue};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use url::Url;
@@ -76,6 +76,7 @@ impl Lookups {
             all: config.all,
             archive: Arc::new(Archive {
                 fetcher: Fetcher::new(network)?,
+                slots: Semaphore::new(IN_FLIGHT),
                 pace: Pace::new(interval),
                 answers: Mutex::new(HashMap::new()),
                 warnings: Mutex::new(Vec::new()),
@@ -155,6 +156,10 @@ enum Answer {
 struct Archive {
     config: PublicArchiveConfig,
     fetcher: Fetcher,
+    /// Queries in flight, retries included: a query waiting to retry keeps its slot, so the
+    /// archive never sees more than [`IN_FLIGHT`] of ours at once, and a query that finds the
+    /// archive failed does not ask it.
+    slots: Semaphore,
     pace: Pace,
     /// Each query's answer by its URL, asked once however many links need it.
     // A std Mutex: held only to find or insert a cell, never across an await.
@@ -200,14 +205,12 @@ impl Archive {
 
     /// Asks the archive one query, at the archive's pace.
     async fn ask(&self, query: Url, url: &Url, to: Option<&str>) -> Answer {
-        let given_up = || self.given_up.load(Ordering::Relaxed);
-        if given_up() {
+        let _slot = self.slots.acquire().await.expect("never closed");
+        // Looked at with the slot held: a query that failed gave up before freeing its slot.
+        if self.given_up.load(Ordering::Relaxed) {
             return Answer::Skipped;
         }
         self.pace.wait().await;
-        if given_up() {
-            return Answer::Skipped;
-        }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(DECODABLE));
         let config = self.fetcher.config();
