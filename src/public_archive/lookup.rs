@@ -110,6 +110,10 @@ impl Lookups {
     /// Waits for every lookup and puts each copy found (or `null`) into its link's result in
     /// `results` (indexed as the links were started); returns the warnings of the lookups.
     pub async fn finish(mut self, results: &mut [LinkResult]) -> Vec<String> {
+        if !self.tasks.is_empty() {
+            // At the archive's pace this can take a while after the last link is done.
+            tracing::info!(pending = self.tasks.len(), "waiting for the public archive's answers");
+        }
         while let Some(joined) = self.tasks.join_next().await {
             match joined {
                 Ok((index, copy)) => results[index].public_copy = Some(copy),
