@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Exit, emit_report, release_at_exit};
+use super::{Exit, emit_report, public_archive_lookups, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::download::{self, BodyLimits};
@@ -115,6 +115,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let network = NetworkConfig::new(&args.network, env)?;
     let output = OutputConfig::new(&args.output, env);
     let links = links::load(&global.links_path)?;
+    let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
     let fetcher = Fetcher::new(network).context("cannot set up HTTP")?;
     let OpenArchive {
         store,
@@ -233,6 +234,13 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             index_lines.extend(archived.index_lines);
         }
         progress.link_done(result.outcome.is_failure());
+        if let Some(lookups) = &mut lookups {
+            // The copy sought is the latest at or before the cited capture, the link's first
+            // snapshot; one made by this run is now, when any copy is at or before it.
+            let cited = manifest.entry(&link.id).and_then(|e| e.snapshots.first());
+            let cited = cited.filter(|s| s.run != run_id);
+            lookups.start(index, link, result.outcome, cited.map(|s| s.first_seen.as_str()));
+        }
         results[index] = Some(result);
         window.fill(|index| task(index, &manifest));
     }
@@ -240,10 +248,13 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     release_at_exit(manifest);
     progress.finish();
 
-    let results = results
+    let mut results: Vec<LinkResult> = results
         .into_iter()
         .map(|r| r.expect("every link has a result"))
         .collect();
+    if let Some(lookups) = lookups {
+        warnings.extend(lookups.finish(&mut results).await);
+    }
     let mut report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
     report.warnings = warnings;
     let runs = store.root().join(RUNS_DIR);

@@ -2,6 +2,8 @@
 //! response headers, and a soft-404 verdict on every ok answer ([`crate::soft404`]: a page is
 //! read whole only when its site answers a random sibling path with 200); nothing is stored.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,11 +11,12 @@ use chrono::Utc;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use tracing::Instrument;
 
-use super::{Exit, emit_report};
+use super::{Exit, emit_report, public_archive_lookups};
 use crate::cli::CheckArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::{Fetched, Fetcher};
 use crate::links::{self, Link};
+use crate::manifest::Manifest;
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
 use crate::report::{Report, new_run_id};
@@ -25,7 +28,13 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
     let network = NetworkConfig::new(&args.network, env)?;
     let output = OutputConfig::new(&args.output, env);
     let links = links::load(&global.links_path)?;
+    let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
     let fetcher = Arc::new(Fetcher::new(network).context("cannot set up HTTP")?);
+    let mut warnings = Vec::new();
+    let cited = match &lookups {
+        Some(_) => cited_captures(&global.archive_dir, &mut warnings),
+        None => HashMap::new(),
+    };
 
     let started = Utc::now();
     let run_id = new_run_id(started);
@@ -35,10 +44,20 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
         "checking",
     ));
     let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
-    let results = check_links(&fetcher, &soft_404, &links.links, &progress).await;
+    let mut results = check_links(&fetcher, &soft_404, &links.links, &progress, |index, result| {
+        if let Some(lookups) = &mut lookups {
+            let link = &links.links[index];
+            lookups.start(index, link, result.outcome, cited.get(&link.id).map(String::as_str));
+        }
+    })
+    .await;
     progress.finish();
+    if let Some(lookups) = lookups {
+        warnings.extend(lookups.finish(&mut results).await);
+    }
 
-    let report = Report::new("check", run_id, started, Utc::now(), results);
+    let mut report = Report::new("check", run_id, started, Utc::now(), results);
+    report.warnings = warnings;
     emit_report(&report, &output, global)?;
     Ok(if report.has_failures() {
         Exit::Failures
@@ -47,13 +66,38 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
     })
 }
 
+/// With `--public-archive`: when each link's cited capture (its first snapshot) was made, by
+/// link id, from the archive's manifest, read and never written. `check` needs no archive: without
+/// one (or with one it cannot read, which is a warning) copies are sought as of now.
+fn cited_captures(archive: &Path, warnings: &mut Vec<String>) -> HashMap<String, String> {
+    match Manifest::load(archive) {
+        Ok(manifest) => manifest
+            .links
+            .into_iter()
+            .filter_map(|(id, entry)| Some((id, entry.snapshots.into_iter().next()?.first_seen)))
+            .collect(),
+        Err(e) => {
+            let warning = format!(
+                "cannot read the cited captures' dates from {}: {:#}; public copies are the latest",
+                archive.display(),
+                anyhow::Error::new(e)
+            );
+            tracing::warn!("{warning}");
+            warnings.push(warning);
+            HashMap::new()
+        }
+    }
+}
+
 /// Checks every link concurrently (within the fetcher's limits) and returns the results in
-/// the order of `links`, whatever order they finish in.
+/// the order of `links`, whatever order they finish in. `on_result` sees each result as it
+/// comes, with the index of its link.
 pub async fn check_links(
     fetcher: &Arc<Fetcher>,
     soft_404: &Arc<Soft404>,
     links: &[Link],
     progress: &Arc<Progress>,
+    mut on_result: impl FnMut(usize, &LinkResult),
 ) -> Vec<LinkResult> {
     let task = |index: usize| {
         let fetcher = Arc::clone(fetcher);
@@ -72,6 +116,7 @@ pub async fn check_links(
     window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
     while let Some((index, result)) = window.next().await {
+        on_result(index, &result);
         results[index] = Some(result);
         window.fill(task);
     }

@@ -16,9 +16,10 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command};
-use crate::config::{Environment, Format, GlobalConfig, OutputConfig};
+use crate::cli::{Cli, Command, PublicArchiveArgs};
+use crate::config::{Environment, Format, GlobalConfig, NetworkConfig, OutputConfig, PublicArchiveConfig};
 use crate::output::write_output;
+use crate::public_archive::lookup::Lookups;
 use crate::report::Report;
 
 /// How a command that did its job ended. Anything that kept it from doing its job is an
@@ -57,6 +58,14 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Export(args) => export::run(&global, &args, env).await,
         Command::Repair(args) => repair::run(&global, &args, env).await,
     }
+}
+
+/// The run's lookups in a public archive, when `--public-archive` asks for them.
+pub fn public_archive_lookups(args: &PublicArchiveArgs, network: &NetworkConfig) -> anyhow::Result<Option<Lookups>> {
+    PublicArchiveConfig::new(args)?
+        .map(|config| Lookups::new(config, network))
+        .transpose()
+        .context("cannot set up HTTP for the public archive")
 }
 
 /// Writes a report where `output` says: to a file (atomically, plus a one-line summary on

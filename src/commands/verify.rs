@@ -20,7 +20,7 @@ use tracing::Instrument;
 use self::drift::Live;
 use super::archive::request_headers;
 use super::check::result_of;
-use super::{Exit, emit_report};
+use super::{Exit, emit_report, public_archive_lookups};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::Fetcher;
@@ -43,6 +43,10 @@ use crate::warc::{WarcCheck, check_warc};
 /// Runs `linkkeep verify`.
 pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) -> anyhow::Result<Exit> {
     let output = OutputConfig::new(&args.output, env);
+    if args.public_archive.public_archive.is_some() && !args.live {
+        // Only live fetches fail in a way a public copy makes up for.
+        bail!("--public-archive needs --live: without it verify fetches no link");
+    }
     let network = args.live.then(|| NetworkConfig::new(&args.network, env)).transpose()?;
     let archive = &global.archive_dir;
     if !archive.join(MANIFEST_FILE).is_file() {
@@ -70,6 +74,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             .context("the hashing threads failed")??
     };
 
+    let mut lookup_warnings = Vec::new();
     let results = match network {
         None => manifest
             .links
@@ -77,19 +82,34 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             .map(|(id, entry)| fixity.result(id, &entry.url, &entry.snapshots))
             .collect(),
         Some(network) => {
+            let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
             let fetcher = Arc::new(Fetcher::new(network).context("cannot set up HTTP")?);
             let progress = Progress::new(global.progress && global.verbose == 0, links.len(), "verifying");
-            let live = compare_live(&fetcher, &links, &manifest, archive, &progress).await;
+            let snapshots_of = |link: &Link| {
+                let snapshots = manifest.links.get(&link.id).map(|e| e.snapshots.as_slice());
+                snapshots.unwrap_or_default()
+            };
+            let live = compare_live(&fetcher, &links, &manifest, archive, &progress, |index, live| {
+                if let Some(lookups) = &mut lookups {
+                    // A link whose archived copy is damaged fails too, and a public copy makes
+                    // up for that as well.
+                    let link = &links[index];
+                    let outcome = fixity.merge(live.clone(), snapshots_of(link)).outcome;
+                    let cited = snapshots_of(link).first().map(|s| s.first_seen.as_str());
+                    lookups.start(index, link, outcome, cited);
+                }
+            })
+            .await;
             progress.finish();
             let listed: HashSet<&str> = links.iter().map(|l| l.id.as_str()).collect();
             let mut results: Vec<LinkResult> = links
                 .iter()
                 .zip(live)
-                .map(|(link, live)| {
-                    let snapshots = manifest.links.get(&link.id).map(|e| e.snapshots.as_slice());
-                    fixity.merge(live, snapshots.unwrap_or_default())
-                })
+                .map(|(link, live)| fixity.merge(live, snapshots_of(link)))
                 .collect();
+            if let Some(lookups) = lookups {
+                lookup_warnings = lookups.finish(&mut results).await;
+            }
             // Entries of links taken off links.json are not fetched, but the archive still
             // promises their snapshots: their fixity is reported after the listed links.
             results.extend(
@@ -105,6 +125,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
 
     let mut report = Report::new("verify", run_id, started, Utc::now(), results);
     report.warnings = fixity.warnings(archive);
+    report.warnings.extend(lookup_warnings);
     emit_report(&report, &output, global)?;
     let drifted = args.fail_on_change.is_some_and(|rule| rule.fails(&report.summary));
     Ok(if report.has_failures() || drifted || fixity.warc_damaged() {
@@ -347,12 +368,14 @@ fn check_warcs(archive: &Path, threads: usize) -> anyhow::Result<HashMap<String,
 /// Fetches every link and compares its payload with the latest snapshot and the first, without
 /// storing it. Links start through the run's one [`Window`], as in `check` and `archive`: a
 /// bounded number at a time, host by host in turn; results come back in the order of `links`.
+/// `on_result` sees each result as it comes, with the index of its link.
 async fn compare_live(
     fetcher: &Arc<Fetcher>,
     links: &[Link],
     manifest: &Manifest,
     archive: &Path,
     progress: &Progress,
+    mut on_result: impl FnMut(usize, &LinkResult),
 ) -> Vec<LinkResult> {
     let soft_404 = Arc::new(Soft404::new(fetcher.config().soft_404_probes));
     let task = |index: usize| {
@@ -373,6 +396,7 @@ async fn compare_live(
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
     while let Some((index, result)) = window.next().await {
         progress.link_done(result.outcome.is_failure());
+        on_result(index, &result);
         results[index] = Some(result);
         window.fill(task);
     }

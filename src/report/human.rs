@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, change_label, ellipsize, percent, terminal_safe};
+use super::{Report, change_label, ellipsize, percent, public_copy, terminal_safe};
 use crate::outcome::{Change, LinkResult, Outcome};
 
 const GREEN: &str = "\x1b[32m";
@@ -170,6 +170,12 @@ fn row(out: &mut String, p: &Paint, r: &LinkResult, w: &Widths) {
         );
         let _ = writeln!(out, "{indent}{}", p.paint(DIM, &text));
     }
+    // Where a reader can still see the page, under what became of it. The archive's answer is
+    // remote text too.
+    if let Some((url, day)) = public_copy(r) {
+        let text = format!("public copy: {} ({})", terminal_safe(url), terminal_safe(day));
+        let _ = writeln!(out, "{indent}  {}", p.paint(GREEN, &text));
+    }
 }
 
 #[cfg(test)]
@@ -254,6 +260,36 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         let url_col = lines[0].find("URL").unwrap();
         assert_eq!(lines[1].find("http://a.example").unwrap(), url_col, "{text}");
+    }
+
+    #[test]
+    fn public_copies_show_under_their_link() {
+        let mut report = crate::report::tests::sample_with_public_copy();
+        let text = report.render(Format::Human, false);
+        let lines: Vec<&str> = text.lines().collect();
+        let failed = lines.iter().position(|l| l.contains("http://b.example/x")).unwrap();
+        assert!(lines[failed + 1].contains("↳ tcp connect error"), "{text}");
+        assert_eq!(
+            lines[failed + 2].trim(),
+            "public copy: https://web.archive.org/web/20180302040506/http://b.example/x?a=1&b=2 (2018-03-02)",
+            "{text}"
+        );
+        // Sought and not found: nothing to show.
+        assert_eq!(text.matches("public copy").count(), 1, "{text}");
+        // Whatever the archive answered reaches the terminal escaped.
+        if let Some(Some(copy)) = &mut report.results[1].public_copy {
+            copy.url = Some("https://web.archive.org/\x1b]0;x\x07\u{202e}".into());
+        }
+        let text = report.render(Format::Human, false);
+        assert!(
+            text.chars()
+                .all(|c| c == '\n' || !crate::report::is_unsafe_on_terminal(c)),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("public copy: https://web.archive.org/\\u{1b}]0;x\\u{7}\\u{202e}"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{Report, public_copy};
 use crate::markup::escape as xml;
 use crate::outcome::Outcome;
 
@@ -42,12 +42,16 @@ pub fn render(report: &Report) -> String {
             }
             outcome => {
                 let status = r.http_status.map(|s| format!("HTTP status: {s}\n")).unwrap_or_default();
+                let copy = public_copy(r)
+                    .map(|(url, day)| format!("\nPublic copy: {url} ({day})"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    ">\n      <failure message=\"{}\" type=\"{outcome}\">URL: {}\n{status}{}</failure>\n    </testcase>",
+                    ">\n      <failure message=\"{}\" type=\"{outcome}\">URL: {}\n{status}{}{}</failure>\n    </testcase>",
                     xml(&format!("{outcome}: {error}")),
                     xml(&r.url),
-                    xml(error)
+                    xml(error),
+                    xml(&copy)
                 );
             }
         }
@@ -81,6 +85,18 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("<testcase ").count(), 3);
+    }
+
+    #[test]
+    fn a_failure_names_its_public_copy() {
+        let text = crate::report::tests::sample_with_public_copy().render(Format::Junit, false);
+        assert!(
+            text.contains(
+                "(os error 111)\nPublic copy: https://web.archive.org/web/20180302040506/http://b.example/x?a=1&amp;b=2 \
+                 (2018-03-02)</failure>"
+            ),
+            "{text}"
+        );
     }
 
     /// Whether XML 1.0 allows `c` in a document at all.

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, change_label, percent};
+use super::{Report, change_label, percent, public_copy};
 use crate::outcome::{Change, Outcome};
 
 /// Renders the table.
@@ -44,13 +44,17 @@ pub fn render(report: &Report) -> String {
         if let Some(similarity) = r.similarity_to_first {
             details.push(format!("{} of the text as cited", percent(similarity)));
         }
-        let detail = details.join("; ");
+        let mut detail = cell(&details.join("; "));
+        // A link a reader can follow to the page as the public archive keeps it.
+        if let Some((url, day)) = public_copy(r) {
+            let separator = if detail.is_empty() { "" } else { "; " };
+            let _ = write!(detail, "{separator}public copy: {}", link(day, url));
+        }
         let _ = writeln!(
             out,
-            "| {mark} {} | {status} | {} | {} |",
+            "| {mark} {} | {status} | {} | {detail} |",
             r.outcome,
             link(&r.id, &r.url),
-            cell(&detail)
         );
     }
     for warning in &report.warnings {
@@ -206,6 +210,30 @@ mod tests {
             row.ends_with(r"| changed \(71% same text\); 62% of the text as cited |"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn public_copies_are_links_in_the_detail() {
+        let mut report = crate::report::tests::sample_with_public_copy();
+        let text = report.render(Format::Markdown, false);
+        let row = text.lines().find(|l| l.contains("b.example")).unwrap();
+        assert!(
+            row.ends_with(
+                "| tcp connect error: Connection refused \\(os error 111\\); public copy: \
+                 [2018-03-02](<https://web.archive.org/web/20180302040506/http://b.example/x?a=1&b=2>) |"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("public copy").count(), 1, "{text}");
+        // An archive's answer cannot break the table or add links of its own.
+        if let Some(Some(copy)) = &mut report.results[1].public_copy {
+            copy.url = Some("https://web.archive.org/a|b](javascript:x)<script>\n".into());
+            copy.timestamp = Some("[x](y)|".into());
+        }
+        let text = report.render(Format::Markdown, false);
+        let row = text.lines().find(|l| l.contains("b.example")).unwrap();
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
+        assert!(!text.contains("<script>") && !text.contains("](javascript"), "{text}");
     }
 
     #[test]

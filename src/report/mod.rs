@@ -201,6 +201,18 @@ fn change_label(r: &LinkResult) -> String {
     }
 }
 
+/// The public copy of a result's link, as the reports show it: its address and the day it
+/// was captured (`2018-03-02`); `None` when none was found or none sought.
+fn public_copy(r: &LinkResult) -> Option<(&str, &str)> {
+    let copy = r.public_copy.as_ref()?.as_ref().filter(|c| c.is_copy())?;
+    let url = copy.url.as_deref()?;
+    let day = copy
+        .timestamp
+        .as_deref()
+        .map_or("", |t| t.split('T').next().unwrap_or(t));
+    Some((url, day))
+}
+
 /// `text` with control characters (C0, DEL and C1: escape sequences among them) and
 /// bidirectional formatting characters written as Rust escapes (`\u{1b}`, `\u{202e}`): ids,
 /// URLs, titles, error texts and page texts come from outside, and must neither drive the
@@ -291,6 +303,18 @@ mod tests {
             at,
             vec![ok, failed, excluded],
         )
+    }
+
+    /// [`sample`] with a public copy found for its failed link.
+    pub(crate) fn sample_with_public_copy() -> Report {
+        let mut report = sample();
+        report.results[1].public_copy = Some(Some(crate::public_archive::PublicCopy::found(
+            crate::public_archive::PublicArchive::Wayback,
+            "https://web.archive.org/web/20180302040506/http://b.example/x?a=1&b=2".into(),
+            "2018-03-02T04:05:06Z".into(),
+        )));
+        report.results[0].public_copy = Some(None);
+        report
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod interop_pywb;
 mod interop_wacz;
 mod interop_warc;
 mod payload_get_serve;
+mod public_archive;
 mod public_copies_shown;
 mod redirect_guard;
 mod repair;
