@@ -53,3 +53,47 @@ impl RobustLink {
         attributes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cite::tests::{at, cited, without_copies};
+
+    #[test]
+    fn versionurl_pairs_each_copy_with_its_datetime() {
+        let robust = RobustLink::of(&cited("a", "http://A.example")).unwrap();
+        assert_eq!(robust.original, "http://a.example/");
+        assert_eq!(robust.version_date, "2018-03-01");
+        assert_eq!(
+            robust.version_url.as_deref(),
+            Some(
+                "http://127.0.0.1:8080/web/20180301102030/http://A.example 2018-03-01T10:20:30Z \
+                 https://web.archive.org/web/20180302000000/http://A.example 2018-03-02T00:00:00Z"
+            )
+        );
+        let names: Vec<&str> = robust.attributes().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["data-originalurl", "data-versiondate", "data-versionurl"]);
+    }
+
+    #[test]
+    fn a_copy_without_a_time_is_listed_alone_and_no_copy_means_no_versionurl() {
+        let mut citation = cited("a", "http://a.example/");
+        citation.version.as_mut().unwrap().copies[1].captured = None;
+        let robust = RobustLink::of(&citation).unwrap();
+        assert!(
+            robust
+                .version_url
+                .unwrap()
+                .ends_with(" https://web.archive.org/web/20180302000000/http://a.example/")
+        );
+        let bare = RobustLink::of(&without_copies("a", "http://a.example/")).unwrap();
+        assert_eq!(bare.attributes().len(), 2);
+        let mut never = cited("a", "http://a.example/");
+        never.version = None;
+        assert_eq!(RobustLink::of(&never), None);
+        // The date is the capture's in UTC.
+        never.version = cited("a", "http://a.example/").version;
+        never.version.as_mut().unwrap().captured = at("2018-03-01T23:30:00-05:00");
+        assert_eq!(RobustLink::of(&never).unwrap().version_date, "2018-03-02");
+    }
+}

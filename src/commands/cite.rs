@@ -51,7 +51,7 @@ pub fn run(global: &GlobalConfig, args: &CiteArgs, env: &Environment) -> anyhow:
     if let Some(document) = &args.robustify {
         // Every URL the archive holds, whether or not links.json still lists it.
         let citations: Vec<Citation> = links.all.iter().map(|link| link.cite(&options)).collect();
-        return robustify_document(&env.current_dir.join(document), args, env, &citations, say);
+        return robustify_document(document, args, env, &citations, say);
     }
 
     let chosen = links.pick(&args.targets, global)?;
@@ -99,15 +99,18 @@ fn replay_base(text: &str) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// Writes `document` (at `path`) with its links made robust where `args` says.
+/// Writes the document `given` (as named on the command line) with its links made robust where
+/// `args` says.
 fn robustify_document(
-    path: &Path,
+    given: &Path,
     args: &CiteArgs,
     env: &Environment,
     citations: &[Citation],
     say: impl Fn(String),
 ) -> anyhow::Result<Exit> {
-    let shown = path.display();
+    let path = env.current_dir.join(given);
+    let path = path.as_path();
+    let shown = given.display();
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
     let kind = match Kind::detect(Some(path), &bytes) {
         Kind::Html => DocumentKind::Html,
@@ -222,8 +225,7 @@ impl<'a> Links<'a> {
             match by_id.or_else(by_url).or_else(by_final_url) {
                 Some(at) => picked.push(at),
                 None => bail!(
-                    "no link {:?} in {} or the archive {}",
-                    terminal_safe(target),
+                    "no link {target:?} in {} or the archive {}",
                     global.links_path.display(),
                     global.archive_dir.display()
                 ),

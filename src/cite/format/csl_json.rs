@@ -10,15 +10,16 @@
 //! ```
 //!
 //! `container-title` is the website, as Zotero writes a web page's "Website Title";
-//! `accessed` is the date of the cited capture; `archive` and `archive_location` name one
-//! copy (a public archive's when there is one, else this archive's), since the schema has no
-//! list of copies; `note` carries the cited version's SHA-256. JSON escaping makes any text
+//! `accessed` is the date of the cited capture; `archive` (the archive's name) and
+//! `archive_location` (the copy's URL, Zotero's "Loc. in Archive") name one copy, a public
+//! archive's when there is one, else this archive's, since the schema has no list of copies
+//! and no URL field for one; `note` carries the cited version's SHA-256. JSON escaping makes any text
 //! safe.
 
 use chrono::Datelike;
 use serde_json::{Map, Value, json};
 
-use crate::cite::Citation;
+use crate::cite::{ArchivedCopy, Citation, Holder};
 
 /// Renders the array, pretty-printed.
 pub fn render(citations: &[Citation]) -> String {
@@ -26,6 +27,22 @@ pub fn render(citations: &[Citation]) -> String {
     let mut out = serde_json::to_string_pretty(&items).expect("JSON values serialise");
     out.push('\n');
     out
+}
+
+/// The name of the archive holding `copy`, as a bibliography prints it: a public archive's
+/// ("Wayback Machine"), or for this archive the host (and port) of its replay URL, since "this
+/// archive" means nothing in a bibliography.
+fn archive_name(copy: &ArchivedCopy) -> String {
+    match copy.holder {
+        Holder::ThisArchive => url::Url::parse(&copy.url)
+            .ok()
+            .and_then(|u| {
+                let host = u.host_str()?.to_owned();
+                Some(u.port().map_or_else(|| host.clone(), |port| format!("{host}:{port}")))
+            })
+            .unwrap_or_else(|| copy.holder.label().to_owned()),
+        Holder::Public(_) => copy.holder.label().to_owned(),
+    }
 }
 
 /// One citation as a CSL item.
@@ -43,7 +60,7 @@ fn item(citation: &Citation) -> Value {
             json!({"date-parts": [[at.year(), at.month(), at.day()]]}),
         );
         if let Some(copy) = citation.preferred_copy() {
-            item.insert("archive".into(), copy.holder.label().into());
+            item.insert("archive".into(), archive_name(copy).into());
             item.insert("archive_location".into(), copy.url.clone().into());
         }
         item.insert("note".into(), format!("SHA-256: {}", version.sha256).into());
