@@ -155,6 +155,7 @@ struct Cited<'a> {
 }
 
 impl Cited<'_> {
+    /// The link's citation.
     fn cite(&self, options: &Options) -> Citation {
         Citation::new(self.id, self.url, self.listed, self.entry, options)
     }
