@@ -1,8 +1,8 @@
 //! Citations of archived links (issue #16): for each link, what a reference list says about it
 //! (title, publisher, the cited URL, the date and SHA-256 of the cited capture, and where copies
 //! of that capture can be read), gathered from links.json and the manifest; written out by
-//! [`format`] in the formats people cite in, or put into the links of a citing document by
-//! [`robustify`].
+//! [`format`](mod@format) in the formats people cite in, or put into the links of a citing
+//! document by [`robustify`].
 //!
 //! Everything here is pure: the command layer (`commands::cite`) reads the files and writes the
 //! output.
