@@ -99,6 +99,18 @@ pub enum Command {
     /// report, a capture whose record is gone), 2 when the repair could not run (archive locked
     /// by another run, an unreadable journal, I/O error).
     Repair(RepairArgs),
+    /// Cite the archived links: title, publisher, URL, the cited capture's date and SHA-256,
+    /// and its archived copies, as Robust Links HTML, Markdown, wikitext, BibLaTeX, CSL-JSON or
+    /// text; or make the links of a citing document robust (`--robustify`).
+    ///
+    /// Every link of links.json is cited, in its order (the manifest's links when there is no
+    /// links.json), or those named by id or URL. The cited capture is a link's first (the cited
+    /// version), or the one nearest `--at`. Its copies are this archive's, replayed by
+    /// `linkkeep serve` at `--replay-base` (`<base>/web/<timestamp>/<url>`), and those public
+    /// archives made of it (`archive --submit`). A link without a capture is cited without them,
+    /// with a warning. Exit codes: 0 when the citations were written, 2 when they could not be
+    /// (an unknown link, an unreadable manifest, links.json or document, a bad flag).
+    Cite(CiteArgs),
 }
 
 /// Flags of `linkkeep repair`.
@@ -526,4 +538,58 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// Flags of `linkkeep cite`.
+#[derive(Debug, Args)]
+pub struct CiteArgs {
+    /// Links to cite, by id or URL (default: every link).
+    #[arg(value_name = "ID or URL", conflicts_with = "robustify")]
+    pub targets: Vec<String>,
+
+    /// Citation format.
+    #[arg(long, value_enum, default_value_t = CiteFormat::Markdown, conflicts_with = "robustify")]
+    pub format: CiteFormat,
+
+    /// Cite the capture nearest TIME (RFC 3339, YYYY-MM-DD or a 14-digit timestamp) instead of
+    /// the first.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Where `linkkeep serve` answers for this archive (e.g. `https://archive.example.org`):
+    /// each citation then names this archive's copy, `<URL>/web/<timestamp>/<cited URL>`.
+    #[arg(long, value_name = "URL")]
+    pub replay_base: Option<String>,
+
+    /// Rewrite the links of an HTML or Markdown document (by extension: .html, .htm, .xhtml,
+    /// .md, .markdown; else sniffed) into robust links for every URL the archive holds a copy
+    /// of, leaving every other byte as it was. Printed to standard output unless `-o` or
+    /// `--in-place`.
+    #[arg(long, value_name = "FILE")]
+    pub robustify: Option<PathBuf>,
+
+    /// With `--robustify`, replace the document itself (atomically).
+    #[arg(long, requires = "robustify", conflicts_with = "output")]
+    pub in_place: bool,
+
+    /// Write to FILE instead of standard output (FILE appears only whole).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `cite --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiteFormat {
+    /// Robust Links: `<a href data-originalurl data-versiondate data-versionurl>` in a list.
+    Html,
+    /// A numbered reference list.
+    Markdown,
+    /// Wikipedia `{{cite web}}` templates.
+    Wikitext,
+    /// BibLaTeX `@online` entries.
+    Biblatex,
+    /// CSL-JSON, as Zotero and pandoc import.
+    CslJson,
+    /// Plain text.
+    Text,
 }

@@ -29,6 +29,8 @@
 //! - [`report`]: the report formats (human, JSON, Markdown, JUnit).
 //! - [`public_archive`]: copies of cited pages in public web archives: found (the Wayback
 //!   Machine's CDX API) and made (Save Page Now).
+//! - [`cite`]: citations of archived links (Robust Links HTML, Markdown, wikitext, BibLaTeX,
+//!   CSL-JSON, text), and citing documents whose links are made robust.
 //! - [`wacz`]: WACZ export of the WARC files and the CDXJ index.
 //! - [`progress`]: the terminal progress bar.
 //! - [`serve`]: the read-only, Wayback-style replay server, each capture sandboxed.
@@ -38,6 +40,7 @@
 //! - [`commands`]: one module per subcommand, the glue between the modules above.
 //! - `fuzzing` (hidden): the fuzz targets, shared by `fuzz/` and the property tests.
 
+pub mod cite;
 pub mod cli;
 pub mod commands;
 pub mod config;

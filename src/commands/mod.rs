@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod check;
+pub mod cite;
 pub mod diff;
 pub mod export;
 pub mod extract;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Diff(args) => diff::run(&global, &args, env).await,
         Command::Export(args) => export::run(&global, &args, env).await,
         Command::Repair(args) => repair::run(&global, &args, env).await,
+        Command::Cite(args) => cite::run(&global, &args, env),
     }
 }
 

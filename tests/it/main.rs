@@ -29,6 +29,7 @@ mod check_redirects;
 mod check_retries;
 mod check_status;
 mod check_tls;
+mod cite;
 mod diff;
 mod encoded_limits;
 mod export_files;
