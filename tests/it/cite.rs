@@ -279,6 +279,18 @@ async fn wikitext_url_status_is_live_dead_or_usurped() {
         "{report}"
     );
 
+    // Without a copy to point at, a gone link is tagged as Wikipedia tags dead links, and a
+    // live one is not.
+    let (wikitext, _) = site.cite(&["--format", "wikitext", "gone", "paper"]).await;
+    let line = |url: &str| {
+        wikitext
+            .lines()
+            .find(|l| l.contains(&format!("|url={url} ")))
+            .unwrap_or_else(|| panic!("{url}:\n{wikitext}"))
+    };
+    assert!(line(&site.url("/gone.html")).ends_with("}}{{dead link}}"), "{wikitext}");
+    assert!(!line(&site.url("/paper.pdf")).contains("dead link"), "{wikitext}");
+
     // A soft 404 is usurped too.
     site.edit_manifest(|manifest| manifest["links"]["paper"]["last_check"]["outcome"] = json!("soft_404"));
     let (wikitext, _) = site.cite(&["--format", "wikitext", "--replay-base", REPLAY_BASE]).await;

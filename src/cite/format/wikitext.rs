@@ -16,7 +16,7 @@
 
 use std::fmt::Write;
 
-use crate::cite::{Citation, date};
+use crate::cite::{Citation, UrlStatus, date};
 
 /// Renders one template a line.
 pub fn render(citations: &[Citation]) -> String {
@@ -41,7 +41,14 @@ pub fn render(citations: &[Citation]) -> String {
         if let Some(version) = &citation.version {
             let _ = write!(out, " |access-date={}", date(version.captured));
         }
-        out.push_str("}}\n");
+        out.push_str("}}");
+        // `url-status` means nothing to the template without an `archive-url`: a link that is
+        // gone and has no copy gets Wikipedia's own tag instead, which puts it in the queue of
+        // dead links editors and bots work through.
+        if citation.preferred_copy().is_none() && citation.status.is_some_and(|s| s != UrlStatus::Live) {
+            out.push_str("{{dead link}}");
+        }
+        out.push('\n');
     }
     out
 }
