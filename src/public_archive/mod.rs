@@ -4,6 +4,8 @@
 //! A copy found or made is a [`PublicCopy`]: a run's result carries the one found for a link
 //! (`public_copy`), a snapshot the ones made of it (`public_copies`).
 
+pub mod save;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
