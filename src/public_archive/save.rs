@@ -10,8 +10,9 @@
 //!   `--submit-wait 0` every free place gets a submission and every earlier job one poll;
 //! - HTTP 429 (and Save Page Now's `error:user-session-limit`) pauses every call until its
 //!   `Retry-After` (seconds or an HTTP-date), or a doubling backoff when there is none;
-//! - a pending job is asked again after the archive's `Retry-After` when it sends one, else
-//!   after 1 s, 2 s, 4 s, 8 s, then every 10 s: a capture takes seconds to minutes.
+//! - a pending job is asked again after the archive's `Retry-After` when it sends one (but
+//!   not sooner than 200 ms), else after 1 s, 2 s, 4 s, 8 s, then every 10 s: a capture takes
+//!   seconds to minutes.
 //!
 //! A job goes into the archive's pending file ([`pending`]) as soon as it is accepted, so that
 //! a job still running when the run ends, or is killed, is polled by the next run.
@@ -39,6 +40,9 @@ use crate::report::timestamp;
 const POLL_FIRST: Duration = Duration::from_secs(1);
 /// The longest wait between two questions about a pending job.
 const POLL_MAX: Duration = Duration::from_secs(10);
+/// The shortest, whatever the archive's `Retry-After` says: a job is never asked about in a
+/// busy loop.
+const POLL_MIN: Duration = Duration::from_millis(200);
 /// The first backoff after a 429 without `Retry-After`, or a failed call; it doubles.
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 /// Submissions of one capture tried again after the archive could not be reached.
@@ -469,7 +473,7 @@ async fn poll(shared: &Shared, job_id: &str, mut wait: Duration, slot: OwnedSema
             Ok(JobStatus::Pending { retry_after }) => {
                 polls += 1;
                 trouble = 0;
-                wait = retry_after.unwrap_or_else(|| poll_wait(polls));
+                wait = retry_after.unwrap_or_else(|| poll_wait(polls)).max(POLL_MIN);
                 tracing::debug!(job = %job_id, "pending");
                 continue;
             }
@@ -597,7 +601,7 @@ mod tests {
             place_copy(&mut snapshots, &capture("a", "t1"), copy.clone()),
             Placed::Added
         );
-        assert_eq!(snapshots[0].public_copies, [copy.clone()]);
+        assert_eq!(snapshots[0].public_copies, std::slice::from_ref(&copy));
         assert!(snapshots[2].public_copies.is_empty());
         // Polled again after a kill: recorded once.
         assert_eq!(
