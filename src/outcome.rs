@@ -145,6 +145,10 @@ pub struct LinkResult {
     /// as `null`, when it holds none or could not be asked); absent without the flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_copy: Option<Option<crate::public_archive::PublicCopy>>,
+    /// With `archive --submit`: what submitting this link's new or changed capture to a public
+    /// archive came to; absent for a link not submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<crate::public_archive::save::Submission>,
 }
 
 impl LinkResult {
@@ -167,6 +171,7 @@ impl LinkResult {
             similarity_to_first: None,
             error: Some(why),
             public_copy: None,
+            submission: None,
         }
     }
 }

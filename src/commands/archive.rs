@@ -2,7 +2,8 @@
 //! ([`crate::warc::run`]), point later captures of the same bytes at that record, and keep the
 //! manifest current. Finished links go into the run's journal at checkpoints
 //! during the run, so that a killed run loses only its last few seconds of work, and into the
-//! manifest and the index when it ends.
+//! manifest and the index when it ends. With `--submit`, the run then asks a public archive to
+//! copy its new and changed captures (`submit`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,9 +22,10 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use self::submit::Submitter;
 use super::{Exit, emit_report, public_archive_lookups, release_at_exit};
 use crate::cli::ArchiveArgs;
-use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
+use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig, SubmitConfig};
 use crate::fetch::download::{self, BodyLimits};
 use crate::fetch::{Fetcher, is_secret_header};
 use crate::journal::{self, Journal, Recovery};
@@ -44,6 +46,8 @@ use crate::warc::{
     PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
     media_type, merge_cdxj, sha256_label, warc_date,
 };
+
+mod submit;
 
 /// Where run reports go, relative to the archive.
 pub const RUNS_DIR: &str = "runs";
@@ -114,6 +118,10 @@ impl<M> OpenArchive<M> {
 pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -> anyhow::Result<Exit> {
     let network = NetworkConfig::new(&args.network, env)?;
     let output = OutputConfig::new(&args.output, env);
+    // Missing keys stop the run here, before any request and before anything is written.
+    let submitter = SubmitConfig::new(&args.submit, env)?
+        .map(|config| Submitter::new(&config, &network, &global.archive_dir))
+        .transpose()?;
     let links = links::load(&global.links_path)?;
     let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
     let fetcher = Fetcher::new(network).context("cannot set up HTTP")?;
@@ -245,7 +253,6 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         window.fill(|index| task(index, &manifest));
     }
     compact(&mut manifest, journal, &warc, &store, index_lines)?;
-    release_at_exit(manifest);
     progress.finish();
 
     let mut results: Vec<LinkResult> = results
@@ -255,6 +262,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     if let Some(lookups) = lookups {
         warnings.extend(lookups.finish(&mut results).await);
     }
+    // After the compaction: a submission is only ever made of a capture the manifest holds.
+    match &submitter {
+        Some(submitter) => warnings.extend(submitter.run(&mut manifest, &mut results).await?),
+        None => warnings.extend(submit::pending_warning(store.root())),
+    }
+    release_at_exit(manifest);
     let mut report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
     report.warnings = warnings;
     let runs = store.root().join(RUNS_DIR);
@@ -621,6 +634,7 @@ impl LinkJob {
             similarity_to_first: None,
             error: fetched.error.clone(),
             public_copy: None,
+            submission: None,
         };
         let mut check = LastCheck {
             at: at.clone(),

@@ -165,6 +165,7 @@ pub fn result_of<T>(link: &Link, fetched: Fetched<T>) -> LinkResult {
         similarity_to_first: None,
         error: fetched.error,
         public_copy: None,
+        submission: None,
         redirects: fetched.redirects,
     }
 }

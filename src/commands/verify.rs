@@ -278,6 +278,7 @@ impl Fixity {
             similarity_to_first: None,
             error: None,
             public_copy: None,
+            submission: None,
         };
         self.merge(result, snapshots)
     }

@@ -123,13 +123,26 @@ fn build_client(config: &NetworkConfig, resolver: GuardedResolver) -> Result<Cli
     let mut headers = HeaderMap::new();
     headers.insert(USER_AGENT, config.user_agent.clone());
 
-    let mut builder = Client::builder()
+    let builder = Client::builder()
         .redirect(Policy::none())
         .dns_resolver(Arc::new(resolver))
         .default_headers(headers)
-        .connect_timeout(config.timeout)
         .pool_max_idle_per_host(config.per_host.get())
-        .tcp_nodelay(true)
+        .tcp_nodelay(true);
+    with_trust_and_proxies(builder, config)?
+        .build()
+        .map_err(ClientError::Build)
+}
+
+/// `builder` with the configuration's connect timeout, TLS trust (`--cacert`, `--insecure`)
+/// and proxies: what every client linkkeep builds shares, whoever it talks to. Headers are not
+/// part of it: `-H` values go only where the fetcher sends them.
+pub fn with_trust_and_proxies(
+    mut builder: reqwest::ClientBuilder,
+    config: &NetworkConfig,
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    builder = builder
+        .connect_timeout(config.timeout)
         // Environment proxies are read once in config, not behind our back here.
         .no_proxy()
         .danger_accept_invalid_certs(config.tls.insecure);
@@ -167,5 +180,5 @@ fn build_client(config: &NetworkConfig, resolver: GuardedResolver) -> Result<Cli
         let proxy = Proxy::https(url.as_str()).map_err(proxy_err(url))?;
         builder = builder.proxy(proxy.no_proxy(no_proxy));
     }
-    builder.build().map_err(ClientError::Build)
+    Ok(builder)
 }

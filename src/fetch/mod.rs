@@ -25,6 +25,7 @@ use url::Url;
 
 use address::AddressClass;
 pub use client::{ClientError, Clients};
+pub use errors::describe as describe_error;
 use politeness::Limits;
 use resolve::PrivateAddress;
 

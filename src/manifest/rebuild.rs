@@ -649,6 +649,7 @@ mod tests {
             similarity_to_first: None,
             error: None,
             public_copy: None,
+            submission: None,
         };
         let at = chrono::DateTime::parse_from_rfc3339(finished_at).unwrap().to_utc();
         let mut report = Report::new("archive", run.into(), at, at, vec![result]);

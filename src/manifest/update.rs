@@ -252,6 +252,20 @@ impl ManifestUpdate {
         Ok(entry.record(url, check, capture))
     }
 
+    /// The entry of link `id` for changing (`None` if there is none), read first if the run
+    /// had not (a link no longer in links.json, say); a save writes it as changed.
+    pub fn entry_mut(&mut self, id: &str) -> Result<Option<&mut LinkEntry>, ManifestError> {
+        let Some(slot) = self.links.get_mut(id) else {
+            return Ok(None);
+        };
+        read_slot(&self.text, &self.path, slot)?;
+        let Slot::Read { entry, place } = slot else {
+            unreachable!("an unread entry was just read")
+        };
+        *place = None;
+        Ok(Some(entry))
+    }
+
     /// Writes `archive/manifest.json` atomically, entries the run did not change as they were.
     pub fn save(&self, archive: &Path) -> Result<(), ManifestError> {
         super::save_atomically(archive, |out| {
@@ -457,6 +471,19 @@ mod tests {
             message.contains("manifest.json is not a valid manifest (line 7, column 13): invalid type: integer `5`"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_entry_outside_the_run_can_be_changed_and_only_it_is_rewritten() {
+        let dir = archive(LINES);
+        let mut update = ManifestUpdate::load(dir.path(), &links(&["a"])).unwrap();
+        assert!(update.entry_mut("nobody").unwrap().is_none());
+        let entry = update.entry_mut("d").unwrap().expect("d is in the manifest");
+        entry.extra.insert("note".into(), Value::from("changed"));
+        let text = saved(&update, dir.path());
+        let (lines, before): (Vec<&str>, Vec<&str>) = (text.lines().collect(), LINES.lines().collect());
+        assert_eq!(lines[..6], before[..6], "the header, a, b and c as they were");
+        assert!(lines[6].contains("\"note\":\"changed\""), "{}", lines[6]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod cdx;
 pub mod lookup;
+pub mod save;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

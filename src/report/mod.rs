@@ -284,6 +284,7 @@ mod tests {
             similarity_to_first: None,
             error: None,
             public_copy: None,
+            submission: None,
         };
         let failed = LinkResult {
             outcome: Outcome::NetworkError,

@@ -59,6 +59,7 @@ mod serve_routes;
 mod soft404;
 mod status_drift;
 mod status_get;
+mod submit;
 mod verify_fixity;
 mod verify_in_progress;
 mod verify_live;
