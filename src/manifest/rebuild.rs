@@ -133,6 +133,7 @@ pub fn rebuild(reports: &[RunReport], warcs: &[WarcIndex], mut payloads: impl Pa
         }
         for result in &report.results {
             run.replay(result, &mut payloads);
+            run.restore_public_copy(result);
         }
     }
     for warc in warcs.iter().filter(|w| !used_files.contains(w.filename.as_str())) {
@@ -550,6 +551,29 @@ impl<'a> RunReplay<'a, '_> {
                 Set::Inexact("none: the payload cannot be read back"),
             ),
         }
+    }
+
+    /// Puts back what the run's submission of `result`'s capture came to (`archive --submit`):
+    /// the copy or refusal its report names goes to the snapshot with the capture's hash. A job
+    /// a later run finished is in no report, and stays lost.
+    fn restore_public_copy(&mut self, result: &LinkResult) {
+        let (Some(copy), Some(sha256)) = (
+            result.submission.as_ref().and_then(|s| s.recorded_copy()),
+            result.sha256.clone(),
+        ) else {
+            return;
+        };
+        let Some(entry) = self.out.manifest.links.get_mut(&result.id) else {
+            return;
+        };
+        let capture = crate::public_archive::save::Capture {
+            link: result.id.clone(),
+            url: result.url.clone(),
+            sha256,
+            // Unknown here: the latest snapshot with the hash is the one.
+            first_seen: String::new(),
+        };
+        crate::public_archive::save::place_copy(&mut entry.snapshots, &capture, copy);
     }
 
     /// Records a check and capture, and says so when the report saw the change differently.

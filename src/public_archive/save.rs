@@ -94,6 +94,26 @@ pub struct Submission {
     pub job_id: Option<String>,
 }
 
+impl Submission {
+    /// What the snapshot records of it (`public_copies`): the copy, or the refusal; `None` for
+    /// a submission that came to neither. `repair` takes it from run reports this way when it
+    /// rebuilds a lost manifest.
+    pub fn recorded_copy(&self) -> Option<PublicCopy> {
+        let (url, error) = match self.status {
+            SubmissionStatus::Captured => (Some(self.url.clone()?), None),
+            SubmissionStatus::Refused => (None, Some(self.error.clone()?)),
+            _ => return None,
+        };
+        Some(PublicCopy {
+            archive: self.archive.clone(),
+            url,
+            timestamp: self.timestamp.clone(),
+            error,
+            extra: serde_json::Map::new(),
+        })
+    }
+}
+
 /// See [`Submission::status`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -754,3 +754,29 @@ async fn the_keys_are_written_nowhere() {
         }
     }
 }
+
+#[tokio::test]
+async fn repair_rebuilds_the_copies_and_refusals_from_the_run_report() {
+    let site = site().await;
+    let daily = format!("{}/page/daily", site.uri());
+    let spn = Spn::start(|s| {
+        s.refuse.insert(daily.clone(), "error:too-many-daily-captures");
+        s.pending_retry_after = Some("0");
+    })
+    .await;
+    let scratch = scratch(&site, &["a", "daily"]);
+    let run = archive_submitting(&scratch, &spn, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = scratch.manifest();
+    let copies_of = |manifest: &Value, id: &str| manifest["links"][id]["snapshots"][0]["public_copies"].clone();
+    assert_eq!(copies_of(&before, "a").as_array().unwrap().len(), 1, "{before:#}");
+    assert_eq!(copies_of(&before, "daily").as_array().unwrap().len(), 1, "{before:#}");
+
+    std::fs::remove_file(scratch.archive.join("manifest.json")).unwrap();
+    let repair = scratch.run(&["repair"]).await;
+    assert!(repair.code <= 1, "{}", repair.stderr);
+    let after = scratch.manifest();
+    for id in ["a", "daily"] {
+        assert_eq!(copies_of(&after, id), copies_of(&before, id), "{id}: {after:#}");
+    }
+}
