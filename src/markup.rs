@@ -69,6 +69,24 @@ fn decode_one(text: &str) -> Option<(char, usize)> {
     Some((c, end + 1))
 }
 
+/// `text` with every character `encode` picks written as the percent-encoded bytes of its
+/// UTF-8 form (RFC 3986), for URLs put into a syntax where those characters mean something.
+pub fn percent_encode(text: &str, encode: impl Fn(char) -> bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if encode(c) {
+            let mut bytes = [0; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

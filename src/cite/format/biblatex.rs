@@ -110,7 +110,7 @@ fn unique(key: String, taken: &mut HashSet<String>) -> String {
 /// A URL for the verbatim `url` field: whitespace, braces and backslashes, which would end or
 /// unbalance the field, percent-encoded (the same resource).
 fn url_field(url: &str) -> String {
-    percent_encode(url, |c| {
+    crate::markup::percent_encode(url, |c| {
         c.is_whitespace() || c.is_control() || matches!(c, '{' | '}' | '\\' | '^')
     })
 }
@@ -119,22 +119,6 @@ fn url_field(url: &str) -> String {
 /// `\url` needs them to be within another command's argument.
 fn url_argument(url: &str) -> String {
     url_field(url).replace('%', "\\%").replace('#', "\\#")
-}
-
-/// `text` with the characters `encode` picks percent-encoded as UTF-8.
-fn percent_encode(text: &str, encode: impl Fn(char) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if encode(c) {
-            let mut bytes = [0; 4];
-            for b in c.encode_utf8(&mut bytes).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

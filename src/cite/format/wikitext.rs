@@ -80,21 +80,9 @@ pub fn wikitext_escape(text: &str) -> String {
 /// A URL for a template parameter: every character that wikitext would read (or that a URL
 /// cannot hold) percent-encoded, which names the same resource.
 fn url_value(url: &str) -> String {
-    let mut out = String::with_capacity(url.len());
-    for c in url.chars() {
-        if c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '|' | '[' | ']' | '{' | '}' | '<' | '>' | '"' | '\'' | '~')
-        {
-            let mut bytes = [0; 4];
-            for b in c.encode_utf8(&mut bytes).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::markup::percent_encode(url, |c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '|' | '[' | ']' | '{' | '}' | '<' | '>' | '"' | '\'' | '~')
+    })
 }
 
 #[cfg(test)]
