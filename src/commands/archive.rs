@@ -1005,7 +1005,7 @@ fn request_head(fetcher: &Fetcher, link: &str, url: &url::Url, extra: &HeaderMap
     }
     headers.push(("Accept".to_owned(), b"*/*".to_vec()));
     for (name, value) in &sent {
-        let value = if is_secret_header(name) {
+        let value = if is_secret_header(name, value) {
             REDACTED.to_vec()
         } else {
             value.as_bytes().to_vec()

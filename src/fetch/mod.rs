@@ -552,9 +552,10 @@ impl Fetcher {
 const CREDENTIALS: [reqwest::header::HeaderName; 2] = [reqwest::header::AUTHORIZATION, reqwest::header::COOKIE];
 
 /// Whether a request header's value is a secret, never written down (WARC request records,
-/// reports, logs): credentials and proxy credentials.
-pub fn is_secret_header(name: &reqwest::header::HeaderName) -> bool {
-    CREDENTIALS.contains(name) || name == reqwest::header::PROXY_AUTHORIZATION
+/// reports, logs): credentials, proxy credentials, and values marked sensitive (those the
+/// configuration took from environment variables).
+pub fn is_secret_header(name: &reqwest::header::HeaderName, value: &reqwest::header::HeaderValue) -> bool {
+    value.is_sensitive() || CREDENTIALS.contains(name) || name == reqwest::header::PROXY_AUTHORIZATION
 }
 
 /// `HTTP 404 Not Found`.

@@ -1,6 +1,8 @@
 //! The validated configuration every command runs on, built once from the command line and the
 //! environment; defaults live here as constants.
 
+pub mod hosts;
+
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -423,6 +425,8 @@ pub struct NetworkConfig {
     pub allow_private: bool,
     /// `--resolve` entries, in the order given.
     pub resolve: Vec<ResolveEntry>,
+    /// `[[hosts]]` rules: settings for the hosts they match, first match wins.
+    pub hosts: hosts::HostRules,
 }
 
 /// One `--resolve HOST:PORT:ADDR[,ADDR…]`, as curl's.
@@ -487,6 +491,7 @@ impl Default for NetworkConfig {
             soft_404_probes: true,
             allow_private: false,
             resolve: Vec::new(),
+            hosts: hosts::HostRules::default(),
         }
     }
 }
@@ -533,6 +538,7 @@ impl NetworkConfig {
                 .iter()
                 .map(|r| ResolveEntry::parse(r).map_err(|e| invalid("--resolve", e)))
                 .collect::<Result<_, _>>()?,
+            hosts: hosts::HostRules::default(),
         })
     }
 
