@@ -41,6 +41,12 @@ pub struct GlobalArgs {
     /// When to colour the human report (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// The configuration file (default: `linkkeep.toml` beside the links file, when there is
+    /// one). User defaults come from `$XDG_CONFIG_HOME/linkkeep/config.toml` (or
+    /// `~/.config/linkkeep/config.toml`); flags win over both.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -111,6 +117,52 @@ pub enum Command {
     /// with a warning. Exit codes: 0 when the citations were written, 2 when they could not be
     /// (an unknown link, an unreadable manifest, links.json or document, a bad flag).
     Cite(CiteArgs),
+    /// Print the effective configuration as TOML: what flags, configuration files and
+    /// defaults make of every setting, and the `[[hosts]]` rules.
+    ///
+    /// Takes every flag `check`, `archive` and `verify` take, so that `linkkeep config
+    /// --timeout 5` shows what a run with `--timeout 5` would use. Secrets are never printed:
+    /// header values from environment variables are shown as written (`${TOKEN}`), other
+    /// values of `Authorization`, `Cookie` and `Proxy-Authorization`, and proxy passwords, as
+    /// `[redacted]`. Exit codes: 0 when printed, 2 when a configuration file or flag is bad.
+    Config(ConfigArgs),
+}
+
+/// Flags of `linkkeep config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Say where each value came from: `flag`, `FILE:LINE:COLUMN`, or `default`.
+    #[arg(long)]
+    pub explain: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    #[command(flatten)]
+    pub public_archive: PublicArchiveArgs,
+
+    #[command(flatten)]
+    pub submit: SubmitArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// As for `archive` and `verify --live`.
+    #[arg(long, value_enum, value_name = "RULE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text")]
+    pub fail_on_change: Option<ChangeRule>,
+
+    /// As for `archive`.
+    #[arg(long)]
+    pub skip_cosmetic: bool,
+
+    /// As for `archive`.
+    #[arg(long, conflicts_with = "skip_cosmetic")]
+    pub no_text: bool,
+
+    /// As for `archive` and `repair`.
+    #[arg(long)]
+    pub wait_lock: bool,
 }
 
 /// Flags of `linkkeep repair`.
@@ -433,6 +485,10 @@ pub struct NetworkArgs {
     /// IPv6 in brackets). The addresses serve every port of HOST.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+
+    /// `[[hosts]]` rules from the configuration files (there is no flag for them).
+    #[arg(skip)]
+    pub host_rules: crate::config::hosts::HostRules,
 }
 
 /// Flags of check, archive and `verify --live` that look links up in a public web archive.

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use linkkeep::cli::Cli;
 use linkkeep::commands;
+use linkkeep::config::layers;
 use linkkeep::config::{Environment, GlobalConfig};
 use linkkeep::report::{terminal_safe, terminal_safe_lines};
 use tracing_subscriber::field::MakeExt;
@@ -23,19 +24,25 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MAX_BLOCKING_THREADS: usize = 16;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let env = Environment::capture();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The configuration files fill in what no flag gave, before anything else looks at the
+    // flags (logging included).
+    let prepared = Environment::capture().map_err(anyhow::Error::from).and_then(|env| {
+        let provenance = layers::apply(&mut cli, &matches, &env)?;
+        Ok((env, provenance))
+    });
     // Colour on stderr as for every message there: a terminal, `--color`, `NO_COLOR`.
-    let color = env
+    let color = prepared
         .as_ref()
-        .is_ok_and(|env| GlobalConfig::new(&cli.global, env).color_stderr);
+        .is_ok_and(|(env, _)| GlobalConfig::new(&cli.global, env).color_stderr);
     init_logging(cli.global.quiet, cli.global.verbose, color);
-    let result = env.map_err(anyhow::Error::from).and_then(|env| {
+    let result = prepared.and_then(|(env, provenance)| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .max_blocking_threads(MAX_BLOCKING_THREADS)
             .build()?;
-        runtime.block_on(commands::run(cli, &env))
+        runtime.block_on(commands::run(cli, &env, &provenance))
     });
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

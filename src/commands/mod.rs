@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod check;
 pub mod cite;
+pub mod config;
 pub mod diff;
 pub mod export;
 pub mod extract;
@@ -18,6 +19,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use crate::cli::{Cli, Command, PublicArchiveArgs};
+use crate::config::layers::Provenance;
 use crate::config::{Environment, Format, GlobalConfig, NetworkConfig, OutputConfig, PublicArchiveConfig};
 use crate::output::write_output;
 use crate::public_archive::lookup::Lookups;
@@ -43,8 +45,8 @@ impl Exit {
     }
 }
 
-/// Runs the command `cli` names.
-pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
+/// Runs the command `cli` names, whose settings `provenance` says where they came from.
+pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow::Result<Exit> {
     let global = GlobalConfig::new(&cli.global, env);
     match cli.command {
         Command::Check(args) => check::run(&global, &args, env).await,
@@ -59,6 +61,7 @@ pub async fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Export(args) => export::run(&global, &args, env).await,
         Command::Repair(args) => repair::run(&global, &args, env).await,
         Command::Cite(args) => cite::run(&global, &args, env),
+        Command::Config(args) => config::run(&global, &cli.global, &args, env, provenance),
     }
 }
 

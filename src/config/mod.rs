@@ -1,7 +1,10 @@
 //! The validated configuration every command runs on, built once from the command line and the
 //! environment; defaults live here as constants.
 
+pub mod file;
 pub mod hosts;
+pub mod layers;
+pub mod secrets;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -234,6 +237,22 @@ impl AcceptSet {
         Ok(Self(ranges))
     }
 
+    /// The set as `--accept` takes it: `200..=299,403`.
+    pub fn to_spec(&self) -> String {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}..={hi}")
+                }
+            })
+            .collect();
+        parts.join(",")
+    }
+
     /// Whether `status` counts as ok.
     pub fn contains(&self, status: u16) -> bool {
         self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
@@ -264,7 +283,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok((number * factor as f64).round() as u64)
 }
 
-fn seconds(flag: &'static str, value: f64, allow_zero: bool) -> Result<Duration, ConfigError> {
+pub(crate) fn seconds(flag: &'static str, value: f64, allow_zero: bool) -> Result<Duration, ConfigError> {
     if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
         let need = if allow_zero { "zero or more" } else { "more than zero" };
         return Err(invalid(flag, format!("{value} seconds: must be {need}")));
@@ -287,15 +306,7 @@ impl ProxyConfig {
     /// `--proxy` wins for every scheme; otherwise the conventional variables apply
     /// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case).
     fn new(flag: Option<&str>, env: &Environment) -> Result<Self, ConfigError> {
-        let parse = |name: &'static str, value: &str| {
-            // Like curl, a proxy given without a scheme is an HTTP proxy.
-            let value = if value.contains("://") {
-                value.to_owned()
-            } else {
-                format!("http://{value}")
-            };
-            Url::parse(&value).map_err(|e| invalid(name, format!("`{value}`: {e}")))
-        };
+        let parse = |name: &'static str, value: &str| proxy_url(value).map_err(|e| invalid(name, e));
         if let Some(url) = flag {
             let url = parse("--proxy", url)?;
             return Ok(Self {
@@ -315,6 +326,16 @@ impl ProxyConfig {
             no_proxy: env.var("NO_PROXY").map(str::to_owned),
         })
     }
+}
+
+/// Parses a proxy's address. Like curl, a proxy given without a scheme is an HTTP proxy.
+pub fn proxy_url(text: &str) -> Result<Url, String> {
+    let text = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("http://{text}")
+    };
+    Url::parse(&text).map_err(|e| format!("`{text}`: {e}"))
 }
 
 /// Trust settings for TLS.
@@ -509,11 +530,11 @@ impl NetworkConfig {
         let headers = args
             .headers
             .iter()
-            .map(|h| parse_header(h))
+            .map(|h| parse_header(h, env))
             .collect::<Result<Vec<_>, _>>()?;
         let user_agent = args.user_agent.clone().unwrap_or_else(default_user_agent);
-        let user_agent =
-            HeaderValue::from_str(&user_agent).map_err(|_| invalid("--user-agent", "not a valid header value"))?;
+        let user_agent = secrets::header_value(&reqwest::header::USER_AGENT, &user_agent, env)
+            .map_err(|e| invalid("--user-agent", e))?;
         Ok(Self {
             concurrency: non_zero("--concurrency", args.concurrency)?,
             per_host: non_zero("--per-host", args.per_host)?,
@@ -538,7 +559,7 @@ impl NetworkConfig {
                 .iter()
                 .map(|r| ResolveEntry::parse(r).map_err(|e| invalid("--resolve", e)))
                 .collect::<Result<_, _>>()?,
-            hosts: hosts::HostRules::default(),
+            hosts: args.host_rules.clone(),
         })
     }
 
@@ -642,7 +663,7 @@ fn archive_of(choice: crate::cli::PublicArchiveChoice) -> PublicArchive {
 
 /// An archive's address: an absolute http(s) URL, kept without a trailing slash's meaning
 /// (paths are appended to it).
-fn endpoint(flag: &'static str, text: &str) -> Result<Url, ConfigError> {
+pub(crate) fn endpoint(flag: &'static str, text: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(text).map_err(|e| invalid(flag, format!("`{text}`: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid(flag, format!("`{text}` is not an http(s) URL")));
@@ -650,15 +671,24 @@ fn endpoint(flag: &'static str, text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// Parses `-H 'Name: value'`.
-fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), ConfigError> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| invalid("--header", format!("`{text}` is not of the form 'Name: value'")))?;
+/// Splits `-H 'Name: value'` into the header's name and its value as written.
+pub fn split_header(text: &str) -> Result<(HeaderName, &str), String> {
+    let (name, value) = text.split_once(':').ok_or_else(|| {
+        format!(
+            "`{}` is not of the form 'Name: value'",
+            text.split(':').next().unwrap_or(text)
+        )
+    })?;
     let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| invalid("--header", format!("`{}` is not a header name", name.trim())))?;
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|_| invalid("--header", format!("the value of `{name}` is not a valid header value")))?;
+        .map_err(|_| format!("`{}` is not a header name", name.trim()))?;
+    Ok((name, value.trim()))
+}
+
+/// Parses `-H 'Name: value'`, filling in `${VAR}` references from the environment; secrets
+/// are marked sensitive (see [`secrets`]). The error never quotes the value.
+fn parse_header(text: &str, env: &Environment) -> Result<(HeaderName, HeaderValue), ConfigError> {
+    let (name, template) = split_header(text).map_err(|e| invalid("--header", e))?;
+    let value = secrets::header_value(&name, template, env).map_err(|e| invalid("--header", e))?;
     Ok((name, value))
 }
 
@@ -757,7 +787,8 @@ mod tests {
 
     #[test]
     fn headers_need_a_colon() {
-        assert!(parse_header("X-Test: 1").is_ok());
-        assert!(parse_header("X-Test 1").is_err());
+        let env = Environment::default();
+        assert!(parse_header("X-Test: 1", &env).is_ok());
+        assert!(parse_header("X-Test 1", &env).is_err());
     }
 }
