@@ -30,6 +30,7 @@ mod check_retries;
 mod check_status;
 mod check_tls;
 mod cite;
+mod config_file;
 mod diff;
 mod encoded_limits;
 mod export_files;

@@ -101,6 +101,10 @@ const LEAKY_ENV: [&str; 13] = [
     "RUST_LOG",
 ];
 
+/// A configuration directory that does not exist, so that the user configuration of the
+/// machine running the tests (`~/.config/linkkeep/config.toml`) is never read.
+pub const NO_USER_CONFIG: &str = "/nonexistent/linkkeep-tests/config";
+
 /// The binary with an environment that cannot leak in from the machine running the tests:
 /// no proxies, no extra CA bundles, no colour preference, and `CI=true` so no progress bar.
 pub fn linkkeep() -> assert_cmd::Command {
@@ -108,7 +112,9 @@ pub fn linkkeep() -> assert_cmd::Command {
     for var in LEAKY_ENV {
         cmd.env_remove(var);
     }
-    cmd.env("CI", "true").timeout(RUN_LIMIT);
+    cmd.env("CI", "true")
+        .env("XDG_CONFIG_HOME", NO_USER_CONFIG)
+        .timeout(RUN_LIMIT);
     cmd
 }
 
@@ -118,7 +124,7 @@ pub fn linkkeep_process() -> std::process::Command {
     for var in LEAKY_ENV {
         cmd.env_remove(var);
     }
-    cmd.env("CI", "true");
+    cmd.env("CI", "true").env("XDG_CONFIG_HOME", NO_USER_CONFIG);
     cmd
 }
 
