@@ -5,7 +5,7 @@ use toml::Value;
 
 use super::{Exit, write_stdout};
 use crate::cli::{ConfigArgs, GlobalArgs};
-use crate::config::hosts::{HostExclusion, HostRule};
+use crate::config::hosts::{HostExclusion, HostPattern, HostRule};
 use crate::config::layers::{Provenance, Source};
 use crate::config::secrets::{self, REDACTED};
 use crate::config::{Environment, GlobalConfig, NetworkConfig, PublicArchiveConfig, default_user_agent, split_header};
@@ -171,8 +171,20 @@ impl Writer<'_> {
         };
         self.text.push_str(&format!("[[hosts]]{origin}\n"));
         let line = |text: &mut String, key: &str, value: String| text.push_str(&format!("{key} = {value}\n"));
-        let patterns: Vec<Value> = rule.patterns.iter().map(|p| Value::String(p.to_string())).collect();
-        line(&mut self.text, "host", Value::Array(patterns).to_string());
+        let (regexes, hosts): (Vec<_>, Vec<_>) = rule.patterns.iter().partition(|p| matches!(p, HostPattern::Regex(_)));
+        let texts = |patterns: Vec<&HostPattern>| {
+            let texts = patterns.into_iter().map(|p| match p {
+                HostPattern::Regex(re) => Value::String(re.as_str().to_owned()),
+                other => Value::String(other.to_string()),
+            });
+            Value::Array(texts.collect()).to_string()
+        };
+        if !hosts.is_empty() {
+            line(&mut self.text, "host", texts(hosts));
+        }
+        if !regexes.is_empty() {
+            line(&mut self.text, "host_regex", texts(regexes));
+        }
         let seconds = |d: std::time::Duration| Value::Float(d.as_secs_f64()).to_string();
         if let Some(n) = rule.per_host {
             line(&mut self.text, "per_host", n.to_string());
@@ -200,17 +212,12 @@ impl Writer<'_> {
             };
             line(&mut self.text, "user_agent", Value::String(shown).to_string());
         }
-        if !rule.headers.is_empty() {
-            let shown = rule.headers.iter().map(|(name, value)| {
-                let shown = if value.is_sensitive() {
-                    REDACTED.to_owned()
-                } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
-                };
-                (name.clone(), shown)
-            });
-            let table = inline_table(shown.map(|(n, v)| (n.as_str().to_owned(), v)));
-            line(&mut self.text, "headers", table);
+        if !rule.shown_headers.is_empty() {
+            let shown = rule
+                .shown_headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.clone()));
+            line(&mut self.text, "headers", inline_table(shown));
         }
         if let Some(proxy) = &rule.proxy {
             line(

@@ -116,6 +116,9 @@ pub struct HostRule {
     /// Headers sent to matching hosts only (besides the run's own headers, replacing any of
     /// the same name). Values from environment variables are marked sensitive.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The same headers as they may be shown (`linkkeep config`): templates as written
+    /// (`Bearer ${TOKEN}`), other credentials redacted.
+    pub shown_headers: Vec<(HeaderName, String)>,
     /// The proxy for requests to matching hosts, whatever their scheme.
     pub proxy: Option<Url>,
     /// Skip TLS verification for matching hosts.

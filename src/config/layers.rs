@@ -416,10 +416,12 @@ fn host_rule(file: &LoadedFile, rule: &Spanned<HostRuleKeys>, env: &Environment)
     }
     let seconds = |s: f64| Duration::from_secs_f64(s);
     let mut headers = Vec::new();
+    let mut shown_headers = Vec::new();
     if let Some(table) = &keys.headers {
         for (name, value) in &table.get_ref().0 {
             let name = HeaderName::from_bytes(name.as_bytes()).expect("checked when read");
             let header = secrets::header_value(&name, value.get_ref(), env).map_err(|e| at(value.span(), e))?;
+            shown_headers.push((name.clone(), secrets::shown(&name, value.get_ref())));
             headers.push((name, header));
         }
     }
@@ -462,6 +464,7 @@ fn host_rule(file: &LoadedFile, rule: &Spanned<HostRuleKeys>, env: &Environment)
             .map(|a| AcceptSet::parse(&a.get_ref().0).expect("checked when read")),
         user_agent,
         headers,
+        shown_headers,
         proxy,
         insecure: keys.insecure.as_ref().map(|b| *b.get_ref()),
         ca_cert,

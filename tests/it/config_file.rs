@@ -158,7 +158,10 @@ async fn flags_win_over_the_project_file_which_wins_over_the_user_file_which_win
 async fn config_explain_names_the_source_of_every_value() {
     let project = Project::new("http://127.0.0.1:9/doc".into());
     project.user_file("concurrency = 8\n");
-    project.project_file("# comment\ntimeout = 12\n\n[[hosts]]\nhost = \"*.unctad.org\"\ninterval = 2.5\n");
+    project.project_file(
+        "# comment\ntimeout = 12\n\n[[hosts]]\nhost = \"*.unctad.org\"\ninterval = 2.5\n\n\
+         [[hosts]]\nhost_regex = '^(www\\.)?twn\\.my$'\nheaders = { Cookie = \"consent=yes\" }\n",
+    );
     let done = run(project.cmd(&["config", "--explain", "--per-host", "1"])).await;
     assert_eq!(done.code, 0, "{}", done.stderr);
     let project_file = project.project_dir().join("linkkeep.toml").display().to_string();
@@ -168,7 +171,10 @@ async fn config_explain_names_the_source_of_every_value() {
         if line.is_empty() || line.starts_with("[[hosts]]") || !line.contains(" = ") && !line.starts_with("# ") {
             continue;
         }
-        if line.starts_with("host = ") || line.starts_with("interval = ") {
+        if ["host = ", "interval = ", "host_regex = ", "headers = { \"cookie\""]
+            .iter()
+            .any(|k| line.starts_with(k))
+        {
             continue; // Inside the rule, whose header names its place.
         }
         let (_, source) = line
@@ -191,6 +197,12 @@ async fn config_explain_names_the_source_of_every_value() {
     );
     assert!(
         done.stdout.contains("host = [\"*.unctad.org\"]\ninterval = 2.5\n"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains("host_regex = ['^(www\\.)?twn\\.my$']\nheaders = { \"cookie\" = \"[redacted]\" }\n"),
         "{}",
         done.stdout
     );
