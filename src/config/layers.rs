@@ -96,13 +96,24 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, env: &Environment) -> Result<P
             layers.refuse_both("skip_cosmetic", args.skip_cosmetic, "no_text", args.no_text)?;
         }
         Command::Verify(args) => {
-            layers.network(&mut args.network)?;
+            // Offline, verify makes no request: the network settings (and the variables their
+            // headers name, which a reader's machine may not have) are not needed.
+            if args.live {
+                layers.network(&mut args.network)?;
+            }
             layers.public_archive(&mut args.public_archive);
             layers.output(&mut args.output);
             layers.fail_on_change(&mut args.fail_on_change);
         }
         Command::Status(args) => layers.output(&mut args.output),
-        Command::Diff(args) => layers.network(&mut args.network)?,
+        Command::Diff(args)
+            if args
+                .to
+                .as_deref()
+                .is_some_and(|to| to.trim().eq_ignore_ascii_case("live")) =>
+        {
+            layers.network(&mut args.network)?
+        }
         Command::Repair(args) => layers.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref()),
         Command::Config(args) => {
             layers.network(&mut args.network)?;
@@ -115,7 +126,8 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, env: &Environment) -> Result<P
             layers.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
             layers.refuse_both("skip_cosmetic", args.skip_cosmetic, "no_text", args.no_text)?;
         }
-        Command::Get(_)
+        Command::Diff(_)
+        | Command::Get(_)
         | Command::Gc(_)
         | Command::Serve(_)
         | Command::Extract(_)

@@ -4,10 +4,13 @@
 //! `--resolve`/`resolve`. Guards issue #17.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::http::{bind, reply, spawn_server};
 use crate::support::{linkkeep, links_file, run, write_file};
 
 /// A project directory with links.json (one link to `url`) and a user configuration
@@ -459,4 +462,171 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_that_make_no_request_need_no_variables() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<title>Cited</title><p>the cited text</p>", "text/html"))
+        .mount(&server)
+        .await;
+    let project = Project::new(format!("{}/doc", server.uri()));
+    // Every path answers alike: no sibling probes, or the page would be a soft-404.
+    project.project_file(
+        "no_soft_404 = true\n[[hosts]]\nhost = \"127.0.0.1\"\nheaders = { X-Token = \"${LINKKEEP_TEST_TOKEN}\" }\n",
+    );
+    let mut archive = project.cmd(&["archive", "--no-progress"]);
+    archive.env("LINKKEEP_TEST_TOKEN", "t");
+    let done = run(archive).await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+
+    // A reader's machine without the token can still verify, list, read and compare.
+    for args in [
+        &["verify"][..],
+        &["status"],
+        &["get", "doc"],
+        &["diff", "doc"],
+        &["config", "--help"],
+    ] {
+        let done = run(project.cmd(args)).await;
+        assert_eq!(done.code, 0, "{args:?}: {}", done.stderr);
+    }
+    // What would make a request needs it, and says so.
+    for args in [&["verify", "--live"][..], &["check"], &["diff", "doc", "--to", "live"]] {
+        let done = run(project.cmd(args)).await;
+        assert_eq!(done.code, 2, "{args:?}: {}", done.stderr);
+        assert!(
+            done.stderr.contains("LINKKEEP_TEST_TOKEN is not set"),
+            "{args:?}: {}",
+            done.stderr
+        );
+    }
+}
+
+/// A server that records when each request arrived and the `Authorization` it carried, and
+/// answers 200, or 401 to requests without `wants` as their `Authorization` when given.
+struct Recorder {
+    port: u16,
+    seen: Arc<Mutex<Vec<(Instant, Option<String>)>>>,
+}
+
+impl Recorder {
+    async fn start(wants: Option<String>) -> Self {
+        let (listener, port) = bind().await;
+        let seen: Arc<Mutex<Vec<(Instant, Option<String>)>>> = Arc::default();
+        let log = seen.clone();
+        spawn_server(listener, move |request| {
+            let (log, wants) = (log.clone(), wants.clone());
+            async move {
+                let auth = request
+                    .headers()
+                    .get("authorization")
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                log.lock().unwrap().push((Instant::now(), auth.clone()));
+                match wants {
+                    Some(wants) if auth.as_deref() != Some(wants.as_str()) => reply(401, "who are you?"),
+                    _ => reply(200, "the cited text"),
+                }
+            }
+        });
+        Self { port, seen }
+    }
+
+    fn seen(&self) -> Vec<(Instant, Option<String>)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "TEMPORARY: until host rules reach the fetch engine"]
+async fn linkkeep_toml_makes_archive_polite_to_a_throttled_host_and_authorised_at_a_token_host() {
+    const TOKEN: &str = "publisher-token-3b9d71";
+    const INTERVAL: Duration = Duration::from_millis(300);
+    let portal = Recorder::start(None).await;
+    let publisher = Recorder::start(Some(format!("Bearer {TOKEN}"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut links: Vec<(String, String)> = (1..=4)
+        .map(|n| {
+            (
+                format!("report-{n}"),
+                format!("http://portal.test:{}/doc{n}.pdf", portal.port),
+            )
+        })
+        .collect();
+    links.push((
+        "article".into(),
+        format!("http://publisher.test:{}/article", publisher.port),
+    ));
+    links.push((
+        "analysis".into(),
+        format!("http://publisher.test:{}/analysis", publisher.port),
+    ));
+    let links: Vec<(&str, String)> = links.iter().map(|(id, url)| (id.as_str(), url.clone())).collect();
+    links_file(dir.path(), &links);
+    write_file(
+        dir.path(),
+        "linkkeep.toml",
+        &format!(
+            "resolve = [\"portal.test:{}:127.0.0.1\", \"publisher.test:{}:127.0.0.1\"]\n\
+             no_soft_404 = true\n\n\
+             [[hosts]]\nhost = \"portal.test\"\nper_host = 1\ninterval = {}\n\n\
+             [[hosts]]\nhost = \"publisher.test\"\n\
+             headers = {{ Authorization = \"Bearer ${{LINKKEEP_TEST_PUBLISHER_TOKEN}}\" }}\n",
+            portal.port,
+            publisher.port,
+            INTERVAL.as_secs_f64()
+        ),
+    );
+
+    let mut cmd = linkkeep();
+    cmd.current_dir(dir.path())
+        .args([
+            "-vv",
+            "archive",
+            "--no-progress",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ])
+        .env("LINKKEEP_TEST_PUBLISHER_TOKEN", TOKEN);
+    let done = run(cmd).await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+
+    // Polite to the portal: one request at a time, their starts at least the interval apart
+    // (less a little loopback jitter between sending and arriving).
+    let mut arrivals: Vec<Instant> = portal.seen().iter().map(|(at, _)| *at).collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 4);
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= INTERVAL - Duration::from_millis(15),
+            "requests to the portal {gap:?} apart"
+        );
+    }
+    // Authorised at the publisher, and the token went nowhere else.
+    let publisher_seen = publisher.seen();
+    assert_eq!(publisher_seen.len(), 2);
+    assert!(
+        publisher_seen
+            .iter()
+            .all(|(_, auth)| auth.as_deref() == Some(&*format!("Bearer {TOKEN}")))
+    );
+    assert!(
+        portal.seen().iter().all(|(_, auth)| auth.is_none()),
+        "the portal got the token"
+    );
+
+    // The token is nowhere in the archive, the report or the log.
+    for file in all_files(dir.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if file.extension().is_some_and(|e| e == "gz") {
+            std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut text).unwrap();
+        }
+        assert!(!text.contains(TOKEN), "{} holds the token", file.display());
+    }
+    assert!(!done.stderr.contains(TOKEN) && !done.stdout.contains(TOKEN));
 }
