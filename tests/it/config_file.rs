@@ -508,13 +508,16 @@ async fn commands_that_make_no_request_need_no_variables() {
 /// answers 200, or 401 to requests without `wants` as their `Authorization` when given.
 struct Recorder {
     port: u16,
-    seen: Arc<Mutex<Vec<(Instant, Option<String>)>>>,
+    seen: Arc<Mutex<Vec<Arrival>>>,
 }
+
+/// When a request arrived, and its `Authorization`.
+type Arrival = (Instant, Option<String>);
 
 impl Recorder {
     async fn start(wants: Option<String>) -> Self {
         let (listener, port) = bind().await;
-        let seen: Arc<Mutex<Vec<(Instant, Option<String>)>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Arrival>>> = Arc::default();
         let log = seen.clone();
         spawn_server(listener, move |request| {
             let (log, wants) = (log.clone(), wants.clone());
@@ -533,7 +536,7 @@ impl Recorder {
         Self { port, seen }
     }
 
-    fn seen(&self) -> Vec<(Instant, Option<String>)> {
+    fn seen(&self) -> Vec<Arrival> {
         self.seen.lock().unwrap().clone()
     }
 }
