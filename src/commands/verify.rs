@@ -24,7 +24,7 @@ use super::{Exit, emit_report, public_archive_lookups};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::Fetcher;
-use crate::fetch::download::{self, BodyLimits};
+use crate::fetch::download;
 use crate::journal;
 use crate::links::{self, Link};
 use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
@@ -418,12 +418,6 @@ async fn compare_link(
     if let Some(why) = fetcher.exclusion(&link.url) {
         return LinkResult::excluded(&link.id, &link.url, why);
     }
-    let config = fetcher.config();
-    let limits = BodyLimits {
-        stall: config.timeout,
-        max_time: config.max_time,
-        max_size: config.max_size,
-    };
     let latest = history.last();
     let mut fetched = fetcher
         .fetch(
@@ -433,6 +427,7 @@ async fn compare_link(
                 if response.status() == StatusCode::NOT_MODIFIED {
                     return Ok(Live::NotModified);
                 }
+                let limits = fetcher.body_limits(response.url());
                 let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
                 // Hashed, and for HTML and PDF kept up to the text limits: never the whole of a
                 // large body.

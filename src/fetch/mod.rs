@@ -13,23 +13,29 @@ mod errors;
 pub mod politeness;
 pub mod resolve;
 pub mod retry;
+pub mod settings;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
+use reqwest::header::{HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION, USER_AGENT};
 use reqwest::{Response, StatusCode};
 use tokio::time::Instant;
 use url::Url;
 
 use address::AddressClass;
 pub use client::{ClientError, Clients};
+use client::RunClients;
+pub use download::BodyLimits;
 pub use errors::describe as describe_error;
-use politeness::Limits;
+use politeness::{HostPolicy, Limits};
 use resolve::PrivateAddress;
+pub use settings::RequestSettings;
+use settings::rule_name;
 
 use crate::config::NetworkConfig;
+use crate::config::hosts::HostExclusion;
 use crate::outcome::{Outcome, RedirectHop};
 
 /// Why reading a body failed. Returned by the caller's body handler.
@@ -174,19 +180,36 @@ impl Tally {
 /// Fetches links politely through shared clients.
 #[derive(Debug)]
 pub struct Fetcher {
-    clients: Clients,
+    clients: RunClients,
     limits: Limits,
     config: NetworkConfig,
 }
 
 impl Fetcher {
-    /// A fetcher with the clients, limits, timeouts and retry rules of `config`.
+    /// A fetcher with the clients, limits, timeouts and retry rules of `config`, and of its
+    /// `[[hosts]]` rules for the hosts they match.
     pub fn new(config: NetworkConfig) -> Result<Self, ClientError> {
         Ok(Self {
-            clients: Clients::new(&config)?,
-            limits: Limits::new(config.concurrency, config.per_host),
+            clients: RunClients::new(&config)?,
+            limits: Limits::new(config.concurrency),
             config,
         })
+    }
+
+    /// The settings a request to `url` runs under: the run's, or its host's rule's.
+    pub fn settings(&self, url: &Url) -> RequestSettings<'_> {
+        RequestSettings::for_url(&self.config, url)
+    }
+
+    /// The limits a body from `url` (the URL requested: `Response::url`) is read under: its
+    /// host's timeout (as the stall) and `max_time`, and `--max-size`.
+    pub fn body_limits(&self, url: &Url) -> BodyLimits {
+        self.settings(url).body_limits(self.config.max_size)
+    }
+
+    /// The clients requests to `url` go through.
+    fn clients_for(&self, url: &Url) -> &Clients {
+        self.clients.for_rule(self.config.hosts.for_url(url).map(|(index, _)| index))
     }
 
     /// The configuration this fetcher runs with.
@@ -327,17 +350,33 @@ impl Fetcher {
         Ok(next)
     }
 
-    /// The headers of a request for `current` on the way to `link`: `-H` headers, then the
-    /// caller's. As curl does, `Authorization` and `Cookie` given with `-H` go only to the
-    /// link's own origin (scheme, host and port): a redirect elsewhere must not carry the
-    /// user's credentials to whoever the cited site points at.
+    /// The headers of a request for `current` on the way to `link`: `-H` headers, then those
+    /// of `current`'s host rule (its `user_agent` and `headers`, each replacing a `-H` header
+    /// of the same name), then the caller's. As curl does, `Authorization` and `Cookie` given
+    /// with `-H` go only to the link's own origin (scheme, host and port): a redirect
+    /// elsewhere must not carry the user's credentials to whoever the cited site points at. A
+    /// rule's headers go to the hosts it matches, and only there, whatever the link.
     pub fn request_headers(&self, link: &Url, current: &Url, extra: &HeaderMap) -> HeaderMap {
         let same_origin = link.origin() == current.origin();
-        let mut headers = HeaderMap::with_capacity(self.config.headers.len() + extra.len());
+        let rule = self.config.hosts.for_url(current).map(|(_, rule)| rule);
+        let rule_headers = rule.map(|r| r.headers.as_slice()).unwrap_or_default();
+        let rule_user_agent = rule
+            .and_then(|r| r.user_agent.as_ref())
+            .filter(|_| !rule_headers.iter().any(|(name, _)| name == USER_AGENT));
+        let replaced = |name: &reqwest::header::HeaderName| {
+            rule_headers.iter().any(|(n, _)| n == name) || (rule_user_agent.is_some() && name == USER_AGENT)
+        };
+        let mut headers = HeaderMap::with_capacity(self.config.headers.len() + rule_headers.len() + extra.len() + 1);
         for (name, value) in &self.config.headers {
-            if same_origin || !CREDENTIALS.contains(name) {
+            if (same_origin || !CREDENTIALS.contains(name)) && !replaced(name) {
                 headers.append(name.clone(), value.clone());
             }
+        }
+        if let Some(user_agent) = rule_user_agent {
+            headers.insert(USER_AGENT, user_agent.clone());
+        }
+        for (name, value) in rule_headers {
+            headers.append(name.clone(), value.clone());
         }
         for (name, value) in extra {
             headers.append(name.clone(), value.clone());
@@ -349,7 +388,7 @@ impl Fetcher {
     /// or, through a proxy (which resolves names itself), the least private address its host
     /// resolves to here. A host that cannot be resolved here counts as public, the strictest.
     async fn own_class(&self, url: &Url, remote: Option<SocketAddr>) -> AddressClass {
-        if let Some(remote) = remote.filter(|_| !self.proxied(url)) {
+        if let Some(remote) = remote.filter(|_| !self.clients_for(url).proxied(url)) {
             return AddressClass::of(remote.ip());
         }
         let addrs = self.addresses(url).await;
@@ -364,7 +403,7 @@ impl Fetcher {
         let host = target.host_str().unwrap_or_default();
         let addrs = match target.host() {
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => self.addresses(target).await,
-            Some(url::Host::Domain(_)) if self.proxied(target) => self.addresses(target).await,
+            Some(url::Host::Domain(_)) if self.clients_for(target).proxied(target) => self.addresses(target).await,
             _ => Vec::new(),
         };
         addrs
@@ -378,17 +417,8 @@ impl Fetcher {
         match url.host() {
             Some(url::Host::Ipv4(ip)) => vec![ip.into()],
             Some(url::Host::Ipv6(ip)) => vec![ip.into()],
-            Some(url::Host::Domain(name)) => self.clients.overrides().lookup(name).await.unwrap_or_default(),
+            Some(url::Host::Domain(name)) => self.clients_for(url).overrides().lookup(name).await.unwrap_or_default(),
             None => Vec::new(),
-        }
-    }
-
-    /// Whether requests for `url` go through a proxy (which then resolves its host).
-    fn proxied(&self, url: &Url) -> bool {
-        let proxy = &self.config.proxy;
-        match url.scheme() {
-            "https" => proxy.https.is_some(),
-            _ => proxy.http.is_some(),
         }
     }
 
@@ -408,6 +438,7 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
+        let retries = self.settings(url).retries;
         let mut retry = 0;
         loop {
             tally.attempts += 1;
@@ -427,7 +458,7 @@ impl Fetcher {
                 );
                 return Hop::Failed(failure);
             }
-            if retry >= self.config.retries {
+            if retry >= retries {
                 if tally.attempts > 1 {
                     failure.message = format!("{} (after {} attempts)", failure.message, tally.attempts);
                 }
@@ -457,15 +488,20 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
-        let (client, fallback) = match self.clients.route(url, own) {
+        let settings = self.settings(url);
+        let (client, fallback) = match self.clients_for(url).route(url, own) {
             Ok(clients) => clients,
             Err(message) => return Hop::Failed(Failure::new(Outcome::NetworkError, message, false)),
         };
-        let _permit = self.limits.acquire(url).await;
+        let policy = HostPolicy {
+            per_host: settings.per_host,
+            interval: settings.interval,
+        };
+        let _permit = self.limits.acquire(url, policy).await;
         let sent = Instant::now();
         tally.first_request.get_or_insert(sent);
-        let deadline = sent + self.config.max_time;
-        let headers_within = self.config.timeout.min(self.config.max_time);
+        let deadline = sent + settings.max_time;
+        let headers_within = settings.timeout.min(settings.max_time);
         let send = |client: &reqwest::Client| {
             let request = client.get(url.clone()).headers(extra.clone()).send();
             tokio::time::timeout(headers_within, request)
@@ -510,7 +546,7 @@ impl Fetcher {
         }
         let conditional = extra.contains_key(IF_NONE_MATCH) || extra.contains_key(IF_MODIFIED_SINCE);
         let accepted =
-            self.config.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
+            settings.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
         let headers = response.headers().clone();
         if !accepted {
             (handlers.other)(response).await;
@@ -567,16 +603,24 @@ fn describe_status(status: StatusCode) -> String {
 }
 
 impl Fetcher {
-    /// Why `url` is skipped under `--include`/`--exclude`, or `None` when it is fetched.
+    /// Why `url` is skipped under `--include`/`--exclude` or its host rule's `exclude`, or
+    /// `None` when it is fetched.
     pub fn exclusion(&self, url: &str) -> Option<String> {
         let config = &self.config;
         if !config.include.is_empty() && !config.include.iter().any(|re| re.is_match(url)) {
             return Some("matches no --include pattern".into());
         }
-        config
-            .exclude
-            .iter()
-            .find(|re| re.is_match(url))
-            .map(|re| format!("matches --exclude {}", re.as_str()))
+        if let Some(re) = config.exclude.iter().find(|re| re.is_match(url)) {
+            return Some(format!("matches --exclude {}", re.as_str()));
+        }
+        let parsed = Url::parse(url).ok()?;
+        let (_, rule) = config.hosts.for_url(&parsed)?;
+        match rule.exclude.as_ref()? {
+            HostExclusion::All => Some(format!("matches the exclude of {}", rule_name(rule))),
+            HostExclusion::Matching(patterns) => patterns
+                .iter()
+                .find(|re| re.is_match(url))
+                .map(|re| format!("matches the exclude {} of {}", re.as_str(), rule_name(rule))),
+        }
     }
 }
