@@ -157,10 +157,12 @@ impl RunClients {
                 if !rule.needs_own_client() && rule.timeout.is_none() {
                     return Ok(None);
                 }
-                Clients::new(&rule_network(config, rule)).map(Some).map_err(|e| ClientError::Rule {
-                    rule: rule_name(rule),
-                    source: Box::new(e),
-                })
+                Clients::new(&rule_network(config, rule))
+                    .map(Some)
+                    .map_err(|e| ClientError::Rule {
+                        rule: rule_name(rule),
+                        source: Box::new(e),
+                    })
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { run, rules })

@@ -25,8 +25,8 @@ use tokio::time::Instant;
 use url::Url;
 
 use address::AddressClass;
-pub use client::{ClientError, Clients};
 use client::RunClients;
+pub use client::{ClientError, Clients};
 pub use download::BodyLimits;
 pub use errors::describe as describe_error;
 use politeness::{HostPolicy, Limits};
@@ -209,7 +209,8 @@ impl Fetcher {
 
     /// The clients requests to `url` go through.
     fn clients_for(&self, url: &Url) -> &Clients {
-        self.clients.for_rule(self.config.hosts.for_url(url).map(|(index, _)| index))
+        self.clients
+            .for_rule(self.config.hosts.for_url(url).map(|(index, _)| index))
     }
 
     /// The configuration this fetcher runs with.
@@ -545,8 +546,7 @@ impl Fetcher {
             };
         }
         let conditional = extra.contains_key(IF_NONE_MATCH) || extra.contains_key(IF_MODIFIED_SINCE);
-        let accepted =
-            settings.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
+        let accepted = settings.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
         let headers = response.headers().clone();
         if !accepted {
             (handlers.other)(response).await;
@@ -622,5 +622,207 @@ impl Fetcher {
                 .find(|re| re.is_match(url))
                 .map(|re| format!("matches the exclude {} of {}", re.as_str(), rule_name(rule))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use regex::Regex;
+    use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+
+    use super::*;
+    use crate::config::AcceptSet;
+    use crate::config::hosts::{HostPattern, HostRule, HostRules};
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn rule(pattern: &str) -> HostRule {
+        HostRule {
+            origin: "linkkeep.toml:3".into(),
+            patterns: vec![HostPattern::parse(pattern).unwrap()],
+            ..HostRule::default()
+        }
+    }
+
+    fn header(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
+        (HeaderName::from_static(name), HeaderValue::from_static(value))
+    }
+
+    fn fetcher(run_headers: Vec<(HeaderName, HeaderValue)>, rules: Vec<HostRule>) -> Fetcher {
+        Fetcher::new(NetworkConfig {
+            headers: run_headers,
+            hosts: HostRules(rules),
+            ..NetworkConfig::default()
+        })
+        .unwrap()
+    }
+
+    /// The values of `name` in `headers`, as text.
+    fn values(headers: &HeaderMap, name: &str) -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn rule_headers_go_to_the_hosts_the_rule_matches_and_nowhere_else() {
+        let fetcher = fetcher(
+            vec![header("x-run", "run"), header("x-both", "from the run")],
+            vec![HostRule {
+                headers: vec![header("x-both", "from the rule"), header("x-token", "t")],
+                user_agent: Some(HeaderValue::from_static("ruled-agent")),
+                ..rule("*.ruled.example")
+            }],
+        );
+        let link = url("https://www.ruled.example/doc");
+        let none = HeaderMap::new();
+
+        let own = fetcher.request_headers(&link, &link, &none);
+        assert_eq!(values(&own, "x-run"), ["run"]);
+        assert_eq!(
+            values(&own, "x-both"),
+            ["from the rule"],
+            "the rule replaces a run header"
+        );
+        assert_eq!(values(&own, "x-token"), ["t"]);
+        assert_eq!(values(&own, "user-agent"), ["ruled-agent"]);
+
+        // A redirect to another host the rule does not match drops the rule's headers.
+        let elsewhere = fetcher.request_headers(&link, &url("https://plain.example/doc"), &none);
+        assert_eq!(values(&elsewhere, "x-both"), ["from the run"]);
+        assert!(values(&elsewhere, "x-token").is_empty());
+        assert!(
+            values(&elsewhere, "user-agent").is_empty(),
+            "the client's default applies"
+        );
+
+        // A redirect to another host the rule matches keeps them, and so does a link elsewhere
+        // redirected there.
+        let sibling = fetcher.request_headers(&link, &url("https://docs.ruled.example/"), &none);
+        assert_eq!(values(&sibling, "x-token"), ["t"]);
+        let from_plain = fetcher.request_headers(&url("https://plain.example/"), &link, &none);
+        assert_eq!(values(&from_plain, "x-token"), ["t"]);
+    }
+
+    #[test]
+    fn credentials_follow_the_link_for_run_headers_and_the_host_for_rule_headers() {
+        let fetcher = fetcher(
+            vec![(AUTHORIZATION, HeaderValue::from_static("Bearer run"))],
+            vec![HostRule {
+                headers: vec![(AUTHORIZATION, HeaderValue::from_static("Bearer rule"))],
+                ..rule("api.example")
+            }],
+        );
+        let none = HeaderMap::new();
+        let plain = url("https://plain.example/");
+        let api = url("https://api.example/");
+        assert_eq!(
+            values(&fetcher.request_headers(&plain, &plain, &none), "authorization"),
+            ["Bearer run"]
+        );
+        let redirected = fetcher.request_headers(&plain, &url("https://other.example/"), &none);
+        assert!(values(&redirected, "authorization").is_empty());
+        // The rule's credentials reach its host, from any link, and replace the run's.
+        assert_eq!(
+            values(&fetcher.request_headers(&plain, &api, &none), "authorization"),
+            ["Bearer rule"]
+        );
+        assert_eq!(
+            values(&fetcher.request_headers(&api, &api, &none), "authorization"),
+            ["Bearer rule"]
+        );
+    }
+
+    #[test]
+    fn a_rules_exclude_skips_its_hosts_urls_and_names_the_rule() {
+        let fetcher = fetcher(
+            Vec::new(),
+            vec![
+                HostRule {
+                    exclude: Some(HostExclusion::All),
+                    ..rule("*.gone.example")
+                },
+                HostRule {
+                    exclude: Some(HostExclusion::Matching(vec![Regex::new(r"/private/").unwrap()])),
+                    ..rule("mixed.example")
+                },
+            ],
+        );
+        assert_eq!(
+            fetcher.exclusion("https://www.gone.example/a").as_deref(),
+            Some("matches the exclude of the [[hosts]] rule for *.gone.example (linkkeep.toml:3)")
+        );
+        assert_eq!(fetcher.exclusion("https://gone.example/a"), None, "not a subdomain");
+        assert_eq!(
+            fetcher.exclusion("https://mixed.example/private/x").as_deref(),
+            Some("matches the exclude /private/ of the [[hosts]] rule for mixed.example (linkkeep.toml:3)")
+        );
+        assert_eq!(fetcher.exclusion("https://mixed.example/public/x"), None);
+        assert_eq!(fetcher.exclusion("https://other.example/private/x"), None);
+    }
+
+    #[test]
+    fn a_rules_settings_replace_the_runs_for_its_hosts_only() {
+        let accept = AcceptSet::parse("200,403").unwrap();
+        let fetcher = fetcher(
+            Vec::new(),
+            vec![HostRule {
+                timeout: Some(Duration::from_secs(2)),
+                max_time: Some(Duration::from_secs(5)),
+                retries: Some(0),
+                accept: Some(accept.clone()),
+                interval: Some(Duration::from_secs(1)),
+                per_host: Some(std::num::NonZeroUsize::MIN),
+                ..rule("slow.example")
+            }],
+        );
+        let ruled = fetcher.settings(&url("http://slow.example/x"));
+        assert_eq!(
+            (ruled.timeout, ruled.max_time, ruled.retries),
+            (Duration::from_secs(2), Duration::from_secs(5), 0)
+        );
+        assert_eq!(ruled.accept, &accept);
+        assert_eq!(
+            (ruled.per_host.get(), ruled.interval),
+            (1, Some(Duration::from_secs(1)))
+        );
+        let limits = fetcher.body_limits(&url("http://slow.example/y"));
+        assert_eq!(
+            (limits.stall, limits.max_time),
+            (Duration::from_secs(2), Duration::from_secs(5))
+        );
+
+        let run = fetcher.config();
+        let plain = fetcher.settings(&url("http://fast.example/x"));
+        assert_eq!(
+            (plain.timeout, plain.max_time, plain.retries),
+            (run.timeout, run.max_time, run.retries)
+        );
+        assert_eq!((plain.per_host, plain.interval), (run.per_host, None));
+        assert_eq!(plain.accept, &run.accept);
+    }
+
+    #[test]
+    fn a_rules_unusable_certificate_is_reported_naming_the_rule() {
+        let err = Fetcher::new(NetworkConfig {
+            hosts: HostRules(vec![HostRule {
+                ca_cert: vec!["/nonexistent/ca.pem".into()],
+                ..rule("tls.example")
+            }]),
+            ..NetworkConfig::default()
+        })
+        .unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            chain.contains("the [[hosts]] rule for tls.example (linkkeep.toml:3)")
+                && chain.contains("/nonexistent/ca.pem"),
+            "{chain}"
+        );
     }
 }
