@@ -212,7 +212,8 @@ mod tests {
         };
         tokio::task::yield_now().await;
         // Time is paused: had the other host to wait, time would move on to the timeout.
-        let other = limits.acquire(&url("http://fast.example/"), policy(4, None));
+        let fast = url("http://fast.example/");
+        let other = limits.acquire(&fast, policy(4, None));
         let other = tokio::time::timeout(Duration::from_secs(1), other).await;
         assert!(other.is_ok(), "another host waited for the interval");
         drop(other);
