@@ -22,6 +22,8 @@ use crate::support::tls::TlsServer;
 
 /// Loopback jitter allowed between a request's start in the engine and its arrival here.
 const JITTER: Duration = Duration::from_millis(10);
+/// How long a test waits for what should happen at once before it fails instead of hanging.
+const HANG_LIMIT: Duration = Duration::from_secs(60);
 
 /// A rule for the hosts (`127.0.0.1:<port>`, or a name) in `hosts`, and nothing set.
 fn rule_for(hosts: &[&str]) -> HostRule {
@@ -124,7 +126,11 @@ async fn waiting_for_a_rules_interval_holds_back_no_other_host() {
     tokio::time::sleep(Duration::from_millis(50)).await;
 
     let urls = (0..3).map(|i| format!("{}/doc/{i}", plain.base)).collect();
-    assert_all_ok(&get_all(&fetcher, urls).await);
+    // A bound against hanging for the interval, should it apply to this host too.
+    let fetched = tokio::time::timeout(HANG_LIMIT, get_all(&fetcher, urls))
+        .await
+        .expect("the other host was held back for the interval");
+    assert_all_ok(&fetched);
 
     assert!(
         plain.opened(),
