@@ -8,7 +8,10 @@
 //! Started in list order, a window would fill with one host's links whenever a list cites many
 //! pages of one site in a row, and that host's `--per-host` limit would then idle every other
 //! host. So links start in host-interleaved order: one link of each host in turn, each host's
-//! links in list order. Results are still reported by index, in list order.
+//! links in list order; and a host runs no more links at once than it may have requests in
+//! flight, so that a host slow to serve, or slow to start requests under its `[[hosts]]` rule's
+//! `interval`, cannot fill the window in time. Results are still reported by index, in list
+//! order.
 
 use std::future::Future;
 
