@@ -4,7 +4,9 @@
 //! [`Fetcher::fetch`] never fails: whatever happens to a link ends up in a [`Fetched`] value.
 //! What to do with an accepted response's body is the caller's business (a closure), so that
 //! `check` can stop after the headers while `archive` streams the body to disk, both under
-//! the same permits, timeouts and retry rules.
+//! the same permits, timeouts and retry rules. Each request runs under the settings of its
+//! host: the run's, or those of the `[[hosts]]` rule matching it ([`settings`]); a body handler
+//! reads its body under [`Fetcher::body_limits`] of the URL it got.
 
 pub mod address;
 pub mod client;
@@ -222,9 +224,10 @@ impl Fetcher {
     ///
     /// `extra_headers` are added to every request (conditional headers, for instance; a 304 is
     /// then accepted). For an accepted final response, `on_response` gets the response and the
-    /// download's deadline (`--max-time` after the request was sent) and reads as much of the
-    /// body as it wants while the politeness permit is still held; its errors are retried like
-    /// connection errors, except [`BodyError::TooLarge`].
+    /// download's deadline (`--max-time`, or its host rule's, after the request was sent) and
+    /// reads as much of the body as it wants while the politeness permit is still held, under
+    /// [`Fetcher::body_limits`]; its errors are retried like connection errors, except
+    /// [`BodyError::TooLarge`].
     pub async fn fetch<T, F, Fut>(&self, url: &Url, extra_headers: &HeaderMap, on_response: F) -> Fetched<T>
     where
         F: Fn(Response, Instant) -> Fut,
