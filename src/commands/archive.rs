@@ -185,7 +185,9 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
     };
-    let mut window = Window::for_links(&links.links, fetcher.config().concurrency);
+    let mut window = Window::for_links(&links.links, fetcher.config().concurrency, |url| {
+        fetcher.settings(url).per_host.get()
+    });
     window.fill(|index| task(index, &manifest));
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];

@@ -260,7 +260,12 @@ pub fn with_trust_and_proxies(
 
     let no_proxy = config.proxy.no_proxy.as_deref().and_then(NoProxy::from_string);
     let proxy_err = |url: &url::Url| {
-        let url = url.to_string();
+        // A password in a proxy URL (from an environment variable, say) stays out of messages.
+        let mut shown = url.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("redacted"));
+        }
+        let url = shown.to_string();
         move |source| ClientError::Proxy { url, source }
     };
     if let Some(url) = &config.proxy.http {
