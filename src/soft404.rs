@@ -187,14 +187,13 @@ fn result_final_url<'a>(link: &'a Link, result: &'a LinkResult) -> &'a str {
 pub async fn fetch_text(fetcher: &Fetcher, url: &Url) -> Option<(Url, Option<String>)> {
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(download::ACCEPT_ENCODING));
-    let config = fetcher.config();
-    let limits = BodyLimits {
-        stall: config.timeout,
-        max_time: config.max_time,
-        max_size: config.max_size.min(text::MAX_HTML as u64),
-    };
     let fetched = fetcher
         .fetch(url, &headers, |response, deadline| async move {
+            let limits = fetcher.body_limits(response.url());
+            let limits = BodyLimits {
+                max_size: limits.max_size.min(text::MAX_HTML as u64),
+                ..limits
+            };
             let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
             let mut sample = Sample::new(content_type);
             match download::download(response, deadline, limits, &mut sample, None).await? {

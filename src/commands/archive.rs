@@ -26,7 +26,7 @@ use self::submit::Submitter;
 use super::{Exit, emit_report, public_archive_lookups, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig, SubmitConfig};
-use crate::fetch::download::{self, BodyLimits};
+use crate::fetch::download;
 use crate::fetch::{Fetcher, is_secret_header};
 use crate::journal::{self, Journal, Recovery};
 use crate::links::{self, Link, LinksFile};
@@ -185,7 +185,9 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
     };
-    let mut window = Window::for_links(&links.links, fetcher.config().concurrency);
+    let mut window = Window::for_links(&links.links, fetcher.config().concurrency, |url| {
+        fetcher.settings(url).per_host.get()
+    });
     window.fill(|index| task(index, &manifest));
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
@@ -553,12 +555,6 @@ impl LinkJob {
                 warnings: Vec::new(),
             });
         }
-        let config = self.fetcher.config();
-        let limits = BodyLimits {
-            stall: config.timeout,
-            max_time: config.max_time,
-            max_size: config.max_size,
-        };
         let extra_headers = request_headers(self.latest());
         // Redirects and error responses go into the WARC file too, as they were received.
         let other_lines = std::sync::Mutex::new(Vec::new());
@@ -583,6 +579,7 @@ impl LinkJob {
                 &extra_headers,
                 |response, deadline| async move {
                     let exchange = Arc::new(job.exchange(&response, extra));
+                    let limits = job.fetcher.body_limits(response.url());
                     if response.status() == StatusCode::NOT_MODIFIED {
                         return Ok(Ok(Received::NotModified { exchange }));
                     }
@@ -915,13 +912,13 @@ impl LinkJob {
     /// its body as received up to [`OTHER_BODY_LIMIT`], and returns its CDXJ line.
     async fn record_other(&self, response: reqwest::Response, extra: &HeaderMap) -> std::io::Result<String> {
         let exchange = self.exchange(&response, extra);
-        let config = self.fetcher.config();
         // Issue #15: this body is read too, so it is bounded like the others: by `--max-size`
         // as well as its own cap, and by `--max-time` counted from its head (the engine hands
-        // the response over without the request's deadline).
-        let limit = OTHER_BODY_LIMIT.min(config.max_size);
-        let deadline = tokio::time::Instant::now() + config.max_time;
-        let (body, truncated) = read_capped(response, limit, config.timeout, deadline).await;
+        // the response over without the request's deadline), its host's rule's when it has one.
+        let limits = self.fetcher.body_limits(response.url());
+        let limit = OTHER_BODY_LIMIT.min(limits.max_size);
+        let deadline = tokio::time::Instant::now() + limits.max_time;
+        let (body, truncated) = read_capped(response, limit, limits.stall, deadline).await;
         let warc = Arc::clone(&self.warc);
         let (_, line) = blocking(move || warc.write_response(&exchange, &body, None, truncated)).await?;
         Ok(line)

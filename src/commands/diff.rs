@@ -46,7 +46,7 @@ use super::archive::request_headers;
 use super::{Exit, emit};
 use crate::cli::{DiffArgs, DiffFormat};
 use crate::config::{Environment, Format, GlobalConfig, NetworkConfig, OutputConfig};
-use crate::fetch::download::{self, BodyLimits};
+use crate::fetch::download;
 use crate::fetch::{BodyError, Fetcher};
 use crate::manifest::{LinkEntry, Manifest, Pick, Snapshot, parse_time_flag};
 use crate::outcome::Outcome;
@@ -318,15 +318,11 @@ async fn fetch_live(network: NetworkConfig, id: &str, url: &str) -> anyhow::Resu
     if let Some(why) = fetcher.exclusion(url) {
         bail!("{id}: the live page {url} is excluded: it {why}");
     }
-    let config = fetcher.config();
-    let limits = BodyLimits {
-        stall: config.timeout,
-        max_time: config.max_time,
-        max_size: config.max_size,
-    };
     let fetched_at = Utc::now();
+    let fetcher = &fetcher;
     let fetched = fetcher
         .fetch(&parsed, &request_headers(None), |response, deadline| async move {
+            let limits = fetcher.body_limits(response.url());
             let content_type = response
                 .headers()
                 .get(CONTENT_TYPE)

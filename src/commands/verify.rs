@@ -24,7 +24,7 @@ use super::{Exit, emit_report, public_archive_lookups};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::Fetcher;
-use crate::fetch::download::{self, BodyLimits};
+use crate::fetch::download;
 use crate::journal;
 use crate::links::{self, Link};
 use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
@@ -392,7 +392,9 @@ async fn compare_live(
         let span = tracing::info_span!("link", id = %link.id);
         async move { compare_link(&fetcher, &soft_404, &link, &archive, history).await }.instrument(span)
     };
-    let mut window = Window::for_links(links, fetcher.config().concurrency);
+    let mut window = Window::for_links(links, fetcher.config().concurrency, |url| {
+        fetcher.settings(url).per_host.get()
+    });
     window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
     while let Some((index, result)) = window.next().await {
@@ -418,12 +420,6 @@ async fn compare_link(
     if let Some(why) = fetcher.exclusion(&link.url) {
         return LinkResult::excluded(&link.id, &link.url, why);
     }
-    let config = fetcher.config();
-    let limits = BodyLimits {
-        stall: config.timeout,
-        max_time: config.max_time,
-        max_size: config.max_size,
-    };
     let latest = history.last();
     let mut fetched = fetcher
         .fetch(
@@ -433,6 +429,7 @@ async fn compare_link(
                 if response.status() == StatusCode::NOT_MODIFIED {
                     return Ok(Live::NotModified);
                 }
+                let limits = fetcher.body_limits(response.url());
                 let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
                 // Hashed, and for HTML and PDF kept up to the text limits: never the whole of a
                 // large body.

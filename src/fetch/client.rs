@@ -14,7 +14,9 @@ use reqwest::{Certificate, Client, NoProxy, Proxy};
 
 use super::address::AddressClass;
 use super::resolve::{GuardedResolver, Overrides};
-use crate::config::NetworkConfig;
+use super::settings::rule_name;
+use crate::config::hosts::HostRule;
+use crate::config::{NetworkConfig, ProxyConfig};
 
 /// Why the HTTP client cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,14 @@ pub enum ClientError {
     },
     #[error("cannot set up the HTTP client")]
     Build(#[source] reqwest::Error),
+    /// A `[[hosts]]` rule's proxy or certificates cannot be used.
+    #[error("in {rule}")]
+    Rule {
+        /// The rule, as [`super::settings::rule_name`] names it.
+        rule: String,
+        #[source]
+        source: Box<ClientError>,
+    },
 }
 
 /// The clients of one run: one per ceiling (the class of a link's own address), whose resolver
@@ -99,6 +109,15 @@ impl Clients {
         }
     }
 
+    /// Whether requests for `url` go through a proxy (which then resolves its host).
+    pub fn proxied(&self, url: &url::Url) -> bool {
+        let proxy = &self.config.proxy;
+        match url.scheme() {
+            "https" => proxy.https.is_some(),
+            _ => proxy.http.is_some(),
+        }
+    }
+
     /// The client that connects to nothing deeper than `class`.
     fn ceiling(&self, class: AddressClass) -> Result<&Client, String> {
         let index = class.ceiling_index();
@@ -112,6 +131,78 @@ impl Clients {
         });
         built.as_ref().map_err(Clone::clone)
     }
+}
+
+/// The run's clients, and the own clients of the `[[hosts]]` rules that need them (another
+/// proxy, other TLS trust, another timeout, which the clients' connect timeout is): a set per
+/// rule, guarded like the run's, so that the private-address protection holds whichever
+/// client a request goes through.
+#[derive(Debug)]
+pub struct RunClients {
+    run: Clients,
+    /// By rule position; `None` for a rule that uses the run's clients.
+    rules: Vec<Option<Clients>>,
+}
+
+impl RunClients {
+    /// Builds the run's clients and every rule's, so that a rule's unreadable certificate or
+    /// invalid proxy is reported before any request, naming the rule.
+    pub fn new(config: &NetworkConfig) -> Result<Self, ClientError> {
+        let run = Clients::new(config)?;
+        let rules = config
+            .hosts
+            .0
+            .iter()
+            .map(|rule| {
+                if !rule.needs_own_client() && rule.timeout.is_none() {
+                    return Ok(None);
+                }
+                Clients::new(&rule_network(config, rule))
+                    .map(Some)
+                    .map_err(|e| ClientError::Rule {
+                        rule: rule_name(rule),
+                        source: Box::new(e),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { run, rules })
+    }
+
+    /// The clients for requests under the rule at `rule` (its position), or under none.
+    pub fn for_rule(&self, rule: Option<usize>) -> &Clients {
+        rule.and_then(|i| self.rules.get(i)?.as_ref()).unwrap_or(&self.run)
+    }
+}
+
+/// The network configuration a rule's clients are built from: the run's, with the rule's
+/// timeout, user agent, TLS trust (its roots added to the run's) and proxy (for every scheme,
+/// whatever `NO_PROXY` says: the rule names its hosts itself).
+fn rule_network(run: &NetworkConfig, rule: &HostRule) -> NetworkConfig {
+    let mut config = NetworkConfig {
+        hosts: Default::default(),
+        ..run.clone()
+    };
+    if let Some(timeout) = rule.timeout {
+        config.timeout = timeout;
+    }
+    if let Some(user_agent) = &rule.user_agent {
+        config.user_agent = user_agent.clone();
+    }
+    if let Some(per_host) = rule.per_host {
+        config.per_host = per_host;
+    }
+    if let Some(insecure) = rule.insecure {
+        config.tls.insecure = insecure;
+    }
+    config.tls.extra_roots.extend(rule.ca_cert.iter().cloned());
+    if let Some(proxy) = &rule.proxy {
+        config.proxy = ProxyConfig {
+            http: Some(proxy.clone()),
+            https: Some(proxy.clone()),
+            no_proxy: None,
+        };
+    }
+    config
 }
 
 /// Builds one client. Redirects are not followed by reqwest: the fetcher follows them itself
@@ -169,7 +260,12 @@ pub fn with_trust_and_proxies(
 
     let no_proxy = config.proxy.no_proxy.as_deref().and_then(NoProxy::from_string);
     let proxy_err = |url: &url::Url| {
-        let url = url.to_string();
+        // A password in a proxy URL (from an environment variable, say) stays out of messages.
+        let mut shown = url.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("redacted"));
+        }
+        let url = shown.to_string();
         move |source| ClientError::Proxy { url, source }
     };
     if let Some(url) = &config.proxy.http {

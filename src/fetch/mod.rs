@@ -4,7 +4,9 @@
 //! [`Fetcher::fetch`] never fails: whatever happens to a link ends up in a [`Fetched`] value.
 //! What to do with an accepted response's body is the caller's business (a closure), so that
 //! `check` can stop after the headers while `archive` streams the body to disk, both under
-//! the same permits, timeouts and retry rules.
+//! the same permits, timeouts and retry rules. Each request runs under the settings of its
+//! host: the run's, or those of the `[[hosts]]` rule matching it ([`settings`]); a body handler
+//! reads its body under [`Fetcher::body_limits`] of the URL it got.
 
 pub mod address;
 pub mod client;
@@ -13,23 +15,29 @@ mod errors;
 pub mod politeness;
 pub mod resolve;
 pub mod retry;
+pub mod settings;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
+use reqwest::header::{HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION, USER_AGENT};
 use reqwest::{Response, StatusCode};
 use tokio::time::Instant;
 use url::Url;
 
 use address::AddressClass;
+use client::RunClients;
 pub use client::{ClientError, Clients};
+pub use download::BodyLimits;
 pub use errors::describe as describe_error;
-use politeness::Limits;
+use politeness::{HostPolicy, Limits};
 use resolve::PrivateAddress;
+pub use settings::RequestSettings;
+use settings::rule_name;
 
 use crate::config::NetworkConfig;
+use crate::config::hosts::HostExclusion;
 use crate::outcome::{Outcome, RedirectHop};
 
 /// Why reading a body failed. Returned by the caller's body handler.
@@ -174,19 +182,37 @@ impl Tally {
 /// Fetches links politely through shared clients.
 #[derive(Debug)]
 pub struct Fetcher {
-    clients: Clients,
+    clients: RunClients,
     limits: Limits,
     config: NetworkConfig,
 }
 
 impl Fetcher {
-    /// A fetcher with the clients, limits, timeouts and retry rules of `config`.
+    /// A fetcher with the clients, limits, timeouts and retry rules of `config`, and of its
+    /// `[[hosts]]` rules for the hosts they match.
     pub fn new(config: NetworkConfig) -> Result<Self, ClientError> {
         Ok(Self {
-            clients: Clients::new(&config)?,
-            limits: Limits::new(config.concurrency, config.per_host),
+            clients: RunClients::new(&config)?,
+            limits: Limits::new(config.concurrency),
             config,
         })
+    }
+
+    /// The settings a request to `url` runs under: the run's, or its host's rule's.
+    pub fn settings(&self, url: &Url) -> RequestSettings<'_> {
+        RequestSettings::for_url(&self.config, url)
+    }
+
+    /// The limits a body from `url` (the URL requested: `Response::url`) is read under: its
+    /// host's timeout (as the stall) and `max_time`, and `--max-size`.
+    pub fn body_limits(&self, url: &Url) -> BodyLimits {
+        self.settings(url).body_limits(self.config.max_size)
+    }
+
+    /// The clients requests to `url` go through.
+    fn clients_for(&self, url: &Url) -> &Clients {
+        self.clients
+            .for_rule(self.config.hosts.for_url(url).map(|(index, _)| index))
     }
 
     /// The configuration this fetcher runs with.
@@ -198,9 +224,10 @@ impl Fetcher {
     ///
     /// `extra_headers` are added to every request (conditional headers, for instance; a 304 is
     /// then accepted). For an accepted final response, `on_response` gets the response and the
-    /// download's deadline (`--max-time` after the request was sent) and reads as much of the
-    /// body as it wants while the politeness permit is still held; its errors are retried like
-    /// connection errors, except [`BodyError::TooLarge`].
+    /// download's deadline (`--max-time`, or its host rule's, after the request was sent) and
+    /// reads as much of the body as it wants while the politeness permit is still held, under
+    /// [`Fetcher::body_limits`]; its errors are retried like connection errors, except
+    /// [`BodyError::TooLarge`].
     pub async fn fetch<T, F, Fut>(&self, url: &Url, extra_headers: &HeaderMap, on_response: F) -> Fetched<T>
     where
         F: Fn(Response, Instant) -> Fut,
@@ -327,17 +354,33 @@ impl Fetcher {
         Ok(next)
     }
 
-    /// The headers of a request for `current` on the way to `link`: `-H` headers, then the
-    /// caller's. As curl does, `Authorization` and `Cookie` given with `-H` go only to the
-    /// link's own origin (scheme, host and port): a redirect elsewhere must not carry the
-    /// user's credentials to whoever the cited site points at.
+    /// The headers of a request for `current` on the way to `link`: `-H` headers, then those
+    /// of `current`'s host rule (its `user_agent` and `headers`, each replacing a `-H` header
+    /// of the same name), then the caller's. As curl does, `Authorization` and `Cookie` given
+    /// with `-H` go only to the link's own origin (scheme, host and port): a redirect
+    /// elsewhere must not carry the user's credentials to whoever the cited site points at. A
+    /// rule's headers go to the hosts it matches, and only there, whatever the link.
     pub fn request_headers(&self, link: &Url, current: &Url, extra: &HeaderMap) -> HeaderMap {
         let same_origin = link.origin() == current.origin();
-        let mut headers = HeaderMap::with_capacity(self.config.headers.len() + extra.len());
+        let rule = self.config.hosts.for_url(current).map(|(_, rule)| rule);
+        let rule_headers = rule.map(|r| r.headers.as_slice()).unwrap_or_default();
+        let rule_user_agent = rule
+            .and_then(|r| r.user_agent.as_ref())
+            .filter(|_| !rule_headers.iter().any(|(name, _)| name == USER_AGENT));
+        let replaced = |name: &reqwest::header::HeaderName| {
+            rule_headers.iter().any(|(n, _)| n == name) || (rule_user_agent.is_some() && name == USER_AGENT)
+        };
+        let mut headers = HeaderMap::with_capacity(self.config.headers.len() + rule_headers.len() + extra.len() + 1);
         for (name, value) in &self.config.headers {
-            if same_origin || !CREDENTIALS.contains(name) {
+            if (same_origin || !CREDENTIALS.contains(name)) && !replaced(name) {
                 headers.append(name.clone(), value.clone());
             }
+        }
+        if let Some(user_agent) = rule_user_agent {
+            headers.insert(USER_AGENT, user_agent.clone());
+        }
+        for (name, value) in rule_headers {
+            headers.append(name.clone(), value.clone());
         }
         for (name, value) in extra {
             headers.append(name.clone(), value.clone());
@@ -349,7 +392,7 @@ impl Fetcher {
     /// or, through a proxy (which resolves names itself), the least private address its host
     /// resolves to here. A host that cannot be resolved here counts as public, the strictest.
     async fn own_class(&self, url: &Url, remote: Option<SocketAddr>) -> AddressClass {
-        if let Some(remote) = remote.filter(|_| !self.proxied(url)) {
+        if let Some(remote) = remote.filter(|_| !self.clients_for(url).proxied(url)) {
             return AddressClass::of(remote.ip());
         }
         let addrs = self.addresses(url).await;
@@ -364,7 +407,7 @@ impl Fetcher {
         let host = target.host_str().unwrap_or_default();
         let addrs = match target.host() {
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => self.addresses(target).await,
-            Some(url::Host::Domain(_)) if self.proxied(target) => self.addresses(target).await,
+            Some(url::Host::Domain(_)) if self.clients_for(target).proxied(target) => self.addresses(target).await,
             _ => Vec::new(),
         };
         addrs
@@ -378,17 +421,8 @@ impl Fetcher {
         match url.host() {
             Some(url::Host::Ipv4(ip)) => vec![ip.into()],
             Some(url::Host::Ipv6(ip)) => vec![ip.into()],
-            Some(url::Host::Domain(name)) => self.clients.overrides().lookup(name).await.unwrap_or_default(),
+            Some(url::Host::Domain(name)) => self.clients_for(url).overrides().lookup(name).await.unwrap_or_default(),
             None => Vec::new(),
-        }
-    }
-
-    /// Whether requests for `url` go through a proxy (which then resolves its host).
-    fn proxied(&self, url: &Url) -> bool {
-        let proxy = &self.config.proxy;
-        match url.scheme() {
-            "https" => proxy.https.is_some(),
-            _ => proxy.http.is_some(),
         }
     }
 
@@ -408,6 +442,7 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
+        let retries = self.settings(url).retries;
         let mut retry = 0;
         loop {
             tally.attempts += 1;
@@ -427,7 +462,7 @@ impl Fetcher {
                 );
                 return Hop::Failed(failure);
             }
-            if retry >= self.config.retries {
+            if retry >= retries {
                 if tally.attempts > 1 {
                     failure.message = format!("{} (after {} attempts)", failure.message, tally.attempts);
                 }
@@ -457,15 +492,20 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
-        let (client, fallback) = match self.clients.route(url, own) {
+        let settings = self.settings(url);
+        let (client, fallback) = match self.clients_for(url).route(url, own) {
             Ok(clients) => clients,
             Err(message) => return Hop::Failed(Failure::new(Outcome::NetworkError, message, false)),
         };
-        let _permit = self.limits.acquire(url).await;
+        let policy = HostPolicy {
+            per_host: settings.per_host,
+            interval: settings.interval,
+        };
+        let _permit = self.limits.acquire(url, policy).await;
         let sent = Instant::now();
         tally.first_request.get_or_insert(sent);
-        let deadline = sent + self.config.max_time;
-        let headers_within = self.config.timeout.min(self.config.max_time);
+        let deadline = sent + settings.max_time;
+        let headers_within = settings.timeout.min(settings.max_time);
         let send = |client: &reqwest::Client| {
             let request = client.get(url.clone()).headers(extra.clone()).send();
             tokio::time::timeout(headers_within, request)
@@ -509,8 +549,7 @@ impl Fetcher {
             };
         }
         let conditional = extra.contains_key(IF_NONE_MATCH) || extra.contains_key(IF_MODIFIED_SINCE);
-        let accepted =
-            self.config.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
+        let accepted = settings.accept.contains(status.as_u16()) || (conditional && status == StatusCode::NOT_MODIFIED);
         let headers = response.headers().clone();
         if !accepted {
             (handlers.other)(response).await;
@@ -567,16 +606,226 @@ fn describe_status(status: StatusCode) -> String {
 }
 
 impl Fetcher {
-    /// Why `url` is skipped under `--include`/`--exclude`, or `None` when it is fetched.
+    /// Why `url` is skipped under `--include`/`--exclude` or its host rule's `exclude`, or
+    /// `None` when it is fetched.
     pub fn exclusion(&self, url: &str) -> Option<String> {
         let config = &self.config;
         if !config.include.is_empty() && !config.include.iter().any(|re| re.is_match(url)) {
             return Some("matches no --include pattern".into());
         }
-        config
-            .exclude
+        if let Some(re) = config.exclude.iter().find(|re| re.is_match(url)) {
+            return Some(format!("matches --exclude {}", re.as_str()));
+        }
+        let parsed = Url::parse(url).ok()?;
+        let (_, rule) = config.hosts.for_url(&parsed)?;
+        match rule.exclude.as_ref()? {
+            HostExclusion::All => Some(format!("matches the exclude of {}", rule_name(rule))),
+            HostExclusion::Matching(patterns) => patterns
+                .iter()
+                .find(|re| re.is_match(url))
+                .map(|re| format!("matches the exclude {} of {}", re.as_str(), rule_name(rule))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use regex::Regex;
+    use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+
+    use super::*;
+    use crate::config::AcceptSet;
+    use crate::config::hosts::{HostPattern, HostRule, HostRules};
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn rule(pattern: &str) -> HostRule {
+        HostRule {
+            origin: "linkkeep.toml:3".into(),
+            patterns: vec![HostPattern::parse(pattern).unwrap()],
+            ..HostRule::default()
+        }
+    }
+
+    fn header(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
+        (HeaderName::from_static(name), HeaderValue::from_static(value))
+    }
+
+    fn fetcher(run_headers: Vec<(HeaderName, HeaderValue)>, rules: Vec<HostRule>) -> Fetcher {
+        Fetcher::new(NetworkConfig {
+            headers: run_headers,
+            hosts: HostRules(rules),
+            ..NetworkConfig::default()
+        })
+        .unwrap()
+    }
+
+    /// The values of `name` in `headers`, as text.
+    fn values(headers: &HeaderMap, name: &str) -> Vec<String> {
+        headers
+            .get_all(name)
             .iter()
-            .find(|re| re.is_match(url))
-            .map(|re| format!("matches --exclude {}", re.as_str()))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn rule_headers_go_to_the_hosts_the_rule_matches_and_nowhere_else() {
+        let fetcher = fetcher(
+            vec![header("x-run", "run"), header("x-both", "from the run")],
+            vec![HostRule {
+                headers: vec![header("x-both", "from the rule"), header("x-token", "t")],
+                user_agent: Some(HeaderValue::from_static("ruled-agent")),
+                ..rule("*.ruled.example")
+            }],
+        );
+        let link = url("https://www.ruled.example/doc");
+        let none = HeaderMap::new();
+
+        let own = fetcher.request_headers(&link, &link, &none);
+        assert_eq!(values(&own, "x-run"), ["run"]);
+        assert_eq!(
+            values(&own, "x-both"),
+            ["from the rule"],
+            "the rule replaces a run header"
+        );
+        assert_eq!(values(&own, "x-token"), ["t"]);
+        assert_eq!(values(&own, "user-agent"), ["ruled-agent"]);
+
+        // A redirect to another host the rule does not match drops the rule's headers.
+        let elsewhere = fetcher.request_headers(&link, &url("https://plain.example/doc"), &none);
+        assert_eq!(values(&elsewhere, "x-both"), ["from the run"]);
+        assert!(values(&elsewhere, "x-token").is_empty());
+        assert!(
+            values(&elsewhere, "user-agent").is_empty(),
+            "the client's default applies"
+        );
+
+        // A redirect to another host the rule matches keeps them, and so does a link elsewhere
+        // redirected there.
+        let sibling = fetcher.request_headers(&link, &url("https://docs.ruled.example/"), &none);
+        assert_eq!(values(&sibling, "x-token"), ["t"]);
+        let from_plain = fetcher.request_headers(&url("https://plain.example/"), &link, &none);
+        assert_eq!(values(&from_plain, "x-token"), ["t"]);
+    }
+
+    #[test]
+    fn credentials_follow_the_link_for_run_headers_and_the_host_for_rule_headers() {
+        let fetcher = fetcher(
+            vec![(AUTHORIZATION, HeaderValue::from_static("Bearer run"))],
+            vec![HostRule {
+                headers: vec![(AUTHORIZATION, HeaderValue::from_static("Bearer rule"))],
+                ..rule("api.example")
+            }],
+        );
+        let none = HeaderMap::new();
+        let plain = url("https://plain.example/");
+        let api = url("https://api.example/");
+        assert_eq!(
+            values(&fetcher.request_headers(&plain, &plain, &none), "authorization"),
+            ["Bearer run"]
+        );
+        let redirected = fetcher.request_headers(&plain, &url("https://other.example/"), &none);
+        assert!(values(&redirected, "authorization").is_empty());
+        // The rule's credentials reach its host, from any link, and replace the run's.
+        assert_eq!(
+            values(&fetcher.request_headers(&plain, &api, &none), "authorization"),
+            ["Bearer rule"]
+        );
+        assert_eq!(
+            values(&fetcher.request_headers(&api, &api, &none), "authorization"),
+            ["Bearer rule"]
+        );
+    }
+
+    #[test]
+    fn a_rules_exclude_skips_its_hosts_urls_and_names_the_rule() {
+        let fetcher = fetcher(
+            Vec::new(),
+            vec![
+                HostRule {
+                    exclude: Some(HostExclusion::All),
+                    ..rule("*.gone.example")
+                },
+                HostRule {
+                    exclude: Some(HostExclusion::Matching(vec![Regex::new(r"/private/").unwrap()])),
+                    ..rule("mixed.example")
+                },
+            ],
+        );
+        assert_eq!(
+            fetcher.exclusion("https://www.gone.example/a").as_deref(),
+            Some("matches the exclude of the [[hosts]] rule for *.gone.example (linkkeep.toml:3)")
+        );
+        assert_eq!(fetcher.exclusion("https://gone.example/a"), None, "not a subdomain");
+        assert_eq!(
+            fetcher.exclusion("https://mixed.example/private/x").as_deref(),
+            Some("matches the exclude /private/ of the [[hosts]] rule for mixed.example (linkkeep.toml:3)")
+        );
+        assert_eq!(fetcher.exclusion("https://mixed.example/public/x"), None);
+        assert_eq!(fetcher.exclusion("https://other.example/private/x"), None);
+    }
+
+    #[test]
+    fn a_rules_settings_replace_the_runs_for_its_hosts_only() {
+        let accept = AcceptSet::parse("200,403").unwrap();
+        let fetcher = fetcher(
+            Vec::new(),
+            vec![HostRule {
+                timeout: Some(Duration::from_secs(2)),
+                max_time: Some(Duration::from_secs(5)),
+                retries: Some(0),
+                accept: Some(accept.clone()),
+                interval: Some(Duration::from_secs(1)),
+                per_host: Some(std::num::NonZeroUsize::MIN),
+                ..rule("slow.example")
+            }],
+        );
+        let ruled = fetcher.settings(&url("http://slow.example/x"));
+        assert_eq!(
+            (ruled.timeout, ruled.max_time, ruled.retries),
+            (Duration::from_secs(2), Duration::from_secs(5), 0)
+        );
+        assert_eq!(ruled.accept, &accept);
+        assert_eq!(
+            (ruled.per_host.get(), ruled.interval),
+            (1, Some(Duration::from_secs(1)))
+        );
+        let limits = fetcher.body_limits(&url("http://slow.example/y"));
+        assert_eq!(
+            (limits.stall, limits.max_time),
+            (Duration::from_secs(2), Duration::from_secs(5))
+        );
+
+        let run = fetcher.config();
+        let plain = fetcher.settings(&url("http://fast.example/x"));
+        assert_eq!(
+            (plain.timeout, plain.max_time, plain.retries),
+            (run.timeout, run.max_time, run.retries)
+        );
+        assert_eq!((plain.per_host, plain.interval), (run.per_host, None));
+        assert_eq!(plain.accept, &run.accept);
+    }
+
+    #[test]
+    fn a_rules_unusable_certificate_is_reported_naming_the_rule() {
+        let err = Fetcher::new(NetworkConfig {
+            hosts: HostRules(vec![HostRule {
+                ca_cert: vec!["/nonexistent/ca.pem".into()],
+                ..rule("tls.example")
+            }]),
+            ..NetworkConfig::default()
+        })
+        .unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            chain.contains("the [[hosts]] rule for tls.example (linkkeep.toml:3)")
+                && chain.contains("/nonexistent/ca.pem"),
+            "{chain}"
+        );
     }
 }

@@ -24,7 +24,7 @@ use url::Url;
 use super::PublicCopy;
 use super::cdx::{self, Capture};
 use crate::config::{AcceptSet, NetworkConfig, PublicArchiveConfig};
-use crate::fetch::download::{self, ACCEPT_ENCODING as DECODABLE, BodyLimits};
+use crate::fetch::download::{self, ACCEPT_ENCODING as DECODABLE};
 use crate::fetch::{ClientError, Fetcher};
 use crate::links::Link;
 use crate::outcome::{LinkResult, Outcome};
@@ -217,15 +217,10 @@ impl Archive {
         self.pace.wait().await;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(DECODABLE));
-        let config = self.fetcher.config();
-        let limits = BodyLimits {
-            stall: config.timeout,
-            max_time: config.max_time,
-            max_size: config.max_size,
-        };
-        let fetched = self
-            .fetcher
+        let fetcher = &self.fetcher;
+        let fetched = fetcher
             .fetch(&query, &headers, |response, deadline| async move {
+                let limits = fetcher.body_limits(response.url());
                 let mut body = Collected::default();
                 // Collecting into memory cannot fail to write.
                 let _ = download::download(response, deadline, limits, &mut body, None).await?;

@@ -40,6 +40,7 @@ mod extract_text;
 mod extract_write;
 mod fuzz_props;
 mod gc;
+mod host_rules;
 mod hostile_text;
 mod interop_pywb;
 mod interop_wacz;

@@ -6,6 +6,7 @@ pub mod bodies;
 pub mod browser;
 pub mod counting;
 pub mod floods;
+pub mod gate;
 pub mod http;
 pub mod old_archive;
 pub mod payloads;
