@@ -342,7 +342,6 @@ async fn a_config_flag_replaces_the_project_file_and_its_paths_are_relative_to_i
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "TEMPORARY: until host rules reach the fetch engine"]
 async fn header_values_from_the_environment_are_sent_and_written_nowhere() {
     const TOKEN: &str = "tok-5ecret-from-env-7f3a";
     const KEY: &str = "key-5ecret-from-env-91c2";
@@ -542,7 +541,6 @@ impl Recorder {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "TEMPORARY: until host rules reach the fetch engine"]
 async fn linkkeep_toml_makes_archive_polite_to_a_throttled_host_and_authorised_at_a_token_host() {
     const TOKEN: &str = "publisher-token-3b9d71";
     const INTERVAL: Duration = Duration::from_millis(300);
