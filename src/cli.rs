@@ -135,34 +135,9 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub explain: bool,
 
+    /// Every flag of `archive`, which takes all the others'.
     #[command(flatten)]
-    pub network: NetworkArgs,
-
-    #[command(flatten)]
-    pub public_archive: PublicArchiveArgs,
-
-    #[command(flatten)]
-    pub submit: SubmitArgs,
-
-    #[command(flatten)]
-    pub output: OutputArgs,
-
-    /// As for `archive` and `verify --live`.
-    #[arg(long, value_enum, value_name = "RULE", num_args = 0..=1, require_equals = true,
-          default_missing_value = "text")]
-    pub fail_on_change: Option<ChangeRule>,
-
-    /// As for `archive`.
-    #[arg(long)]
-    pub skip_cosmetic: bool,
-
-    /// As for `archive`.
-    #[arg(long, conflicts_with = "skip_cosmetic")]
-    pub no_text: bool,
-
-    /// As for `archive` and `repair`.
-    #[arg(long)]
-    pub wait_lock: bool,
+    pub run: ArchiveArgs,
 }
 
 /// Flags of `linkkeep repair`.

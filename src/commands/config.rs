@@ -19,8 +19,8 @@ pub fn run(
     provenance: &Provenance,
 ) -> anyhow::Result<Exit> {
     // Checked as a run would check them, so that what is printed is what a run would use.
-    let network = NetworkConfig::new(&args.network, env)?;
-    PublicArchiveConfig::new(&args.public_archive)?;
+    let network = NetworkConfig::new(&args.run.network, env)?;
+    PublicArchiveConfig::new(&args.run.public_archive)?;
     let text = render(global, global_args, args, &network, provenance);
     write_stdout(text.as_bytes())?;
     Ok(Exit::Success)
@@ -39,6 +39,7 @@ fn render(
         explain: args.explain,
         provenance,
     };
+    let args = &args.run;
     let files: Vec<String> = provenance.files.iter().map(|p| p.display().to_string()).collect();
     out.comment(&format!(
         "linkkeep {} configuration; files read: {}",

@@ -20,7 +20,7 @@ use toml::Spanned;
 use super::file::{FileError, FileKeys, HostExcludeKeys, HostRuleKeys, LoadedFile, Place};
 use super::hosts::{HostExclusion, HostPattern, HostRule, HostRules};
 use super::{AcceptSet, Environment, proxy_url, secrets};
-use crate::cli::{Cli, Command, GlobalArgs, NetworkArgs, OutputArgs, PublicArchiveArgs, SubmitArgs};
+use crate::cli::{ArchiveArgs, Cli, Command, GlobalArgs, NetworkArgs, OutputArgs, PublicArchiveArgs, SubmitArgs};
 
 /// The name of the project configuration file, looked for beside the links file.
 pub const PROJECT_FILE: &str = "linkkeep.toml";
@@ -84,17 +84,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, env: &Environment) -> Result<P
             layers.public_archive(&mut args.public_archive);
             layers.output(&mut args.output);
         }
-        Command::Archive(args) => {
-            layers.network(&mut args.network)?;
-            layers.public_archive(&mut args.public_archive);
-            layers.submit(&mut args.submit);
-            layers.output(&mut args.output);
-            layers.fail_on_change(&mut args.fail_on_change);
-            layers.flag("skip_cosmetic", &mut args.skip_cosmetic, |k| k.skip_cosmetic.as_ref());
-            layers.flag("no_text", &mut args.no_text, |k| k.no_text.as_ref());
-            layers.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
-            layers.refuse_both("skip_cosmetic", args.skip_cosmetic, "no_text", args.no_text)?;
-        }
+        Command::Archive(args) => layers.archive(args)?,
         Command::Verify(args) => {
             // Offline, verify makes no request: the network settings (and the variables their
             // headers name, which a reader's machine may not have) are not needed.
@@ -115,17 +105,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, env: &Environment) -> Result<P
             layers.network(&mut args.network)?
         }
         Command::Repair(args) => layers.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref()),
-        Command::Config(args) => {
-            layers.network(&mut args.network)?;
-            layers.public_archive(&mut args.public_archive);
-            layers.submit(&mut args.submit);
-            layers.output(&mut args.output);
-            layers.fail_on_change(&mut args.fail_on_change);
-            layers.flag("skip_cosmetic", &mut args.skip_cosmetic, |k| k.skip_cosmetic.as_ref());
-            layers.flag("no_text", &mut args.no_text, |k| k.no_text.as_ref());
-            layers.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
-            layers.refuse_both("skip_cosmetic", args.skip_cosmetic, "no_text", args.no_text)?;
-        }
+        Command::Config(args) => layers.archive(&mut args.run)?,
         Command::Diff(_)
         | Command::Get(_)
         | Command::Gc(_)
@@ -336,6 +316,19 @@ impl<'a> Layers<'a> {
         }
         args.host_rules = HostRules(rules);
         Ok(())
+    }
+
+    /// Every setting of `archive` (and of `config`, which shows them).
+    fn archive(&mut self, args: &mut ArchiveArgs) -> Result<(), FileError> {
+        self.network(&mut args.network)?;
+        self.public_archive(&mut args.public_archive);
+        self.submit(&mut args.submit);
+        self.output(&mut args.output);
+        self.fail_on_change(&mut args.fail_on_change);
+        self.flag("skip_cosmetic", &mut args.skip_cosmetic, |k| k.skip_cosmetic.as_ref());
+        self.flag("no_text", &mut args.no_text, |k| k.no_text.as_ref());
+        self.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
+        self.refuse_both("skip_cosmetic", args.skip_cosmetic, "no_text", args.no_text)
     }
 
     fn public_archive(&mut self, args: &mut PublicArchiveArgs) {
