@@ -157,11 +157,6 @@ impl HostRules {
     pub fn for_url(&self, url: &Url) -> Option<(usize, &HostRule)> {
         self.0.iter().enumerate().find(|(_, rule)| rule.matches(url))
     }
-
-    /// Whether there are no rules.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]

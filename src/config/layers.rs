@@ -193,24 +193,20 @@ impl<'a> Layers<'a> {
         }
     }
 
-    fn refuse_both(&self, a: &str, a_set: bool, b: &str, b_set: bool) -> Result<(), FileError> {
-        if !(a_set && b_set) {
+    /// `--skip-cosmetic` and `--no-text` exclude each other (clap refuses both as flags): a
+    /// file that turns on one while a flag or a file turns on the other is refused at its line.
+    fn refuse_cosmetic_and_no_text(&self, args: &ArchiveArgs) -> Result<(), FileError> {
+        if !(args.skip_cosmetic && args.no_text) {
             return Ok(());
         }
-        let span = |key: &str| {
-            self.files.iter().find_map(|f| {
-                let value = match key {
-                    "skip_cosmetic" => f.keys.skip_cosmetic.as_ref(),
-                    _ => f.keys.no_text.as_ref(),
-                };
-                value.map(|v| f.error_at(v.span(), format!("`{a}` and `{b}` cannot both be on")))
-            })
-        };
-        match span(b).or_else(|| span(a)) {
-            Some(error) => Err(error),
-            // Both from flags: clap refused them already.
-            None => Ok(()),
-        }
+        let on_in_file = self.files.iter().find_map(|file| {
+            [&file.keys.no_text, &file.keys.skip_cosmetic]
+                .into_iter()
+                .flatten()
+                .find(|value| *value.get_ref())
+                .map(|value| file.error_at(value.span(), "`skip_cosmetic` and `no_text` cannot both be on"))
+        });
+        on_in_file.map_or(Ok(()), Err)
     }
 
     fn global(&mut self, args: &mut GlobalArgs) {
@@ -328,7 +324,7 @@ impl<'a> Layers<'a> {
         self.flag("skip_cosmetic", &mut args.skip_cosmetic, |k| k.skip_cosmetic.as_ref());
         self.flag("no_text", &mut args.no_text, |k| k.no_text.as_ref());
         self.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
-        self.refuse_both("skip_cosmetic", args.skip_cosmetic, "no_text", args.no_text)
+        self.refuse_cosmetic_and_no_text(args)
     }
 
     fn public_archive(&mut self, args: &mut PublicArchiveArgs) {

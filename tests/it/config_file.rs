@@ -285,6 +285,14 @@ async fn a_bad_value_exits_2_naming_file_line_and_column_before_any_request() {
     )
     .await;
     assert_refused("[[hosts]]\nper_host = 1\n", 1, 1, "needs `host`").await;
+    assert_refused(
+        "ca_cert = \"certs/missing.pem\"\n",
+        1,
+        11,
+        "missing.pem is not a readable file",
+    )
+    .await;
+    assert_refused("skip_cosmetic = true\nno_text = true\n", 2, 11, "cannot both be on").await;
     // A wrong type, and broken TOML.
     assert_refused("retries = \"three\"\n", 1, 11, "invalid type").await;
     assert_refused("timeout = \n", 1, 11, "").await;
