@@ -597,7 +597,7 @@ mod tests {
         let run = "20261129T020000Z-ab12";
         let warc = crate::warc::run::RunWarc::create(archive, run, "2026-11-29T02:00:00Z".into(), &[]).unwrap();
         let lengths = warc.lengths();
-        let whole = lengths[warc.name()];
+        let whole = lengths[&warc.name()];
         let mut journal = Journal::create(archive, run).unwrap();
         add(&mut journal, &link("a"));
         journal.checkpoint("t1", lengths).unwrap();

@@ -62,6 +62,7 @@ pub mod report;
 pub mod schedule;
 pub mod serve;
 pub mod soft404;
+pub mod storage;
 pub mod store;
 pub mod text;
 pub mod title;

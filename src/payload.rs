@@ -103,7 +103,12 @@ pub fn warc_path(archive: &Path, file: &str) -> Option<PathBuf> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && (name.ends_with(".warc.gz") || name.ends_with(".warc"));
-    plain.then(|| archive.join(WARC_DIR).join(name))
+    let path = plain.then(|| archive.join(WARC_DIR).join(name))?;
+    // An archive in object storage: fetched into the working copy when first read.
+    if crate::storage::remote().is_some() && !path.exists() {
+        crate::storage::fetch_warc(&format!("{WARC_DIR}/{name}"));
+    }
+    Some(path)
 }
 
 /// A payload being read: the decoded bytes of a record's body, or an object file, hashed on

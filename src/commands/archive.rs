@@ -192,7 +192,9 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
     let mut index_lines = Vec::new();
-    let mut checkpoint = Checkpoint::new();
+    // An archive in object storage makes fewer, larger checkpoints: each one uploads the run's
+    // WARC file so far as an object of its own.
+    let mut checkpoint = Checkpoint::new(if crate::storage::remote().is_some() { 5 } else { 1 });
     loop {
         // Links finished while the others are still downloading reach the journal in time even
         // when nothing else finishes for a while (a stalled download, say).
@@ -224,7 +226,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             Err(e) => {
                 // Keep what finished, then stop: the disk is full or the archive unwritable.
                 window.abort();
-                compact(&mut manifest, journal, &warc, &store, index_lines)?;
+                compact(&mut manifest, journal, &warc, &store, index_lines).await?;
                 return Err(e.into());
             }
         };
@@ -254,7 +256,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         results[index] = Some(result);
         window.fill(|index| task(index, &manifest));
     }
-    compact(&mut manifest, journal, &warc, &store, index_lines)?;
+    compact(&mut manifest, journal, &warc, &store, index_lines).await?;
     progress.finish();
 
     let mut results: Vec<LinkResult> = results
@@ -291,13 +293,26 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
 fn make_checkpoint(journal: &mut Journal, warc: &RunWarc, store: &Store) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (archive, links) = (store.root(), journal.pending());
+    let remote = crate::storage::remote();
+    if remote.is_some() {
+        // Objects cannot be appended to: the shared file goes up whole, and the run goes on
+        // in the next one.
+        warc.seal()
+            .with_context(|| format!("cannot start a WARC file in {}", archive.display()))?;
+    }
     let lengths = warc.lengths();
-    store
-        .sync()
-        .with_context(|| format!("cannot flush {} to disk", archive.display()))?;
+    if remote.is_none() {
+        store
+            .sync()
+            .with_context(|| format!("cannot flush {} to disk", archive.display()))?;
+    }
     journal
         .checkpoint(&timestamp(Utc::now()), lengths)
         .with_context(|| format!("cannot write the journal {}", journal.path().display()))?;
+    if let Some(remote) = remote {
+        // The WARC files first, then the journal segment that names them.
+        remote.publish_checkpoint(&warc.finished(), journal.path(), warc.run_id())?;
+    }
     // benches/run.sh sums these to show that checkpoints cost what they hold, not the archive.
     tracing::info!(links, micros = started.elapsed().as_micros() as u64, "checkpoint");
     Ok(())
@@ -306,7 +321,7 @@ fn make_checkpoint(journal: &mut Journal, warc: &RunWarc, store: &Store) -> anyh
 /// Ends a run: a last checkpoint, then the manifest and the index take in what the journal
 /// holds (`index_lines` are its CDXJ lines), and the journal goes. A failure leaves the
 /// journal for the next writing command to recover.
-fn compact(
+async fn compact(
     manifest: &mut ManifestUpdate,
     mut journal: Journal,
     warc: &RunWarc,
@@ -314,6 +329,17 @@ fn compact(
     index_lines: Vec<String>,
 ) -> anyhow::Result<()> {
     make_checkpoint(&mut journal, warc, store)?;
+    if let Some(remote) = crate::storage::remote() {
+        // The bucket's manifest and index take in the journal (other shards may have
+        // compacted meanwhile); the working copy's become theirs.
+        remote.compact_run(journal.path()).await?;
+        warc.remove_if_empty()
+            .with_context(|| format!("cannot clean {}", archive_display(store)))?;
+        let path = journal.path().to_owned();
+        return journal
+            .remove()
+            .with_context(|| format!("cannot remove the compacted journal {}", path.display()));
+    }
     let archive = store.root();
     manifest.updated_at = Some(timestamp(Utc::now()));
     manifest.save(archive)?;
@@ -323,6 +349,10 @@ fn compact(
     journal
         .remove()
         .with_context(|| format!("cannot remove the compacted journal {}", path.display()))
+}
+
+fn archive_display(store: &Store) -> String {
+    store.root().display().to_string()
 }
 
 /// Sleeps until `due`, or for ever when there is nothing to wait for.
@@ -361,23 +391,26 @@ struct Checkpoint {
     last: Instant,
     /// How long the last checkpoint took.
     cost: Duration,
+    /// How many times the usual intervals and link count apart checkpoints are.
+    scale: u32,
 }
 
 impl Checkpoint {
-    fn new() -> Self {
+    fn new(scale: u32) -> Self {
         Self {
             last: Instant::now(),
             cost: Duration::ZERO,
+            scale,
         }
     }
 
     /// When the next checkpoint is due with `pending` links finished since the last; `None`
     /// while there is nothing to make durable.
     fn next_due(&self, pending: usize) -> Option<Instant> {
-        let at_least = |interval: Duration| interval.max(self.cost * CHECKPOINT_COST_FACTOR);
+        let at_least = |interval: Duration| (interval * self.scale).max(self.cost * CHECKPOINT_COST_FACTOR);
         match pending {
             0 => None,
-            n if n >= CHECKPOINT_LINKS => Some(self.last + at_least(CHECKPOINT_MIN_GAP)),
+            n if n >= CHECKPOINT_LINKS * self.scale as usize => Some(self.last + at_least(CHECKPOINT_MIN_GAP)),
             _ => Some(self.last + at_least(CHECKPOINT_EVERY)),
         }
     }
@@ -1048,7 +1081,7 @@ mod tests {
 
     #[test]
     fn checkpoints_wait_longer_when_saving_is_slow() {
-        let mut checkpoint = Checkpoint::new();
+        let mut checkpoint = Checkpoint::new(1);
         let start = checkpoint.last;
         assert_eq!(checkpoint.next_due(0), None, "nothing to save");
         assert_eq!(checkpoint.next_due(1), Some(start + CHECKPOINT_EVERY));

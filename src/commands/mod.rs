@@ -24,6 +24,7 @@ use crate::config::{Environment, Format, GlobalConfig, NetworkConfig, OutputConf
 use crate::output::write_output;
 use crate::public_archive::lookup::Lookups;
 use crate::report::Report;
+use crate::storage::{self, Needs, Remote};
 
 /// How a command that did its job ended. Anything that kept it from doing its job is an
 /// `Err` instead (exit code 2).
@@ -47,7 +48,57 @@ impl Exit {
 
 /// Runs the command `cli` names, whose settings `provenance` says where they came from.
 pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow::Result<Exit> {
-    let global = GlobalConfig::new(&cli.global, env);
+    let mut global = GlobalConfig::new(&cli.global, env);
+    let Some(url) = global.archive_url.clone() else {
+        return dispatch(cli, &global, env, provenance).await;
+    };
+    // An archive in object storage: the command works on a local working copy of it.
+    let Some((needs, command, wait)) = remote_needs(&cli.command) else {
+        return dispatch(cli, &global, env, provenance).await;
+    };
+    let remote = storage::set_remote(Remote::connect(&url, storage::Scope::All)?);
+    global.archive_dir = remote.dir().to_owned();
+    let result: anyhow::Result<Exit> = async {
+        for warning in remote.open(needs, command, wait).await? {
+            tracing::warn!("{warning}");
+        }
+        let exit = dispatch(cli, &global, env, provenance).await?;
+        if matches!(needs, Needs::Run | Needs::Everything) {
+            remote.write_back().await?;
+        }
+        Ok(exit)
+    }
+    .await;
+    let closed = remote.close().await;
+    let exit = result?;
+    closed?;
+    Ok(exit)
+}
+
+/// What `command` needs of an archive in object storage: how much of it, the name it takes
+/// the lease under, and whether it waits for another run's lease. `None` when it does not
+/// touch the archive.
+fn remote_needs(command: &Command) -> Option<(Needs, &'static str, bool)> {
+    Some(match command {
+        Command::Archive(args) => (Needs::Run, "archive", args.wait_lock),
+        Command::Repair(args) if args.dry_run => (Needs::ReadEverything, "repair", false),
+        Command::Repair(args) => (Needs::Everything, "repair", args.wait_lock),
+        Command::Gc(_) => (Needs::Everything, "gc", false),
+        Command::Check(_)
+        | Command::Status(_)
+        | Command::Get(_)
+        | Command::Verify(_)
+        | Command::Serve(_)
+        | Command::Diff(_)
+        | Command::Export(_)
+        | Command::Cite(_) => (Needs::Read, "read", false),
+        Command::Extract(_) | Command::Config(_) => return None,
+    })
+}
+
+/// Runs the command itself.
+async fn dispatch(cli: Cli, global: &GlobalConfig, env: &Environment, provenance: &Provenance) -> anyhow::Result<Exit> {
+    let global = global.clone();
     match cli.command {
         Command::Check(args) => check::run(&global, &args, env).await,
         Command::Archive(args) => archive::run(&global, &args, env).await,

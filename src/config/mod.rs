@@ -119,8 +119,11 @@ impl Environment {
 pub struct GlobalConfig {
     /// The absolute path of links.json.
     pub links_path: PathBuf,
-    /// The absolute path of the archive directory.
+    /// The absolute path of the archive directory (for an archive in object storage, of its
+    /// local working copy).
     pub archive_dir: PathBuf,
+    /// `s3://bucket/prefix` when the archive is in object storage.
+    pub archive_url: Option<String>,
     /// Print nothing but errors and the report.
     pub quiet: bool,
     /// Logging detail: 0 warnings, 1 info, 2+ debug.
@@ -145,6 +148,11 @@ impl GlobalConfig {
         Self {
             links_path: env.current_dir.join(&args.links),
             archive_dir: env.current_dir.join(&args.archive),
+            archive_url: args
+                .archive
+                .to_str()
+                .filter(|a| crate::storage::is_bucket_url(a))
+                .map(str::to_owned),
             quiet: args.quiet,
             verbose: args.verbose,
             progress: !args.quiet && !args.no_progress && env.stderr_is_terminal && !env.is_set("CI"),

@@ -170,6 +170,9 @@ pub fn index_warc(path: &Path) -> io::Result<WarcIndex> {
 
 /// The WARC files of the archive at `archive`, as paths relative to it (`warc/<name>`), sorted.
 pub fn list_warc_files(archive: &Path) -> io::Result<Vec<String>> {
+    // An archive in object storage: every WARC file is fetched first, for the commands that
+    // read them all.
+    crate::storage::fetch_all_warcs()?;
     let dir = archive.join(WARC_DIR);
     let mut files: Vec<String> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries

@@ -47,18 +47,33 @@ pub struct PendingRecord<'a> {
     pub body: Option<(&'a [u8], Option<[u8; 32]>)>,
 }
 
+/// The file small captures are appended to: `warc/<run-id>.warc.gz`, or after a seal
+/// ([`RunWarc::seal`]) the next `warc/<run-id>-<n>.warc.gz`.
+#[derive(Debug)]
+struct Shared {
+    file: File,
+    /// Relative to the archive.
+    name: String,
+    /// Its length: where the next member starts.
+    end: u64,
+    /// Where its warcinfo record ends: a file holding nothing more need not be sealed.
+    info_end: u64,
+    /// Its warcinfo record's id.
+    warcinfo_id: String,
+}
+
 /// The WARC files a run writes.
 #[derive(Debug)]
 pub struct RunWarc {
     /// The archive directory.
     archive: PathBuf,
     run_id: String,
-    /// Relative to the archive: `warc/<run-id>.warc.gz`.
-    name: String,
-    /// The shared file and its length (where the next member starts).
-    file: Mutex<(File, u64)>,
-    /// The warcinfo record's id, for `WARC-Warcinfo-ID`.
+    /// The shared file small captures are appended to.
+    shared: Mutex<Shared>,
+    /// The run's first warcinfo record's id, for `WARC-Warcinfo-ID`.
     warcinfo_id: String,
+    /// The warcinfo fields, repeated at the start of each shared file after a seal.
+    info: Vec<u8>,
     /// The `<n>` of the next file of its own.
     next_part: AtomicU32,
     /// Files of their own finished and in place, with their lengths.
@@ -70,68 +85,147 @@ impl RunWarc {
     pub fn create(archive: &Path, run_id: &str, date: String, info: &[(&str, String)]) -> Result<Self, WarcError> {
         let dir = archive.join(WARC_DIR);
         std::fs::create_dir_all(&dir)?;
-        let name = format!("{WARC_DIR}/{run_id}.warc.gz");
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(archive.join(&name))?;
         let software = format!("linkkeep/{}", crate::VERSION);
-        let mut spec = RecordSpec::new(RecordType::Warcinfo, date, CONTENT_TYPE_WARC_FIELDS);
-        spec.extra.push(("WARC-Filename".into(), format!("{run_id}.warc.gz")));
-        let warcinfo_id = spec.record_id.clone();
-        let warc = Self {
+        let info = warcinfo_fields(&software, info);
+        let name = format!("{WARC_DIR}/{run_id}.warc.gz");
+        let shared = Shared::create(archive, name, date, &info)?;
+        Ok(Self {
             archive: archive.to_owned(),
             run_id: run_id.to_owned(),
-            name,
-            file: Mutex::new((file, 0)),
-            warcinfo_id,
+            warcinfo_id: shared.warcinfo_id.clone(),
+            shared: Mutex::new(shared),
+            info,
             next_part: AtomicU32::new(1),
             parts: Mutex::new(BTreeMap::new()),
-        };
-        warc.append(vec![PendingRecord {
-            spec,
-            head: warcinfo_fields(&software, info),
-            body: None,
-        }])?;
-        Ok(warc)
+        })
     }
 
-    /// `warc/<run-id>.warc.gz`.
-    pub fn name(&self) -> &str {
-        &self.name
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().expect("no panics while the WARC lock is held")
+    }
+
+    /// The run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The shared file now: `warc/<run-id>.warc.gz` until the first seal.
+    pub fn name(&self) -> String {
+        self.shared().name.clone()
     }
 
     /// How long each of the run's WARC files in place is: everything before is whole records.
     pub fn lengths(&self) -> BTreeMap<String, u64> {
-        let end = self.file.lock().expect("no panics while the WARC lock is held").1;
+        let (name, end) = {
+            let shared = self.shared();
+            (shared.name.clone(), shared.end)
+        };
         let mut lengths = self
             .parts
             .lock()
             .expect("no panics while the parts lock is held")
             .clone();
-        lengths.insert(self.name.clone(), end);
+        lengths.insert(name, end);
         lengths
     }
 
-    /// The file name alone, as CDXJ lines name it.
-    pub fn file_name(&self) -> &str {
-        self.name.rsplit('/').next().unwrap_or(&self.name)
+    /// The run's WARC files that are whole and will not grow: every one but the shared file.
+    pub fn finished(&self) -> Vec<String> {
+        self.parts
+            .lock()
+            .expect("no panics while the parts lock is held")
+            .keys()
+            .cloned()
+            .collect()
     }
 
-    /// Appends records back to back, each as one gzip member, and returns where each landed
-    /// (offset, length). A failure truncates the file back to where it was, so a half-written
-    /// member never stays behind.
-    pub fn append(&self, records: Vec<PendingRecord<'_>>) -> Result<Vec<(u64, u64)>, WarcError> {
-        let mut guard = self.file.lock().expect("no panics while the WARC lock is held");
-        let (file, end) = &mut *guard;
+    /// Closes the shared file, if it holds more than its warcinfo record, and starts the next
+    /// (`warc/<run-id>-<n>.warc.gz`, with a warcinfo record of its own): an archive in object
+    /// storage uploads whole files at each checkpoint, and an object cannot be appended to.
+    pub fn seal(&self) -> Result<(), WarcError> {
+        let mut shared = self.shared();
+        if shared.end == shared.info_end {
+            return Ok(());
+        }
+        let n = self.next_part.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{WARC_DIR}/{}-{n}.warc.gz", self.run_id);
+        let next = Shared::create(&self.archive, name, super::warc_date(chrono::Utc::now()), &self.info)?;
+        let sealed = std::mem::replace(&mut *shared, next);
+        self.parts
+            .lock()
+            .expect("no panics while the parts lock is held")
+            .insert(sealed.name, sealed.end);
+        Ok(())
+    }
+
+    /// Removes the shared file when it holds nothing but its warcinfo record: what a seal at
+    /// a run's last checkpoint leaves behind.
+    pub fn remove_if_empty(&self) -> io::Result<()> {
+        let shared = self.shared();
+        if shared.end == shared.info_end {
+            std::fs::remove_file(self.archive.join(&shared.name))?;
+        }
+        Ok(())
+    }
+
+    /// Appends records back to back to the shared file, each as one gzip member, and returns
+    /// the file's name and where each landed (offset, length). A failure truncates the file
+    /// back to where it was, so a half-written member never stays behind.
+    pub fn append(&self, records: Vec<PendingRecord<'_>>) -> Result<(String, Vec<(u64, u64)>), WarcError> {
+        let mut shared = self.shared();
+        let placed = shared.append(records)?;
+        Ok((shared.name.clone(), placed))
+    }
+
+    /// A name for the next file of its own, and where it is written until it is whole.
+    fn new_part(&self) -> (String, PathBuf) {
+        let n = self.next_part.fetch_add(1, Ordering::Relaxed);
+        let file = format!("{}-{n}.warc.gz", self.run_id);
+        let tmp = self.archive.join(TMP_DIR).join(format!("{file}.part"));
+        (format!("{WARC_DIR}/{file}"), tmp)
+    }
+}
+
+impl Shared {
+    /// Creates the file `name` with a warcinfo record holding `info`.
+    fn create(archive: &Path, name: String, date: String, info: &[u8]) -> Result<Self, WarcError> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(archive.join(&name))?;
+        let mut spec = RecordSpec::new(RecordType::Warcinfo, date, CONTENT_TYPE_WARC_FIELDS);
+        let file_name = name.rsplit('/').next().unwrap_or(&name).to_owned();
+        spec.extra.push(("WARC-Filename".into(), file_name));
+        let warcinfo_id = spec.record_id.clone();
+        let mut shared = Self {
+            file,
+            name,
+            end: 0,
+            info_end: 0,
+            warcinfo_id,
+        };
+        shared.append(vec![PendingRecord {
+            spec,
+            head: info.to_vec(),
+            body: None,
+        }])?;
+        shared.info_end = shared.end;
+        Ok(shared)
+    }
+
+    fn append(&mut self, records: Vec<PendingRecord<'_>>) -> Result<Vec<(u64, u64)>, WarcError> {
+        let Self {
+            file, end, warcinfo_id, ..
+        } = self;
         let start = *end;
         let mut placed = Vec::with_capacity(records.len());
         let result = (|| -> Result<(), WarcError> {
             for mut record in records {
-                record.spec.warcinfo_id.get_or_insert_with(|| self.warcinfo_id.clone());
-                if record.spec.kind == RecordType::Warcinfo {
-                    record.spec.warcinfo_id = None;
-                }
+                // Each record names the warcinfo record of the file it is in.
+                record.spec.warcinfo_id = match record.spec.kind {
+                    RecordType::Warcinfo => None,
+                    _ => Some(warcinfo_id.clone()),
+                };
                 let mut out = io::BufWriter::with_capacity(256 * 1024, &mut *file);
                 let (body, block) = record.body.unwrap_or((&[], None));
                 let (offset, length) = write_record(
@@ -157,14 +251,6 @@ impl RunWarc {
             return Err(e);
         }
         Ok(placed)
-    }
-
-    /// A name for the next file of its own, and where it is written until it is whole.
-    fn new_part(&self) -> (String, PathBuf) {
-        let n = self.next_part.fetch_add(1, Ordering::Relaxed);
-        let file = format!("{}-{n}.warc.gz", self.run_id);
-        let tmp = self.archive.join(TMP_DIR).join(format!("{file}.part"));
-        (format!("{WARC_DIR}/{file}"), tmp)
     }
 }
 
@@ -516,7 +602,7 @@ impl RunWarc {
         let response_id = response.record_id.clone();
         let date = response.date.clone();
         let (request, request_head) = self.request_spec(exchange, &response_id);
-        let placed = self.append(vec![
+        let (file, placed) = self.append(vec![
             PendingRecord {
                 spec: request,
                 head: request_head,
@@ -529,9 +615,9 @@ impl RunWarc {
             },
         ])?;
         let (offset, length) = placed[1];
-        let line = self.cdxj(exchange, self.file_name(), &payload_digest, offset, length, None);
+        let line = self.cdxj(exchange, file_name(&file), &payload_digest, offset, length, None);
         let original = Original {
-            file: self.name.clone(),
+            file,
             record: WarcRecordRef {
                 offset,
                 length,
@@ -558,8 +644,7 @@ impl RunWarc {
             .expect("no panics while the parts lock is held")
             .insert(part.clone(), streamed.file_length);
         let payload_digest = super::sha256_label(&streamed.payload_digest);
-        let file_name = part.rsplit('/').next().unwrap_or(&part).to_owned();
-        let line = self.cdxj(exchange, &file_name, &payload_digest, 0, streamed.length, None);
+        let line = self.cdxj(exchange, file_name(&part), &payload_digest, 0, streamed.length, None);
         let original = Original {
             file: part,
             record: WarcRecordRef {
@@ -595,7 +680,7 @@ impl RunWarc {
         }
         let digest = revisit.payload_digest.clone().unwrap_or_default();
         let (request, request_head) = self.request_spec(exchange, &revisit.record_id);
-        let placed = self.append(vec![
+        let (file, placed) = self.append(vec![
             PendingRecord {
                 spec: request,
                 head: request_head,
@@ -608,7 +693,7 @@ impl RunWarc {
             },
         ])?;
         let (offset, length) = placed[1];
-        Ok(self.cdxj(exchange, self.file_name(), &digest, offset, length, Some("revisit")))
+        Ok(self.cdxj(exchange, file_name(&file), &digest, offset, length, Some("revisit")))
     }
 
     fn cdxj(
@@ -632,6 +717,11 @@ impl RunWarc {
             record_type: kind.map(str::to_owned),
         })
     }
+}
+
+/// The file name alone of a WARC file relative to the archive, as CDXJ lines name it.
+fn file_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
 }
 
 /// A large body's finished record, with the id its response record carries.
