@@ -62,7 +62,10 @@ pub async fn json_run(cmd: assert_cmd::Command) -> (i32, Value, String) {
 pub struct Scratch {
     pub dir: TempDir,
     pub links: PathBuf,
+    /// The archive directory, or `s3://bucket/prefix` for an archive in object storage.
     pub archive: PathBuf,
+    /// Variables every run gets (an object store's endpoint and keys).
+    pub env: Vec<(String, String)>,
 }
 
 /// A finished `archive` run with its JSON report parsed.
@@ -88,13 +91,19 @@ impl Scratch {
         let dir = tempfile::tempdir().unwrap();
         let links = links_file(dir.path(), links);
         let archive = dir.path().join("archive");
-        Scratch { dir, links, archive }
+        Scratch {
+            dir,
+            links,
+            archive,
+            env: Vec::new(),
+        }
     }
 
     /// `linkkeep --links … --archive … --no-progress`, run from the scratch directory.
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = linkkeep();
         cmd.current_dir(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--links")
             .arg(&self.links)
             .arg("--archive")
@@ -107,6 +116,7 @@ impl Scratch {
     pub fn process(&self, args: &[&str]) -> std::process::Command {
         let mut cmd = super::linkkeep_process();
         cmd.current_dir(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--links")
             .arg(&self.links)
             .arg("--archive")
@@ -145,6 +155,8 @@ impl Scratch {
             .env_remove("http_proxy")
             .env_remove("ALL_PROXY")
             .env_remove("all_proxy")
+            .env("XDG_CONFIG_HOME", super::NO_USER_CONFIG)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--links")
             .arg(&self.links)
             .arg("--archive")

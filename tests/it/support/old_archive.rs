@@ -66,7 +66,12 @@ impl OldArchive {
         let links = dir.path().join("links.json");
         std::fs::copy(Path::new(FIXTURE).join("links.json"), &links).unwrap();
         let old = OldArchive {
-            scratch: Scratch { dir, links, archive },
+            scratch: Scratch {
+                dir,
+                links,
+                archive,
+                env: Vec::new(),
+            },
         };
         for object in old.object_files() {
             let mut mode = std::fs::metadata(&object).unwrap().permissions();

@@ -229,6 +229,7 @@ impl ServeProcess {
             .current_dir(scratch.dir.path())
             .env("CI", "true")
             .env_remove("RUST_LOG")
+            .envs(scratch.env.iter().map(|(k, v)| (k, v)))
             .arg("--links")
             .arg(&scratch.links)
             .arg("--archive")
