@@ -216,6 +216,7 @@ pub struct ExtractArgs {
 
 /// Flags of `linkkeep verify`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("sharded").args(["shard"]).requires("live")))]
 pub struct VerifyArgs {
     /// Also re-fetch every link and compare it with its latest snapshot (nothing is written).
     #[arg(long)]
@@ -229,6 +230,10 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub network: NetworkArgs,
+
+    // Only with `--live` (the group above): offline, verify checks the whole archive.
+    #[command(flatten)]
+    pub shard: ShardArgs,
 
     #[command(flatten)]
     pub public_archive: PublicArchiveArgs,
@@ -258,6 +263,9 @@ pub struct ServeArgs {
 pub struct ArchiveArgs {
     #[command(flatten)]
     pub network: NetworkArgs,
+
+    #[command(flatten)]
+    pub shard: ShardArgs,
 
     #[command(flatten)]
     pub public_archive: PublicArchiveArgs,
@@ -367,6 +375,9 @@ pub struct CheckArgs {
     pub network: NetworkArgs,
 
     #[command(flatten)]
+    pub shard: ShardArgs,
+
+    #[command(flatten)]
     pub public_archive: PublicArchiveArgs,
 
     #[command(flatten)]
@@ -464,6 +475,21 @@ pub struct NetworkArgs {
     /// `[[hosts]]` rules from the configuration files (there is no flag for them).
     #[arg(skip)]
     pub host_rules: crate::config::hosts::HostRules,
+}
+
+/// `--shard K/N`, of check, archive and `verify --live`: the network flags that choose links
+/// rather than say how to fetch them (so `diff --to live`, which takes the network flags for
+/// its one fetch, has no `--shard`).
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Only the links whose registrable domain (`unctad.org` for `www.unctad.org`) hashes to
+    /// shard K of N, K from 0 to N-1 (`--shard $JOB_COMPLETION_INDEX/4`). Every site lives on
+    /// one shard, so N runs on N machines keep `--per-host`; the other links are neither
+    /// fetched nor reported.
+    // Hyphen values allowed: `--shard -1/4` (an index computed wrong) is a bad shard, not an
+    // unknown flag `-1`.
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// Flags of check, archive and `verify --live` that look links up in a public web archive.

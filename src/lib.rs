@@ -9,6 +9,8 @@
 //! - [`cli`]: clap definitions, nothing else.
 //! - [`config`]: the validated configuration the rest of the crate runs on, and its defaults.
 //! - [`links`]: `links.json`: parsing, validation and derived ids.
+//! - [`shard`]: `--shard K/N`: which links one of N cooperating runs takes, by registrable
+//!   domain, the same on every machine.
 //! - [`fetch`]: the one fetch engine: shared clients, politeness limits, retries, redirects
 //!   checked hop by hop (filters, the private-address rule), and streaming downloads with
 //!   Content-Encoding removed.
@@ -61,6 +63,7 @@ pub mod public_archive;
 pub mod report;
 pub mod schedule;
 pub mod serve;
+pub mod shard;
 pub mod soft404;
 pub mod storage;
 pub mod store;

@@ -23,13 +23,13 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use self::submit::Submitter;
-use super::{Exit, emit_report, public_archive_lookups, release_at_exit};
+use super::{Exit, RunLinks, emit_report, load_run_links, public_archive_lookups, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig, SubmitConfig};
 use crate::fetch::download;
 use crate::fetch::{Fetcher, is_secret_header};
 use crate::journal::{self, Journal, Recovery};
-use crate::links::{self, Link, LinksFile};
+use crate::links::{Link, LinksFile};
 use crate::lock::ArchiveLock;
 use crate::manifest::{Capture, LastCheck, ManifestError, ManifestUpdate, Snapshot};
 use crate::outcome::{LinkResult, Outcome};
@@ -122,7 +122,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let submitter = SubmitConfig::new(&args.submit, env)?
         .map(|config| Submitter::new(&config, &network, &global.archive_dir))
         .transpose()?;
-    let links = links::load(&global.links_path)?;
+    let RunLinks { file: links, outside } = load_run_links(&global.links_path, args.shard.shard)?;
     let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
     let fetcher = Fetcher::new(network).context("cannot set up HTTP")?;
     let OpenArchive {
@@ -132,7 +132,8 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         _lock,
     } = OpenArchive::open(&global.archive_dir, "archive", args.wait_lock, |dir| {
         // New links' entries appear in links.json order, whatever order the links finish in.
-        ManifestUpdate::load(dir, &links.links)
+        // Entries of links outside the shard are left to their shard's runs, untouched.
+        ManifestUpdate::load_beside(dir, &links.links, &outside)
     })
     .await?;
     let fetcher = Arc::new(fetcher);
@@ -273,6 +274,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     }
     release_at_exit(manifest);
     let mut report = Report::new("archive", run_id.clone(), started, Utc::now(), results);
+    report.shard = args.shard.shard;
     report.warnings = warnings;
     let runs = store.root().join(RUNS_DIR);
     let report_path = runs.join(format!("{run_id}.json"));

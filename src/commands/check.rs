@@ -11,11 +11,11 @@ use chrono::Utc;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use tracing::Instrument;
 
-use super::{Exit, emit_report, public_archive_lookups};
+use super::{Exit, emit_report, load_run_links, public_archive_lookups};
 use crate::cli::CheckArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::{Fetched, Fetcher};
-use crate::links::{self, Link};
+use crate::links::Link;
 use crate::manifest::Manifest;
 use crate::outcome::LinkResult;
 use crate::progress::Progress;
@@ -27,7 +27,7 @@ use crate::soft404::Soft404;
 pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> anyhow::Result<Exit> {
     let network = NetworkConfig::new(&args.network, env)?;
     let output = OutputConfig::new(&args.output, env);
-    let links = links::load(&global.links_path)?;
+    let links = load_run_links(&global.links_path, args.shard.shard)?.file;
     let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
     let fetcher = Arc::new(Fetcher::new(network).context("cannot set up HTTP")?);
     let mut warnings = Vec::new();
@@ -57,6 +57,7 @@ pub async fn run(global: &GlobalConfig, args: &CheckArgs, env: &Environment) -> 
     }
 
     let mut report = Report::new("check", run_id, started, Utc::now(), results);
+    report.shard = args.shard.shard;
     report.warnings = warnings;
     emit_report(&report, &output, global)?;
     Ok(if report.has_failures() {

@@ -86,6 +86,10 @@ fn render(
     out.key("no_soft_404", Value::Boolean(n.no_soft_404));
     out.key("allow_private", Value::Boolean(n.allow_private));
     out.key("resolve", strings(&n.resolve));
+    match args.shard.shard {
+        Some(shard) => out.key("shard", Value::String(shard.to_string())),
+        None => out.unset("shard", "every link"),
+    }
 
     let p = &args.public_archive;
     match p.public_archive {

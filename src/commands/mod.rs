@@ -15,16 +15,19 @@ pub mod status;
 pub mod verify;
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
 
 use crate::cli::{Cli, Command, PublicArchiveArgs};
 use crate::config::layers::Provenance;
 use crate::config::{Environment, Format, GlobalConfig, NetworkConfig, OutputConfig, PublicArchiveConfig};
+use crate::links::{self, Link, LinksFile};
 use crate::output::write_output;
 use crate::public_archive::lookup::Lookups;
 use crate::report::Report;
 use crate::storage::{self, Needs, Remote};
+use crate::shard::Shard;
 
 /// How a command that did its job ended. Anything that kept it from doing its job is an
 /// `Err` instead (exit code 2).
@@ -56,7 +59,16 @@ pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow
     let Some((needs, command, wait)) = remote_needs(&cli.command) else {
         return dispatch(cli, &global, env, provenance).await;
     };
-    let remote = storage::set_remote(Remote::connect(&url, storage::Scope::All)?);
+    // A shard run writes under a lease of its own, so that the N shards of one archive may
+    // run at once.
+    let scope = match &cli.command {
+        Command::Archive(args) => args.shard.shard.map_or(storage::Scope::All, |shard| storage::Scope::Shard {
+            index: shard.index(),
+            count: shard.count(),
+        }),
+        _ => storage::Scope::All,
+    };
+    let remote = storage::set_remote(Remote::connect(&url, scope)?);
     global.archive_dir = remote.dir().to_owned();
     let result: anyhow::Result<Exit> = async {
         for warning in remote.open(needs, command, wait).await? {
@@ -114,6 +126,40 @@ async fn dispatch(cli: Cli, global: &GlobalConfig, env: &Environment, provenance
         Command::Cite(args) => cite::run(&global, &args, env),
         Command::Config(args) => config::run(&global, &cli.global, &args, env, provenance),
     }
+}
+
+/// links.json as a run over one shard of it sees it (`--shard K/N`; the whole list without).
+#[derive(Debug)]
+pub struct RunLinks {
+    /// The file, holding the shard's links alone, in links.json order.
+    pub file: LinksFile,
+    /// The links of links.json outside the shard: never fetched nor reported, but still links
+    /// of the list, whose ids and manifest entries the run leaves to their own shard.
+    pub outside: Vec<Link>,
+}
+
+/// Reads links.json for a run of check, archive or `verify --live`, keeping the links of
+/// `shard`. Ids are derived from the whole list first, so a link has the same id in every
+/// shard's run as in an unsharded one.
+pub fn load_run_links(path: &Path, shard: Option<Shard>) -> anyhow::Result<RunLinks> {
+    let mut file = links::load(path)?;
+    let outside = match shard {
+        None => Vec::new(),
+        Some(shard) => {
+            let (inside, outside) = std::mem::take(&mut file.links)
+                .into_iter()
+                .partition(|link| shard.holds(&link.parsed));
+            file.links = inside;
+            tracing::info!(
+                %shard,
+                links = file.links.len(),
+                outside = outside.len(),
+                "links of this shard"
+            );
+            outside
+        }
+    };
+    Ok(RunLinks { file, outside })
 }
 
 /// The run's lookups in a public archive, when `--public-archive` asks for them.

@@ -20,13 +20,13 @@ use tracing::Instrument;
 use self::drift::Live;
 use super::archive::request_headers;
 use super::check::result_of;
-use super::{Exit, emit_report, public_archive_lookups};
+use super::{Exit, RunLinks, emit_report, load_run_links, public_archive_lookups};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig};
 use crate::fetch::Fetcher;
 use crate::fetch::download;
 use crate::journal;
-use crate::links::{self, Link};
+use crate::links::Link;
 use crate::manifest::{MANIFEST_FILE, Manifest, Snapshot};
 use crate::outcome::{Change, LinkResult, Outcome};
 use crate::payload::{self, Location, PayloadError};
@@ -57,10 +57,13 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
     }
     let manifest = Manifest::load(archive)?;
     // With --live, links.json says what to fetch; its links never archived count as `new`.
-    let links = if args.live {
-        links::load(&global.links_path)?.links
+    // With --shard (only with --live), the links of the shard alone.
+    let shard = args.shard.shard.filter(|_| args.live);
+    let (links, outside) = if args.live {
+        let RunLinks { file, outside } = load_run_links(&global.links_path, shard)?;
+        (file.links, outside)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let store = Store::new(archive);
     let started = Utc::now();
@@ -101,7 +104,8 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
             })
             .await;
             progress.finish();
-            let listed: HashSet<&str> = links.iter().map(|l| l.id.as_str()).collect();
+            // Links of other shards are listed too: their entries are their shard's to report.
+            let listed: HashSet<&str> = links.iter().chain(&outside).map(|l| l.id.as_str()).collect();
             let mut results: Vec<LinkResult> = links
                 .iter()
                 .zip(live)
@@ -111,12 +115,14 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
                 lookup_warnings = lookups.finish(&mut results).await;
             }
             // Entries of links taken off links.json are not fetched, but the archive still
-            // promises their snapshots: their fixity is reported after the listed links.
+            // promises their snapshots: their fixity is reported after the listed links (by the
+            // run of the shard their URL falls in).
             results.extend(
                 manifest
                     .links
                     .iter()
                     .filter(|(id, _)| !listed.contains(id.as_str()))
+                    .filter(|(_, entry)| shard.is_none_or(|shard| shard.holds_text(&entry.url)))
                     .map(|(id, entry)| fixity.result(id, &entry.url, &entry.snapshots)),
             );
             results
@@ -124,6 +130,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
     };
 
     let mut report = Report::new("verify", run_id, started, Utc::now(), results);
+    report.shard = shard;
     report.warnings = fixity.warnings(archive);
     report.warnings.extend(lookup_warnings);
     emit_report(&report, &output, global)?;

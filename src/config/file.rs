@@ -178,6 +178,8 @@ pub struct FileKeys {
     pub no_soft_404: Option<Spanned<bool>>,
     pub allow_private: Option<Spanned<bool>>,
     pub resolve: Option<Spanned<Resolves>>,
+    /// `shard = "K/N"` (check, archive, verify --live).
+    pub shard: Option<Spanned<crate::shard::Shard>>,
 
     // Public archives (check, archive, verify --live; submission: archive).
     pub public_archive: Option<Spanned<Choice<PublicArchiveChoice>>>,

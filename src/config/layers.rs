@@ -20,7 +20,9 @@ use toml::Spanned;
 use super::file::{FileError, FileKeys, HostExcludeKeys, HostRuleKeys, LoadedFile, Place};
 use super::hosts::{HostExclusion, HostPattern, HostRule, HostRules};
 use super::{AcceptSet, Environment, proxy_url, secrets};
-use crate::cli::{ArchiveArgs, Cli, Command, GlobalArgs, NetworkArgs, OutputArgs, PublicArchiveArgs, SubmitArgs};
+use crate::cli::{
+    ArchiveArgs, Cli, Command, GlobalArgs, NetworkArgs, OutputArgs, PublicArchiveArgs, ShardArgs, SubmitArgs,
+};
 
 /// The name of the project configuration file, looked for beside the links file.
 pub const PROJECT_FILE: &str = "linkkeep.toml";
@@ -81,6 +83,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, env: &Environment) -> Result<P
     match &mut cli.command {
         Command::Check(args) => {
             layers.network(&mut args.network)?;
+            layers.shard(&mut args.shard);
             layers.public_archive(&mut args.public_archive);
             layers.output(&mut args.output);
         }
@@ -90,6 +93,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, env: &Environment) -> Result<P
             // headers name, which a reader's machine may not have) are not needed.
             if args.live {
                 layers.network(&mut args.network)?;
+                layers.shard(&mut args.shard);
             }
             layers.public_archive(&mut args.public_archive);
             layers.output(&mut args.output);
@@ -317,6 +321,7 @@ impl<'a> Layers<'a> {
     /// Every setting of `archive` (and of `config`, which shows them).
     fn archive(&mut self, args: &mut ArchiveArgs) -> Result<(), FileError> {
         self.network(&mut args.network)?;
+        self.shard(&mut args.shard);
         self.public_archive(&mut args.public_archive);
         self.submit(&mut args.submit);
         self.output(&mut args.output);
@@ -325,6 +330,13 @@ impl<'a> Layers<'a> {
         self.flag("no_text", &mut args.no_text, |k| k.no_text.as_ref());
         self.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
         self.refuse_cosmetic_and_no_text(args)
+    }
+
+    /// `shard = "K/N"`, checked as `--shard` is when the file was read.
+    fn shard(&mut self, args: &mut ShardArgs) {
+        if let Some((shard, _)) = self.pick("shard", |k| k.shard.as_ref()) {
+            args.shard = Some(*shard);
+        }
     }
 
     fn public_archive(&mut self, args: &mut PublicArchiveArgs) {

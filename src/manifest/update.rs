@@ -94,6 +94,14 @@ impl ManifestUpdate {
     /// one is added, empty, in `run`'s order), the others only checked to be JSON objects. A
     /// missing file is an empty manifest.
     pub fn load(archive: &Path, run: &[Link]) -> Result<Self, ManifestError> {
+        Self::load_beside(archive, run, &[])
+    }
+
+    /// [`ManifestUpdate::load`] for a run over part of links.json (one shard of it), `outside`
+    /// being the rest. Their entries are neither read nor added, and stay as they are; but
+    /// they are links of the list all the same, so no link of the run takes over one of their
+    /// entries by URL, as none would in a run over the whole list.
+    pub fn load_beside(archive: &Path, run: &[Link], outside: &[Link]) -> Result<Self, ManifestError> {
         let path = archive.join(MANIFEST_FILE);
         let mut update = match super::read_bytes(&path)? {
             None => Self {
@@ -125,7 +133,7 @@ impl ManifestUpdate {
                 }
             }
         };
-        update.renames = update.match_by_url(run)?;
+        update.renames = update.match_by_url(run, outside)?;
         for link in run {
             update.links.entry(link.id.clone()).or_insert_with(|| {
                 let entry = LinkEntry {
@@ -139,15 +147,15 @@ impl ManifestUpdate {
     }
 
     /// Finds, for each link of `run` without an entry under its id, an entry with its URL that
-    /// no link of `run` claims by id, and moves that entry to the link's id (SPEC "Identity").
-    /// So a link whose derived id changed (a 0.1.0 archive's positional ids) keeps its history,
-    /// and two links never share an entry. Returns the renames, old id first.
-    fn match_by_url(&mut self, run: &[Link]) -> Result<Vec<(String, String)>, ManifestError> {
+    /// no link of `run` or `outside` claims by id, and moves that entry to the link's id (SPEC
+    /// "Identity"). So a link whose derived id changed (a 0.1.0 archive's positional ids) keeps
+    /// its history, and two links never share an entry. Returns the renames, old id first.
+    fn match_by_url(&mut self, run: &[Link], outside: &[Link]) -> Result<Vec<(String, String)>, ManifestError> {
         let unmatched: Vec<&Link> = run.iter().filter(|l| !self.links.contains_key(&l.id)).collect();
         if unmatched.is_empty() {
             return Ok(Vec::new());
         }
-        let claimed: HashSet<&str> = run.iter().map(|l| l.id.as_str()).collect();
+        let claimed: HashSet<&str> = run.iter().chain(outside).map(|l| l.id.as_str()).collect();
         // Every unclaimed entry's URL, parsed as links.json's URLs are, to compare like with like.
         let mut by_url: HashMap<String, &str> = HashMap::new();
         for (id, slot) in &self.links {

@@ -26,6 +26,12 @@ pub fn render(report: &Report) -> String {
         s.excluded,
         xml(&report.started_at)
     );
+    if let Some(shard) = report.shard {
+        let _ = writeln!(
+            out,
+            "    <properties>\n      <property name=\"shard\" value=\"{shard}\"/>\n    </properties>"
+        );
+    }
     for r in &report.results {
         let _ = write!(
             out,

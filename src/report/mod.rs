@@ -7,6 +7,8 @@
 //!  "summary": {"total": 7, "ok": 5, "failed": 2, "excluded": 0, "new": 0, "changed": 0, "unchanged": 0},
 //!  "results": [ … one [`LinkResult`] per link, in links.json order … ]}
 //! ```
+//! A run with `--shard K/N` adds `"shard": "K/N"` after `run`; its summary and results then
+//! hold the shard's links alone.
 //! Field by field: see [`Report`], [`Summary`] and [`LinkResult`].
 
 mod human;
@@ -30,6 +32,10 @@ pub struct Report {
     pub command: String,
     /// The run id: UTC start time `YYYYMMDDTHHMMSSZ` and a short random suffix.
     pub run: String,
+    /// With `--shard K/N`: the shard that ran, `"K/N"`; `summary` and `results` then count
+    /// and list the links of that shard alone. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
     /// RFC 3339 UTC.
     pub started_at: String,
     /// RFC 3339 UTC.
@@ -119,6 +125,7 @@ impl Report {
             version: crate::VERSION.into(),
             command: command.into(),
             run,
+            shard: None,
             started_at: timestamp(started_at),
             finished_at: timestamp(finished_at),
             summary: Summary::of(&results),
@@ -141,11 +148,13 @@ impl Report {
         }
     }
 
-    /// The one-line summary: `7 links: 5 ok, 2 failed, 0 excluded`.
+    /// The one-line summary: `7 links: 5 ok, 2 failed, 0 excluded` (`7 links of shard 1/4: …`
+    /// for a sharded run).
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
+        let shard = self.shard.map(|shard| format!(" of shard {shard}")).unwrap_or_default();
         let mut line = format!(
-            "{} {}: {} ok, {} failed, {} excluded",
+            "{} {}{shard}: {} ok, {} failed, {} excluded",
             s.total,
             if s.total == 1 { "link" } else { "links" },
             s.ok,
@@ -334,6 +343,25 @@ mod tests {
         let r = sample();
         let back: Report = serde_json::from_str(&r.render(Format::Json, false)).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_sharded_run_says_which_shard_ran() {
+        let unsharded = sample().render(Format::Json, false);
+        assert!(!unsharded.contains("\"shard\""), "{unsharded}");
+        let mut r = sample();
+        r.shard = Some("1/4".parse().unwrap());
+        let json = r.render(Format::Json, false);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["shard"], "1/4");
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[3..5], ["run", "shard"], "{json}");
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), r);
+        assert_eq!(r.summary_line(), "3 links of shard 1/4: 1 ok, 1 failed, 1 excluded");
+        assert!(
+            r.render(Format::Junit, false)
+                .contains("<property name=\"shard\" value=\"1/4\"/>")
+        );
     }
 
     #[test]

@@ -293,6 +293,9 @@ async fn a_bad_value_exits_2_naming_file_line_and_column_before_any_request() {
     )
     .await;
     assert_refused("skip_cosmetic = true\nno_text = true\n", 2, 11, "cannot both be on").await;
+    assert_refused("\nshard = \"2/2\"\n", 2, 9, "shard 2/2: K must be below N").await;
+    assert_refused("shard = \"two of four\"\n", 1, 9, "expected K/N").await;
+    assert_refused("shard = 1\n", 1, 9, "invalid type").await;
     // A wrong type, and broken TOML.
     assert_refused("retries = \"three\"\n", 1, 11, "invalid type").await;
     assert_refused("timeout = \n", 1, 11, "").await;
@@ -638,4 +641,84 @@ async fn linkkeep_toml_makes_archive_polite_to_a_throttled_host_and_authorised_a
         assert!(!text.contains(TOKEN), "{} holds the token", file.display());
     }
     assert!(!done.stderr.contains(TOKEN) && !done.stdout.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shard_from_a_file_chooses_the_links_and_a_flag_wins_over_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    let project = Project::new(String::new());
+    // One site on each shard of 2 (issue #18).
+    let site_on = |k: u32| {
+        (0..)
+            .map(|i| format!("site{i}.test"))
+            .find(|s| linkkeep::shard::Shard::new(k, 2).unwrap().holds_host(s))
+            .unwrap()
+    };
+    let (zero, one) = (site_on(0), site_on(1));
+    links_file(
+        project.project_dir(),
+        &[
+            ("on-zero", format!("http://www.{zero}:{port}/zero")),
+            ("on-one", format!("http://{one}:{port}/one")),
+        ],
+    );
+    project.user_file("shard = \"0/2\"\n");
+    let file = project.project_file(&format!(
+        "no_soft_404 = true\nresolve = [\"www.{zero}:{port}:127.0.0.1\", \"{one}:{port}:127.0.0.1\"]\nshard = \"1/2\"\n"
+    ));
+    let ran = |done: &crate::support::Run| -> (Option<String>, Vec<String>) {
+        let report: crate::support::Report = serde_json::from_str(&done.stdout).unwrap();
+        (report.shard, report.results.into_iter().map(|r| r.id).collect())
+    };
+
+    // The project file's shard wins over the user file's.
+    let done = run(project.cmd(&["check", "--format", "json"])).await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(ran(&done), (Some("1/2".into()), vec!["on-one".into()]));
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/one"], "only the shard's link is fetched");
+
+    // A flag wins over both.
+    let done = run(project.cmd(&["check", "--format", "json", "--shard", "0/2"])).await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(ran(&done), (Some("0/2".into()), vec!["on-zero".into()]));
+
+    // `config --explain` names where the shard came from.
+    let line = |stdout: &str| stdout.lines().find(|l| l.starts_with("shard")).map(str::to_owned);
+    let done = run(project.cmd(&["config", "--explain"])).await;
+    assert_eq!(
+        line(&done.stdout),
+        Some(format!("shard = \"1/2\"  # {}:3:9", file.display())),
+        "{}",
+        done.stdout
+    );
+    let done = run(project.cmd(&["config", "--explain", "--shard", "0/1"])).await;
+    assert_eq!(line(&done.stdout).as_deref(), Some("shard = \"0/1\"  # flag"));
+
+    // Without a shard anywhere, every link runs and the report has no `shard`.
+    std::fs::remove_file(project.xdg().join("linkkeep/config.toml")).unwrap();
+    project.project_file(&format!(
+        "no_soft_404 = true\nresolve = [\"www.{zero}:{port}:127.0.0.1\", \"{one}:{port}:127.0.0.1\"]\n"
+    ));
+    let done = run(project.cmd(&["check", "--format", "json"])).await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(!done.stdout.contains("\"shard\""), "{}", done.stdout);
+    assert_eq!(ran(&done), (None, vec!["on-zero".into(), "on-one".into()]));
+    let done = run(project.cmd(&["config", "--explain"])).await;
+    assert!(
+        done.stdout.contains("# shard: not set (every link)  # default"),
+        "{}",
+        done.stdout
+    );
 }

@@ -58,6 +58,7 @@ mod serve_limits;
 mod serve_load;
 mod serve_ranges;
 mod serve_routes;
+mod shard;
 mod soft404;
 mod status_drift;
 mod status_get;

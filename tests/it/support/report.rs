@@ -10,6 +10,9 @@ pub struct Report {
     pub version: String,
     pub command: String,
     pub run: String,
+    /// `--shard K/N`: the shard that ran; absent without it.
+    #[serde(default)]
+    pub shard: Option<String>,
     pub started_at: String,
     pub finished_at: String,
     pub summary: Summary,
