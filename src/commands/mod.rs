@@ -68,6 +68,13 @@ pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow
         }),
         _ => storage::Scope::All,
     };
+    if let (Command::Archive(args), storage::Scope::Shard { .. }) = (&cli.command, scope)
+        && args.submit.submit.is_some()
+    {
+        // Pending submissions are one file for the whole archive, which shard runs at once
+        // would overwrite in turn.
+        anyhow::bail!("--submit cannot be combined with --shard on an archive in object storage yet");
+    }
     let remote = storage::set_remote(Remote::connect(&url, scope)?);
     global.archive_dir = remote.dir().to_owned();
     let result: anyhow::Result<Exit> = async {
