@@ -228,7 +228,7 @@ impl<'a> Links<'a> {
                 None => bail!(
                     "no link {target:?} in {} or the archive {}",
                     global.links_path.display(),
-                    global.archive_dir.display()
+                    global.archive_name()
                 ),
             }
         }

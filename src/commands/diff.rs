@@ -86,7 +86,7 @@ pub async fn run(global: &GlobalConfig, args: &DiffArgs, env: &Environment) -> a
     let archive = &global.archive_dir;
     let manifest = Manifest::load(archive)?;
     let Some((id, entry)) = manifest.find(&args.target) else {
-        bail!("no link {:?} in the archive {}", args.target, archive.display());
+        bail!("no link {:?} in the archive {}", args.target, global.archive_name());
     };
     if entry.snapshots.is_empty() {
         bail!("{id} has no capture to compare yet{}", entry.no_snapshot_why());

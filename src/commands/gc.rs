@@ -29,7 +29,7 @@ pub async fn run(global: &GlobalConfig, args: &GcArgs) -> anyhow::Result<Exit> {
     let (found, _strays) = archive
         .store
         .list_objects()
-        .with_context(|| format!("cannot list the objects of {}", global.archive_dir.display()))?;
+        .with_context(|| format!("cannot list the objects of {}", global.archive_name()))?;
     let orphans: Vec<_> = found
         .iter()
         .filter(|o| !referenced.contains(o.sha256.as_str()))

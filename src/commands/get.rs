@@ -24,7 +24,7 @@ pub fn run(global: &GlobalConfig, args: &GetArgs, env: &Environment) -> anyhow::
         eprintln!(
             "linkkeep get: no link {:?} in the archive {}",
             args.target,
-            global.archive_dir.display()
+            global.archive_name()
         );
         return Ok(Exit::Failures);
     };

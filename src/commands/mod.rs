@@ -26,8 +26,8 @@ use crate::links::{self, Link, LinksFile};
 use crate::output::write_output;
 use crate::public_archive::lookup::Lookups;
 use crate::report::Report;
-use crate::storage::{self, Needs, Remote};
 use crate::shard::Shard;
+use crate::storage::{self, Needs, Remote};
 
 /// How a command that did its job ended. Anything that kept it from doing its job is an
 /// `Err` instead (exit code 2).
@@ -62,10 +62,13 @@ pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow
     // A shard run writes under a lease of its own, so that the N shards of one archive may
     // run at once.
     let scope = match &cli.command {
-        Command::Archive(args) => args.shard.shard.map_or(storage::Scope::All, |shard| storage::Scope::Shard {
-            index: shard.index(),
-            count: shard.count(),
-        }),
+        Command::Archive(args) => args
+            .shard
+            .shard
+            .map_or(storage::Scope::All, |shard| storage::Scope::Shard {
+                index: shard.index(),
+                count: shard.count(),
+            }),
         _ => storage::Scope::All,
     };
     if let (Command::Archive(args), storage::Scope::Shard { .. }) = (&cli.command, scope)

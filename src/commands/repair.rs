@@ -195,7 +195,7 @@ pub struct IndexStep {
 pub async fn run(global: &GlobalConfig, args: &RepairArgs, env: &Environment) -> anyhow::Result<Exit> {
     let archive = global.archive_dir.clone();
     if !archive.is_dir() {
-        bail!("no archive at {}: nothing to repair", archive.display());
+        bail!("no archive at {}: nothing to repair", global.archive_name());
     }
     let output = OutputConfig {
         format: match args.format {

@@ -113,7 +113,7 @@ pub fn run(global: &GlobalConfig, args: &StatusArgs, env: &Environment) -> anyho
     } else {
         Vec::new()
     };
-    let report = build(&manifest, &listed, &global.archive_dir.display().to_string());
+    let report = build(&manifest, &listed, &global.archive_name());
     let summary = summary_line(&report);
     emit(&output, global, "status", &summary, |color, out| {
         render(&report, output.format, color, out)

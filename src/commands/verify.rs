@@ -52,7 +52,7 @@ pub async fn run(global: &GlobalConfig, args: &VerifyArgs, env: &Environment) ->
     if !archive.join(MANIFEST_FILE).is_file() {
         bail!(
             "no manifest in {}: nothing to verify (run `linkkeep archive` first)",
-            archive.display()
+            global.archive_name()
         );
     }
     let manifest = Manifest::load(archive)?;

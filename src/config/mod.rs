@@ -137,6 +137,14 @@ pub struct GlobalConfig {
 }
 
 impl GlobalConfig {
+    /// The archive as the user named it, for messages: its directory, or its `s3://` URL
+    /// (not the working copy's temporary directory).
+    pub fn archive_name(&self) -> String {
+        self.archive_url
+            .clone()
+            .unwrap_or_else(|| self.archive_dir.display().to_string())
+    }
+
     /// Validates the global flags against the environment.
     pub fn new(args: &GlobalArgs, env: &Environment) -> Self {
         let no_color = env.is_set("NO_COLOR");
