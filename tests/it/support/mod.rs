@@ -16,6 +16,7 @@ pub mod pytools;
 pub mod raw;
 pub mod repair;
 pub mod report;
+pub mod s3;
 pub mod serve;
 pub mod tls;
 pub mod verify;
