@@ -195,7 +195,11 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let mut index_lines = Vec::new();
     // An archive in object storage makes fewer, larger checkpoints: each one uploads the run's
     // WARC file so far as an object of its own.
-    let mut checkpoint = Checkpoint::new(if crate::storage::remote().is_some() { 5 } else { 1 });
+    let mut checkpoint = Checkpoint::new(if crate::storage::remote().is_some() {
+        remote_checkpoint_scale()
+    } else {
+        1
+    });
     loop {
         // Links finished while the others are still downloading reach the journal in time even
         // when nothing else finishes for a while (a stalled download, say).
@@ -355,6 +359,21 @@ async fn compact(
 
 fn archive_display(store: &Store) -> String {
     store.root().display().to_string()
+}
+
+/// How many times the usual intervals apart a bucket archive's checkpoints are: 5 (every
+/// 10 s, or 125 links). In debug builds `LINKKEEP_TEST_CHECKPOINT_SCALE` sets it, so that the
+/// crash tests see a checkpoint without waiting 10 s.
+fn remote_checkpoint_scale() -> u32 {
+    #[cfg(debug_assertions)]
+    if let Some(scale) = std::env::var("LINKKEEP_TEST_CHECKPOINT_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|&v| v > 0)
+    {
+        return scale;
+    }
+    5
 }
 
 /// Sleeps until `due`, or for ever when there is nothing to wait for.

@@ -615,7 +615,10 @@ async fn test_conflict_hook(bucket: &Bucket, attempt: u32) {
             .clone()
             .run(async move {
                 if let Ok(Some((bytes, _))) = bucket.get(MANIFEST_FILE).await {
-                    let _ = bucket.put(MANIFEST_FILE, bytes).await;
+                    // Other bytes (an e-tag is the content's MD5): a trailing newline.
+                    let mut changed = bytes.to_vec();
+                    changed.push(b'\n');
+                    let _ = bucket.put(MANIFEST_FILE, Bytes::from(changed)).await;
                 } else {
                     let _ = bucket
                         .put(

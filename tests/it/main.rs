@@ -51,6 +51,7 @@ mod public_copies_shown;
 mod redirect_guard;
 mod repair;
 mod repair_migrate;
+mod s3_archive;
 mod s3_server;
 mod serve_browser;
 mod serve_drift;
