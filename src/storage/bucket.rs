@@ -382,6 +382,61 @@ impl Bucket {
         Ok(listed)
     }
 
+    /// The objects at the archive's top level only (the leases), in one request however many
+    /// objects lie below.
+    pub async fn list_top(&self) -> Result<Vec<Listed>, BucketError> {
+        let base = match self.prefix.as_str() {
+            "" => String::new(),
+            prefix => format!("{prefix}/"),
+        };
+        let under = self.key("");
+        let under = (!under.as_ref().is_empty()).then_some(under);
+        let result = self
+            .store
+            .list_with_delimiter(under.as_ref())
+            .await
+            .map_err(self.error("LIST", ""))?;
+        let mut listed: Vec<Listed> = result
+            .objects
+            .into_iter()
+            .filter_map(|meta| {
+                let name = meta.location.as_ref().strip_prefix(&base)?.to_owned();
+                Some(Listed {
+                    name,
+                    size: meta.size,
+                    modified: meta.last_modified,
+                })
+            })
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
+    }
+
+    /// Reads a whole (small) object unless it is still at version `known`: `Ok(None)` when it
+    /// is (nothing is downloaded), `Ok(Some(None))` when there is no object.
+    pub async fn get_if_changed(
+        &self,
+        name: &str,
+        known: &Version,
+    ) -> Result<Option<Option<(Bytes, Version)>>, BucketError> {
+        let options = GetOptions {
+            if_none_match: known.e_tag.clone(),
+            ..GetOptions::default()
+        };
+        let result = match self.store.get_opts(&self.key(name), options).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotModified { .. }) => return Ok(None),
+            Err(object_store::Error::NotFound { .. }) => return Ok(Some(None)),
+            Err(e) => return Err(self.error("GET", name)(e)),
+        };
+        let version = Version {
+            e_tag: result.meta.e_tag.clone(),
+            version: result.meta.version.clone(),
+        };
+        let bytes = result.bytes().await.map_err(self.error("GET", name))?;
+        Ok(Some(Some((bytes, version))))
+    }
+
     /// Removes `name`; a missing object is not an error.
     pub async fn delete(&self, name: &str) -> Result<(), BucketError> {
         match self.store.delete(&self.key(name)).await {

@@ -320,9 +320,8 @@ impl Lease {
 /// The holder of a live lease (not `own`) whose scope conflicts with `scope`, if any.
 async fn conflicting(bucket: &Bucket, scope: Scope) -> Result<Option<String>, LeaseError> {
     let own = scope.lease_name();
-    for listed in bucket.list("").await? {
-        // Leases sit at the archive's top level.
-        if listed.name.contains('/') || listed.name == own {
+    for listed in bucket.list_top().await? {
+        if listed.name == own {
             continue;
         }
         let Some(other) = Scope::of_lease(&listed.name) else {
@@ -343,10 +342,7 @@ async fn conflicting(bucket: &Bucket, scope: Scope) -> Result<Option<String>, Le
 /// The scopes of the leases in `bucket` that are live now (not expired).
 pub async fn live_scopes(bucket: &Bucket) -> Result<Vec<Scope>, LeaseError> {
     let mut live = Vec::new();
-    for listed in bucket.list("").await? {
-        if listed.name.contains('/') {
-            continue;
-        }
+    for listed in bucket.list_top().await? {
         let Some(scope) = Scope::of_lease(&listed.name) else {
             continue;
         };

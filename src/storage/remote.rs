@@ -306,9 +306,32 @@ impl Remote {
             std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
             let mut versions = HashMap::new();
             for name in [MANIFEST_FILE, INDEX_FILE] {
+                // The working copy's file when the bucket's is still the version it came from:
+                // a run that met no other writer downloads the manifest and the index once.
+                let known = self.state().synced.get(name).and_then(|s| s.version.clone());
+                let local = self.dir.join(name);
                 let bucket = self.bucket.clone();
                 let key = name.to_owned();
-                if let Some((bytes, version)) = self.bucket.run(async move { bucket.get(&key).await }).await? {
+                let got = match known {
+                    Some(known) if local.is_file() => {
+                        let check = known.clone();
+                        match self
+                            .bucket
+                            .run(async move { bucket.get_if_changed(&key, &check).await })
+                            .await?
+                        {
+                            None => {
+                                std::fs::copy(&local, scratch.join(name))
+                                    .with_context(|| format!("cannot copy {}", local.display()))?;
+                                versions.insert(name, known);
+                                continue;
+                            }
+                            Some(got) => got,
+                        }
+                    }
+                    _ => self.bucket.run(async move { bucket.get(&key).await }).await?,
+                };
+                if let Some((bytes, version)) = got {
                     write_file(&scratch.join(name), &bytes)?;
                     versions.insert(name, version);
                 }

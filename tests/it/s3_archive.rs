@@ -724,4 +724,74 @@ async fn s3_four_shard_runs_at_once_equal_one_run_and_keep_per_host() {
     let (sharded_captures, whole_captures) = (captures(&sharded_manifest), captures(&whole_manifest));
     assert_eq!(sharded_captures.len(), 400);
     assert_eq!(sharded_captures, whole_captures);
+
+    // The archive the four shards made together replays.
+    let serve = ServeProcess::start(&sharded.scratch);
+    let stamp: String = sharded_manifest["links"]["l123"]["snapshots"][0]["first_seen"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let url = sharded_manifest["links"]["l123"]["url"].as_str().unwrap();
+    let replay = reqwest::get(serve.url(&format!("/web/{stamp}id_/{url}")))
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200, "{}", serve.stderr());
+    assert!(replay.text().await.unwrap().contains("page /doc/123"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_repair_and_gc_work_on_a_bucket() {
+    let (server, _docs) = site().await;
+    let Some(subject) = Subject::new(Backend::Bucket, &site_links(&server)) else {
+        return;
+    };
+    let run = subject.scratch.archive(NET).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let index = subject.read("index.cdxj").unwrap();
+    let bucket = subject.bucket.as_ref().unwrap();
+    bucket.delete(&format!("{PREFIX}/index.cdxj"));
+
+    let dry = subject.scratch.run(&["repair", "--dry-run"]).await;
+    assert!(dry.code <= 1, "{}", dry.stderr);
+    assert!(subject.read("index.cdxj").is_none(), "a dry run writes nothing");
+    assert!(subject.read(".lock").is_none(), "a dry run takes no lease");
+
+    let repair = subject.scratch.run(&["repair", "--format", "json"]).await;
+    assert!(repair.code <= 1, "{}", repair.stderr);
+    let report: Value = serde_json::from_slice(&repair.stdout).unwrap();
+    assert_eq!(report["index"]["action"], "rebuilt", "{report:#}");
+    assert!(
+        subject.read("index.cdxj").unwrap() == index,
+        "the rebuilt index is the one the run wrote"
+    );
+    subject.assert_manifest_and_index_agree();
+
+    let before = subject.names();
+    let gc = subject.scratch.run(&["gc"]).await;
+    assert_eq!(gc.code, 0, "{}", gc.stderr);
+    assert_eq!(subject.names(), before, "nothing to collect in a fresh archive");
+    let verify = subject.scratch.run(&["verify"]).await;
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_submit_with_shards_on_a_bucket_is_refused_before_anything_is_written() {
+    let (server, _docs) = site().await;
+    let Some(subject) = Subject::new(Backend::Bucket, &site_links(&server)) else {
+        return;
+    };
+    let refused = subject
+        .scratch
+        .run(&["archive", "--shard", "0/2", "--submit", "wayback"])
+        .await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--submit cannot be combined with --shard"),
+        "{}",
+        refused.stderr
+    );
+    assert!(subject.names().is_empty(), "{:?}", subject.names());
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
