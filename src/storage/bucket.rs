@@ -322,13 +322,18 @@ impl Bucket {
         }
     }
 
-    /// Downloads `name` into the local file `path` (through a temporary file beside it, so a
-    /// cut download never looks whole). Returns whether the object existed.
-    pub async fn download_file(&self, name: &str, path: &Path) -> Result<bool, BucketError> {
+    /// Downloads `name` into the local file `path`, streamed (through a temporary file beside
+    /// it, so a cut download never looks whole). Returns the version downloaded, or `None` when
+    /// there is no such object.
+    pub async fn download_file(&self, name: &str, path: &Path) -> Result<Option<Version>, BucketError> {
         let result = match self.store.get_opts(&self.key(name), GetOptions::default()).await {
             Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error("GET", name)(e)),
+        };
+        let version = Version {
+            e_tag: result.meta.e_tag.clone(),
+            version: result.meta.version.clone(),
         };
         let local = |op, source| BucketError::Local {
             op,
@@ -354,7 +359,7 @@ impl Bucket {
         if written.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
-        written.map(|()| true)
+        written.map(|()| Some(version))
     }
 
     /// Every object under `dir` (relative to the archive; `""` for all), sorted by name.

@@ -171,24 +171,14 @@ impl Remote {
         let path = self.dir.join(name);
         let bucket = self.bucket.clone();
         let (key, local) = (name.to_owned(), path.clone());
-        let found = if matches!(name, MANIFEST_FILE | INDEX_FILE) {
-            // Read whole, with the version a conditional write will name.
-            let got = self.bucket.run(async move { bucket.get(&key).await }).await?;
-            match got {
-                Some((bytes, version)) => {
-                    write_file(&local, &bytes)?;
-                    Some(Some(version))
-                }
-                None => None,
-            }
-        } else {
-            let found = self
-                .bucket
-                .run(async move { bucket.download_file(&key, &local).await })
-                .await?;
-            found.then_some(None)
-        };
+        let found = self
+            .bucket
+            .run(async move { bucket.download_file(&key, &local).await })
+            .await?;
         let Some(version) = found else { return Ok(false) };
+        // The manifest and the index are replaced naming the version read; the rest are
+        // replaced whole, when at all.
+        let version = matches!(name, MANIFEST_FILE | INDEX_FILE).then_some(version);
         let synced = synced_now(&path, version)?;
         let mut state = self.state();
         if name.starts_with(&format!("{WARC_DIR}/")) {
@@ -329,7 +319,17 @@ impl Remote {
                             Some(got) => got,
                         }
                     }
-                    _ => self.bucket.run(async move { bucket.get(&key).await }).await?,
+                    _ => {
+                        let to = scratch.join(name);
+                        let found = self
+                            .bucket
+                            .run(async move { bucket.download_file(&key, &to).await })
+                            .await?;
+                        if let Some(version) = found {
+                            versions.insert(name, version);
+                        }
+                        continue;
+                    }
                 };
                 if let Some((bytes, version)) = got {
                     write_file(&scratch.join(name), &bytes)?;
@@ -410,7 +410,7 @@ impl Remote {
         let found = self
             .bucket
             .block(async move { bucket.download_file(&key, &local).await })?;
-        if found {
+        if found.is_some() {
             let synced = synced_now(&path, None)?;
             let mut state = self.state();
             state.remote_warcs.insert(name.to_owned());
