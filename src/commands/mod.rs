@@ -51,34 +51,41 @@ impl Exit {
 
 /// Runs the command `cli` names, whose settings `provenance` says where they came from.
 pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow::Result<Exit> {
-    let mut global = GlobalConfig::new(&cli.global, env);
-    let Some(url) = global.archive_url.clone() else {
-        return dispatch(cli, &global, env, provenance).await;
-    };
-    // An archive in object storage: the command works on a local working copy of it.
-    let Some((needs, command, wait)) = remote_needs(&cli.command) else {
-        return dispatch(cli, &global, env, provenance).await;
-    };
+    let global = GlobalConfig::new(&cli.global, env);
+    match (global.archive_url.clone(), remote_needs(&cli.command)) {
+        (Some(url), Some(needs)) => run_on_bucket(cli, global, &url, needs, env, provenance).await,
+        _ => dispatch(cli, &global, env, provenance).await,
+    }
+}
+
+/// Runs a command on an archive in object storage: on a local working copy of it, opened as
+/// `needs` says, written back when the command writes, removed at the end.
+async fn run_on_bucket(
+    cli: Cli,
+    mut global: GlobalConfig,
+    url: &str,
+    (needs, command, wait): (Needs, &'static str, bool),
+    env: &Environment,
+    provenance: &Provenance,
+) -> anyhow::Result<Exit> {
     // A shard run writes under a lease of its own, so that the N shards of one archive may
     // run at once.
-    let scope = match &cli.command {
-        Command::Archive(args) => args
-            .shard
-            .shard
-            .map_or(storage::Scope::All, |shard| storage::Scope::Shard {
-                index: shard.index(),
-                count: shard.count(),
-            }),
-        _ => storage::Scope::All,
+    let shard = match &cli.command {
+        Command::Archive(args) => args.shard.shard,
+        _ => None,
     };
-    if let (Command::Archive(args), storage::Scope::Shard { .. }) = (&cli.command, scope)
+    let scope = shard.map_or(storage::Scope::All, |shard| storage::Scope::Shard {
+        index: shard.index(),
+        count: shard.count(),
+    });
+    if let (Command::Archive(args), Some(_)) = (&cli.command, shard)
         && args.submit.submit.is_some()
     {
         // Pending submissions are one file for the whole archive, which shard runs at once
         // would overwrite in turn.
         anyhow::bail!("--submit cannot be combined with --shard on an archive in object storage yet");
     }
-    let remote = storage::set_remote(Remote::connect(&url, scope)?);
+    let remote = storage::set_remote(Remote::connect(url, scope)?);
     global.archive_dir = remote.dir().to_owned();
     let result: anyhow::Result<Exit> = async {
         for warning in remote.open(needs, command, wait).await? {
@@ -91,6 +98,7 @@ pub async fn run(cli: Cli, env: &Environment, provenance: &Provenance) -> anyhow
         Ok(exit)
     }
     .await;
+    // The lease goes and the working copy is removed whatever happened.
     let closed = remote.close().await;
     let exit = result?;
     closed?;
@@ -120,21 +128,20 @@ fn remote_needs(command: &Command) -> Option<(Needs, &'static str, bool)> {
 
 /// Runs the command itself.
 async fn dispatch(cli: Cli, global: &GlobalConfig, env: &Environment, provenance: &Provenance) -> anyhow::Result<Exit> {
-    let global = global.clone();
     match cli.command {
-        Command::Check(args) => check::run(&global, &args, env).await,
-        Command::Archive(args) => archive::run(&global, &args, env).await,
-        Command::Status(args) => status::run(&global, &args, env),
-        Command::Get(args) => get::run(&global, &args, env),
-        Command::Verify(args) => verify::run(&global, &args, env).await,
-        Command::Gc(args) => gc::run(&global, &args).await,
-        Command::Serve(args) => serve::run(&global, &args).await,
-        Command::Extract(args) => extract::run(&global, &args, env),
-        Command::Diff(args) => diff::run(&global, &args, env).await,
-        Command::Export(args) => export::run(&global, &args, env).await,
-        Command::Repair(args) => repair::run(&global, &args, env).await,
-        Command::Cite(args) => cite::run(&global, &args, env),
-        Command::Config(args) => config::run(&global, &cli.global, &args, env, provenance),
+        Command::Check(args) => check::run(global, &args, env).await,
+        Command::Archive(args) => archive::run(global, &args, env).await,
+        Command::Status(args) => status::run(global, &args, env),
+        Command::Get(args) => get::run(global, &args, env),
+        Command::Verify(args) => verify::run(global, &args, env).await,
+        Command::Gc(args) => gc::run(global, &args).await,
+        Command::Serve(args) => serve::run(global, &args).await,
+        Command::Extract(args) => extract::run(global, &args, env),
+        Command::Diff(args) => diff::run(global, &args, env).await,
+        Command::Export(args) => export::run(global, &args, env).await,
+        Command::Repair(args) => repair::run(global, &args, env).await,
+        Command::Cite(args) => cite::run(global, &args, env),
+        Command::Config(args) => config::run(global, &cli.global, &args, env, provenance),
     }
 }
 
