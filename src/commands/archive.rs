@@ -152,6 +152,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             .with_context(|| format!("cannot create a WARC file in {}", store.root().display()))?,
     );
     let mut warnings: Vec<String> = recovered.iter().map(ToString::to_string).collect();
+    // A bucket archive's lease taken over, its killed runs recovered: the report says so too.
+    warnings.extend(
+        crate::storage::remote()
+            .map(|remote| remote.opening_warnings())
+            .unwrap_or_default(),
+    );
     let renamed_from: HashMap<String, String> = manifest
         .renames()
         .iter()

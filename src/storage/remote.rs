@@ -89,6 +89,8 @@ pub struct Remote {
     scope: Scope,
     state: Mutex<State>,
     lease: Mutex<Option<Lease>>,
+    /// What opening found worth a warning (a lease taken over, killed runs recovered).
+    warnings: Mutex<Vec<String>>,
     /// One WARC download at a time: two readers of one file wait for one download.
     fetching: Mutex<()>,
     /// Owns the threads every request runs on; lives as long as the process.
@@ -113,6 +115,7 @@ impl Remote {
             scope,
             state: Mutex::new(State::default()),
             lease: Mutex::new(None),
+            warnings: Mutex::new(Vec::new()),
             fetching: Mutex::new(()),
             _runtime: runtime,
         })
@@ -163,7 +166,19 @@ impl Remote {
                 }
             }
         }
+        self.warnings
+            .lock()
+            .expect("no panics while the warnings are held")
+            .clone_from(&warnings);
         Ok(warnings)
+    }
+
+    /// The warnings [`Remote::open`] returned, for the run's report.
+    pub fn opening_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .expect("no panics while the warnings are held")
+            .clone()
     }
 
     /// Fetches the object `name` into the working copy, if there is one; returns whether.

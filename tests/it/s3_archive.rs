@@ -533,6 +533,11 @@ async fn s3_a_killed_runs_lease_is_taken_over_after_its_ttl_and_not_before() {
         "{}",
         late.stderr
     );
+    let warnings = late.report["warnings"].to_string();
+    assert!(
+        warnings.contains("took over the lease"),
+        "the report says so too: {warnings}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the takeover took too long"
@@ -724,6 +729,26 @@ async fn s3_four_shard_runs_at_once_equal_one_run_and_keep_per_host() {
     let (sharded_captures, whole_captures) = (captures(&sharded_manifest), captures(&whole_manifest));
     assert_eq!(sharded_captures.len(), 400);
     assert_eq!(sharded_captures, whole_captures);
+    // The same index too, but for the runs' own file names and times.
+    let index_of = |text: Vec<u8>| -> BTreeSet<(String, String, String)> {
+        String::from_utf8(text)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let json: Value = serde_json::from_str(line.splitn(3, ' ').nth(2).unwrap()).unwrap();
+                let field = |name: &str| json[name].as_str().unwrap_or_default().to_owned();
+                (field("url"), field("digest"), field("status"))
+            })
+            .collect()
+    };
+    let bucket = sharded.bucket.as_ref().unwrap();
+    let sharded_index = sharded.read("index.cdxj").unwrap();
+    let whole_index = bucket.get("whole/index.cdxj");
+    assert_eq!(
+        String::from_utf8_lossy(&sharded_index).lines().count(),
+        String::from_utf8_lossy(&whole_index).lines().count()
+    );
+    assert_eq!(index_of(sharded_index), index_of(whole_index));
 
     // The archive the four shards made together replays.
     let serve = ServeProcess::start(&sharded.scratch);
