@@ -102,6 +102,14 @@ pub struct Bucket {
     runtime: tokio::runtime::Handle,
 }
 
+/// The version of an object as listed or read, for a conditional write or read.
+fn version_of(meta: &object_store::ObjectMeta) -> Version {
+    Version {
+        e_tag: meta.e_tag.clone(),
+        version: meta.version.clone(),
+    }
+}
+
 /// `s3://bucket/prefix` split into the bucket and the prefix (no leading or trailing `/`).
 pub fn parse_url(url: &str) -> Result<(String, String), BucketError> {
     let bad = |why: &str| BucketError::BadUrl {
@@ -220,10 +228,7 @@ impl Bucket {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error("GET", name)(e)),
         };
-        let version = Version {
-            e_tag: result.meta.e_tag.clone(),
-            version: result.meta.version.clone(),
-        };
+        let version = version_of(&result.meta);
         let modified = result.meta.last_modified;
         let bytes = result.bytes().await.map_err(self.error("GET", name))?;
         Ok(Some(Object {
@@ -331,10 +336,7 @@ impl Bucket {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error("GET", name)(e)),
         };
-        let version = Version {
-            e_tag: result.meta.e_tag.clone(),
-            version: result.meta.version.clone(),
-        };
+        let version = version_of(&result.meta);
         let local = |op, source| BucketError::Local {
             op,
             path: path.to_owned(),
@@ -434,10 +436,7 @@ impl Bucket {
             Err(object_store::Error::NotFound { .. }) => return Ok(Some(None)),
             Err(e) => return Err(self.error("GET", name)(e)),
         };
-        let version = Version {
-            e_tag: result.meta.e_tag.clone(),
-            version: result.meta.version.clone(),
-        };
+        let version = version_of(&result.meta);
         let bytes = result.bytes().await.map_err(self.error("GET", name))?;
         Ok(Some(Some((bytes, version))))
     }
