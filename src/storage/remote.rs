@@ -142,7 +142,13 @@ impl Remote {
         let mut warnings = Vec::new();
         if matches!(needs, Needs::Run | Needs::Everything) {
             let ttl = lease::ttl_from_env()?;
-            let lease = Lease::acquire(&self.bucket, self.scope, command, wait, ttl).await?;
+            // Every request runs on the bucket's runtime (see `Bucket::block`): its pooled
+            // connections must never depend on a runtime whose threads may be blocked.
+            let (bucket, scope, command) = (self.bucket.clone(), self.scope, command.to_owned());
+            let lease = self
+                .bucket
+                .run(async move { Lease::acquire(&bucket, scope, &command, wait, ttl).await })
+                .await?;
             warnings.extend(lease.took_over.clone());
             *self.lease.lock().expect("no panics while the lease is held") = Some(lease);
             for recovery in self.recover_killed_runs().await? {
@@ -156,7 +162,9 @@ impl Remote {
             Needs::Read => self.fetch_journals().await?,
             Needs::Run => {}
             Needs::Everything | Needs::ReadEverything => {
-                for listed in self.bucket.list("").await? {
+                let bucket = self.bucket.clone();
+                let everything = self.bucket.run(async move { bucket.list("").await }).await?;
+                for listed in everything {
                     let top_level = !listed.name.contains('/');
                     let skip = listed.name.starts_with(&format!("{JOURNAL_DIR}/"))
                         || (top_level && listed.name.starts_with(lease::LEASE));
