@@ -114,8 +114,10 @@ fn remote_needs(command: &Command) -> Option<(Needs, &'static str, bool)> {
         Command::Repair(args) if args.dry_run => (Needs::ReadEverything, "repair", false),
         Command::Repair(args) => (Needs::Everything, "repair", args.wait_lock),
         Command::Gc(_) => (Needs::Everything, "gc", false),
-        Command::Check(_)
-        | Command::Status(_)
+        // `check` reads the archive only for the cited captures' dates its lookups ask for.
+        Command::Check(args) if args.public_archive.public_archive.is_some() => (Needs::Read, "read", false),
+        Command::Check(_) => return None,
+        Command::Status(_)
         | Command::Get(_)
         | Command::Verify(_)
         | Command::Serve(_)

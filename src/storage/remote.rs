@@ -106,9 +106,21 @@ impl Remote {
             .enable_all()
             .build()
             .context("cannot start the object store's threads")?;
-        let bucket = Bucket::connect(url, runtime.handle().clone())?;
-        let dir = std::env::temp_dir().join(format!("linkkeep-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the working copy {}", dir.display()))?;
+        let ready = (|| {
+            let bucket = Bucket::connect(url, runtime.handle().clone())?;
+            let dir = std::env::temp_dir().join(format!("linkkeep-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the working copy {}", dir.display()))?;
+            anyhow::Ok((bucket, dir))
+        })();
+        let (bucket, dir) = match ready {
+            Ok(ready) => ready,
+            Err(e) => {
+                // Called from async code, where dropping a runtime would panic.
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         Ok(Self {
             bucket,
             dir,

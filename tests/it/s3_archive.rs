@@ -36,8 +36,8 @@ enum Backend {
 struct Subject {
     scratch: Scratch,
     bucket: Option<Bucket>,
-    /// Kept alive for the bucket's sake.
-    _server: Option<S3Server>,
+    /// Kept alive for the bucket's sake; its log shows the requests.
+    server: Option<S3Server>,
 }
 
 impl Subject {
@@ -60,7 +60,7 @@ impl Subject {
         Some(Self {
             scratch,
             bucket,
-            _server: server,
+            server,
         })
     }
 
@@ -819,4 +819,85 @@ async fn s3_submit_with_shards_on_a_bucket_is_refused_before_anything_is_written
     );
     assert!(subject.names().is_empty(), "{:?}", subject.names());
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_a_run_whose_lease_was_taken_over_stops_before_compacting() {
+    let gate = Gate::start().await;
+    let Some(subject) = Subject::new(Backend::Bucket, &[("gated", gate.url.clone())]) else {
+        return;
+    };
+    let scratch = &subject.scratch;
+    let first = scratch.spawn_archive(&["--retries", "0", "--timeout", "30", "--no-soft-404"]);
+    wait_until("the first run's request", || gate.requests() >= 1).await;
+    // Another run takes the lease over behind the first one's back (as after a stall past
+    // its TTL): the first one's next renewal is refused.
+    let usurper = serde_json::json!({
+        "host": "elsewhere", "pid": 4242, "command": "archive", "started": "2026-12-06T00:00:00Z",
+        "renewed": "2026-12-06T00:00:00Z", "ttl_seconds": 4
+    });
+    let bucket = subject.bucket.as_ref().unwrap();
+    bucket.put(&format!("{PREFIX}/.lock"), serde_json::to_vec(&usurper).unwrap());
+    let server = subject.server.as_ref().unwrap();
+    wait_until("the first run's renewal to be refused", || {
+        server
+            .log()
+            .lines()
+            .any(|line| line.contains("PUT /linkkeep-test/cites/2018/.lock") && line.contains(" 412 "))
+    })
+    .await;
+    gate.open();
+    let (code, stderr) = wait_child(first).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("was taken over") && stderr.contains("pid 4242"),
+        "{stderr}"
+    );
+    assert!(subject.read("manifest.json").is_none(), "nothing was compacted");
+    assert!(
+        subject.names().iter().any(|n| n.starts_with("journal/")),
+        "the journal is left for the next run: {:?}",
+        subject.names()
+    );
+    assert_eq!(
+        subject
+            .read(".lock")
+            .map(|b| serde_json::from_slice::<Value>(&b).unwrap()),
+        Some(usurper),
+        "the lease it lost is not released"
+    );
+
+    // Once the usurper's lease lapses, the next run recovers what the first one finished.
+    let mut args = NET.to_vec();
+    args.push("--wait-lock");
+    let next = scratch.archive(&args).await;
+    assert_eq!(next.code, 0, "{}\n{:#}", next.stderr, next.report);
+    assert_eq!(next.result("gated")["change"], "unchanged", "{:#}", next.report);
+    subject.assert_manifest_and_index_agree();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_a_bad_url_or_a_missing_bucket_exits_2_naming_it() {
+    let mut scratch = Scratch::new(&[("a", "http://127.0.0.1:9/a".to_owned())]);
+    for bad in ["s3://Bad_Bucket/x", "s3://ab", "s3://cites/a/../b"] {
+        scratch.archive = PathBuf::from(bad);
+        let run = scratch.run(&["status"]).await;
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains(bad), "{bad}: {}", run.stderr);
+    }
+
+    let Some(subject) = Subject::new(Backend::Bucket, &[("a", "http://127.0.0.1:9/a".to_owned())]) else {
+        return;
+    };
+    let mut scratch = subject.scratch;
+    scratch.archive = PathBuf::from("s3://no-such-bucket/cites");
+    for command in [&["status"][..], &["archive", "--retries", "0"][..]] {
+        let run = scratch.run(command).await;
+        assert_eq!(run.code, 2, "{command:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("s3://no-such-bucket/cites"),
+            "{command:?}: {}",
+            run.stderr
+        );
+    }
 }
