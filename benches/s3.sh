@@ -41,7 +41,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 DATA=$HERE/.data
-MOTO_VERSION=5.1.22
+# The version the tests use: one pin, in .ci/python-tools.txt.
+MOTO_VERSION=$(sed -n 's/^moto\[server\]==//p' "$ROOT/.ci/python-tools.txt")
+[ -n "$MOTO_VERSION" ] || { echo "s3.sh: no moto[server]== pin in .ci/python-tools.txt" >&2; exit 2; }
 VENV=$DATA/moto-venv
 RUNS=3
 QUICK=0
