@@ -13,6 +13,14 @@ Subcommands (all idempotent; existing files of the right size are kept):
                                              Manifest::save writes it (objects and WARC
                                              files are not created); LINKS, if given, gets
                                              the matching links.json
+  wide-urls N HOSTS PORT KIND OUT_DIR        the wide web of issue #19 for benches/wide_server.rs:
+                                             N URLs over HOSTS loopback addresses, uneven and
+                                             listed in clumps; KIND check (one small page) or
+                                             archive (bodies of 64 KiB-2 MiB); also writes
+                                             shape.json (links and bytes per host)
+  ideal SHAPE C P D [BW]                     the ideal schedule's wall time in seconds for
+                                             shape.json with C requests in flight, P per host,
+                                             D seconds per response, BW bytes/s of loopback
 """
 
 import itertools
@@ -276,6 +284,79 @@ def manifest(n, snapshots, archive_dir, links_path=None):
             json.dump({"version": 1, "links": listed}, f, indent=0)
 
 
+# ---------------------------------------------------------------------------------------------
+# The wide web (issue #19): hundreds of hosts, a few with many cited pages and most with a
+# handful, every response slow. Host i is the loopback address benches/wide_server.rs gives it.
+
+
+def wide_host(i):
+    return f"127.1.{1 + i // 200}.{1 + i % 200}"
+
+
+def wide_shape(n, hosts, rng):
+    """Links per host: hosts // 50 big hosts of 200 links, 90 % of the hosts with 2-5, and the
+    rest (medium hosts) sharing what is left, as evenly as whole numbers allow."""
+    big = max(1, hosts // 50)
+    small = hosts * 9 // 10
+    medium = hosts - big - small
+    counts = [200] * big + [rng.randint(2, 5) for _ in range(small)]
+    left = n - sum(counts)
+    if medium < 1 or left < medium * 6:
+        sys.exit(f"gen.py: {n} links are too few for the wide shape over {hosts} hosts")
+    counts += [left // medium + (1 if k < left % medium else 0) for k in range(medium)]
+    order = list(range(hosts))
+    rng.shuffle(order)  # which address gets which count
+    by_host = [0] * hosts
+    for host, count in zip(order, counts):
+        by_host[host] = count
+    return by_host
+
+
+def wide_urls(n, hosts, port, kind, out_dir):
+    """Reference lists cite several pages of one site in a row: each host's links are cut into
+    clumps (small hosts whole, medium ones in 3-15, big ones in 5-40) and the clumps shuffled."""
+    rng = random.Random(19)
+    counts = wide_shape(n, hosts, rng)
+    clumps, sizes = [], {}
+    for host, count in enumerate(counts):
+        lo, hi = (count, count) if count <= 5 else (3, 15) if count < 200 else (5, 40)
+        k = 0
+        while k < count:
+            step = min(count - k, rng.randint(lo, hi))
+            clumps.append([(host, k + j) for j in range(step)])
+            k += step
+    rng.shuffle(clumps)
+    urls, host_bytes = [], [0] * hosts
+    for clump in clumps:
+        for host, k in clump:
+            base = f"http://{wide_host(host)}:{port}"
+            if kind == "check":
+                urls.append(f"{base}/c/w{host:03d}-{k:03d}.html")
+            else:
+                # Log-uniform from 64 KiB to 2 MiB: most bodies are pages, some are PDFs.
+                size = int(round(2 ** rng.uniform(16, 21)))
+                host_bytes[host] += size
+                urls.append(f"{base}/a/{size}/w{host:03d}-{k:03d}.bin")
+    url_lists(urls, out_dir, 'output = "/dev/null"')
+    with open(os.path.join(out_dir, "shape.json"), "w") as f:
+        json.dump({"links": counts, "bytes": host_bytes}, f)
+
+
+def ideal(shape_path, c, p, d, bw=None):
+    """No schedule beats this (issue #19): every response takes at least d plus its transfer,
+    a host serves at most p at once, the run at most c at once, and the bytes go through one
+    loopback of bw bytes/s. Without bw: max(max_h ceil(n_h / p) * d, ceil(N / c) * d)."""
+    shape = json.load(open(shape_path))
+    links, size = shape["links"], shape["bytes"]
+    transfer = (lambda b: b / bw) if bw else (lambda b: 0.0)
+    per_host = max(
+        max(-(-n // p) * d, (n * d + transfer(b)) / p) for n, b in zip(links, size) if n
+    )
+    total_n, total_b = sum(links), sum(size)
+    overall = max(-(-total_n // c) * d, (total_n * d + transfer(total_b)) / c, transfer(total_b))
+    return max(per_host, overall)
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "check-urls":
@@ -290,6 +371,11 @@ def main(argv):
         html_urls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4])
     elif cmd == "manifest":
         manifest(int(args[0]), int(args[1]), args[2], args[3] if len(args) > 3 else None)
+    elif cmd == "wide-urls":
+        wide_urls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4])
+    elif cmd == "ideal":
+        bw = float(args[4]) if len(args) > 4 else None
+        print(f"{ideal(args[0], int(args[1]), int(args[2]), float(args[3]), bw):.4f}")
     else:
         sys.exit(f"gen.py: unknown command {cmd!r}")
 

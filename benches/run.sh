@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# linkkeep side by side with lychee, curl and wget, on loopback only (issues #7, #12, #13).
+# linkkeep side by side with lychee, curl and wget, on loopback only (issues #7, #12, #13, #14,
+# #19), and every target of those issues in one table.
 #
-#   benches/run.sh                  # every scenario, 5 timed runs per tool (about 20 minutes)
+#   benches/run.sh                  # every scenario, 5 timed runs per tool (about 30 minutes)
 #   benches/run.sh --quick          # smaller sizes, 2 runs: a smoke test of the harness
 #   benches/run.sh --only check,manifest --runs 3
 #   benches/run.sh --only archive,html,big --runs 3 --runs-big 1   # issue #13's figures only
@@ -9,6 +10,11 @@
 #   benches/run.sh --keep           # keep the scratch directory (archives, nginx config, logs)
 #
 # Scenarios: check (check-1k, check-10k, check-100k: linkkeep vs lychee vs curl --parallel),
+# check-wide (issue #19: 5,000 URLs over 500 loopback addresses, a few hosts with 200 links and
+# most with 2-5, listed in clumps, every response 100 ms late from benches/wide_server.rs:
+# linkkeep vs lychee at --concurrency 64 --per-host 4, against the ideal schedule), archive-wide
+# (the same shape with bodies of 64 KiB-2 MiB, 2.7 GiB, archived with WARC: linkkeep against the
+# ideal schedule plus the transfer at the loopback bandwidth measured with curl),
 # archive (archive-2k, 2,000 random files of 256 KiB: linkkeep cold and unchanged re-run vs
 # wget --warc-file and curl --parallel), html (archive-html: a corpus of 1,500 generated HTML
 # pages of 30-58 KB, 66 MB, served as plain text/html: linkkeep cold vs wget --warc-file;
@@ -21,8 +27,12 @@
 # and with --no-text, the cost of reading main text), drift (issue #14: the drift corpus of
 # benches/drift.py, 200 articles with 5 noise and 3 edit variants each, classified by
 # `cargo bench --bench drift`: noise pairs cosmetic, edit pairs changed). --quick: check-1k
-# and 10k, archive-200, 300 HTML pages, big-256m, manifest-10k, checkpoints-2k, 500 pages of
-# text, 50 drift articles.
+# and 10k, wide 2,000 URLs over 200 hosts, archive-200, 300 HTML pages, big-256m,
+# manifest-10k, checkpoints-2k, 500 pages of text, 50 drift articles.
+#
+# Peers are pinned: lychee 0.24.2 (LYCHEE_VERSION below; cargo install --locked into benches/.tools), the
+# Debian packages' versions are recorded in the summary. Runs as root too (nginx's workers then
+# run as root, so a data directory under an unreadable home still works).
 #
 # A static nginx (Debian's, installed if missing) serves generated files on 127.0.0.1, one
 # `listen` port per simulated host, with ETag and Last-Modified (its defaults). Nothing leaves
@@ -49,7 +59,14 @@ DATA=$HERE/.data
 RUNS=5
 RUNS_BIG=
 QUICK=0
-ONLY=check,archive,html,big,manifest,checkpoints,text,drift
+ALL=check,check-wide,archive-wide,archive,html,big,manifest,checkpoints,text,drift
+ONLY=$ALL
+LYCHEE_VERSION=0.24.2
+WIDE_PORT=${BENCH_WIDE_PORT:-18400}
+WIDE_DELAY_MS=100
+# --concurrency and --per-host of the wide scenarios: linkkeep's defaults, given to both tools.
+WIDE_C=64
+WIDE_P=4
 PORT_BASE=${BENCH_PORT_BASE:-18100}
 HOSTS=10
 KEEP=0
@@ -72,6 +89,7 @@ wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if [ $QUICK = 1 ]; then
     CHECK_SIZES="1000 10000"
+    WIDE_N=2000; WIDE_HOSTS=200
     ARCHIVE_N=200
     HTML_N=300
     BIG_BYTES=$((256 * 1024 * 1024)); BIG_NAME=big-256m.bin
@@ -81,6 +99,7 @@ if [ $QUICK = 1 ]; then
     DRIFT_N=50
 else
     CHECK_SIZES="1000 10000 100000"
+    WIDE_N=5000; WIDE_HOSTS=500
     ARCHIVE_N=2000
     HTML_N=1500
     BIG_BYTES=$((4 * 1024 * 1024 * 1024)); BIG_NAME=big-4g.bin
@@ -113,14 +132,31 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v curl >/dev/null || apt_install curl
 command -v wget >/dev/null || apt_install wget
 command -v sha256sum >/dev/null || apt_install coreutils
-LYCHEE=$TOOLS/bin/lychee
-if wants check && [ ! -x "$LYCHEE" ]; then
-    log "installing lychee into $TOOLS (takes several minutes)"
-    cargo install lychee --locked --root "$TOOLS" >&2
+# perf for the profiles of linkkeep's runs (optional: without it the summary says so).
+PERF=$(command -v perf || true)
+if [ -z "$PERF" ] && [ "$(id -u)" = 0 ]; then apt_install linux-perf || true; PERF=$(command -v perf || true); fi
+if [ -n "$PERF" ] && ! "$PERF" record -q -o /dev/null -- true >/dev/null 2>&1; then
+    echo "run.sh: perf cannot record here (kernel.perf_event_paranoid?): no profiles" >&2
+    PERF=
 fi
-log "building linkkeep (release)"
+LYCHEE=$TOOLS/bin/lychee
+if { wants check || wants check-wide; } && [ "$("$LYCHEE" --version 2>/dev/null)" != "lychee $LYCHEE_VERSION" ]; then
+    log "installing lychee $LYCHEE_VERSION into $TOOLS (takes several minutes)"
+    cargo install "lychee@$LYCHEE_VERSION" --locked --force --root "$TOOLS" >&2
+fi
+log "building linkkeep (release) and the wide server"
 (cd "$ROOT" && cargo build --release --quiet --bin linkkeep)
 BUILT=${CARGO_TARGET_DIR:-$ROOT/target}/release/linkkeep
+WIDE_BUILT=
+if wants check-wide || wants archive-wide; then
+    WIDE_BUILT=$(cd "$ROOT" && cargo bench --no-run --quiet --bench wide_server --message-format=json |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "wide_server" and m.get("executable"):
+        print(m["executable"])')
+    [ -x "$WIDE_BUILT" ] || die "cargo bench --no-run --bench wide_server gave no executable"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Scratch space and the server
@@ -129,9 +165,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/linkkeep-bench.XXXXXX")
 # A private copy: a build in the shared target directory must not swap the binary mid-run.
 BIN=$WORK/linkkeep
 cp "$BUILT" "$BIN"
+WIDE_SERVER=$WORK/wide_server
+[ -z "$WIDE_BUILT" ] || cp "$WIDE_BUILT" "$WIDE_SERVER"
 NGINX_PID=
+WIDE_PID=
 cleanup() {
     if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+    if [ -n "$WIDE_PID" ]; then kill "$WIDE_PID" 2>/dev/null || true; wait "$WIDE_PID" 2>/dev/null || true; fi
     if [ $KEEP = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
 trap cleanup EXIT
@@ -150,6 +190,9 @@ body = "".join(f"<p>Paragraph {i} of a cited page.</p>\n" for i in range(30))
 open(sys.argv[1], "w").write(f"<!doctype html><html><head><title>A cited page</title></head><body>\n{body}</body></html>\n")
 ' "$DATA/c/page.html"
 {
+    # As root, nginx's workers would run as nobody and could not read a data directory under
+    # an unreadable home: keep them root (they only serve loopback).
+    [ "$(id -u)" = 0 ] && echo "user root;"
     echo "daemon off; master_process on; worker_processes 1; pid $WORK/nginx/nginx.pid;"
     echo "error_log $WORK/nginx/logs/error.log warn;"
     echo "events { worker_connections 8192; }"
@@ -184,6 +227,17 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 curl -fs -o /dev/null "http://127.0.0.1:$PORT_BASE/c/ready" || die "nginx did not start (see $WORK/nginx/logs)"
+
+# The wide web (issue #19): benches/wide_server.rs answers for WIDE_HOSTS loopback addresses
+# (127.1.x.y, see gen.py's wide_host), each response WIDE_DELAY_MS late, and records every
+# request so that each run's schedule can be read back from /__stats.
+WIDE_CONTROL=http://127.1.1.1:$WIDE_PORT
+if wants check-wide || wants archive-wide; then
+    "$WIDE_SERVER" --hosts "$WIDE_HOSTS" --port "$WIDE_PORT" --delay-ms "$WIDE_DELAY_MS" >"$WORK/wide.out" 2>"$WORK/wide.err" &
+    WIDE_PID=$!
+    for _ in $(seq 100); do grep -q '^ready' "$WORK/wide.out" && break; sleep 0.1; done
+    grep -q '^ready' "$WORK/wide.out" || die "the wide server did not start: $(cat "$WORK/wide.err")"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Measuring
@@ -224,6 +278,117 @@ measure() {
 }
 
 gen() { python3 "$HERE/gen.py" "$@"; }
+
+# profile SCENARIO TOOL CMD...: one more, untimed run under `perf record` (user and kernel
+# samples of every thread), its flat profile (self time by symbol, the top 20 above 1 %) kept
+# beside the results; the summary shows it for a missed target.
+profile() {
+    local scenario=$1 tool=$2
+    shift 2
+    [ -n "$PERF" ] || return 0
+    local out=${RESULTS%.tsv}-profile-$scenario-${tool//[^a-z0-9]/}.txt
+    if "$PERF" record -q -F 999 -o "$WORK/perf.data" -- "$@" >/dev/null 2>"$WORK/perf.err"; then
+        {
+            echo "$tool, one untimed run under perf record -F 999 (self time by symbol):"
+            # awk, not head: perf must not die of SIGPIPE under pipefail.
+            "$PERF" report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 1 2>/dev/null |
+                awk '/^ +[0-9.]+%/ && n++ < 20 { sub(/[ -]+$/, ""); print }'
+        } >"$out" || true
+    else
+        echo "run.sh: profile of $scenario failed: $(tail -c 300 "$WORK/perf.err")" >&2
+    fi
+    rm -f "$WORK/perf.data"
+}
+
+# wide_reset, wide_figures SCENARIO TOOL RUN: clear the wide server's records before a run, and
+# after it keep its figures (requests, the most in flight overall and per host, in flight by
+# tenth of the run: benches/wide_stats.py) with the raw records beside the results.
+wide_reset() { curl -fs -X POST -o /dev/null "$WIDE_CONTROL/__reset" || die "the wide server does not answer"; }
+wide_figures() {
+    local raw=${RESULTS%.tsv}-wide/$1-${2//[^a-z]/}-$3.json
+    mkdir -p "$(dirname "$raw")"
+    curl -fs -o "$raw" "$WIDE_CONTROL/__stats" || die "the wide server does not answer"
+    python3 "$HERE/wide_stats.py" "$raw" | while IFS=$'\t' read -r metric value; do figure "$1" "$2" "$3" "$metric" "$value"; done
+}
+
+# check-wide (issue #19): availability of the wide web's N URLs, linkkeep against lychee at the
+# same limits, each run's wall time read against the ideal schedule (gen.py ideal).
+bench_check_wide() {
+    local n=$1 hosts=$2 name=check-wide dir=$WORK/check-wide
+    gen wide-urls "$n" "$hosts" "$WIDE_PORT" check "$dir"
+    local ideal
+    ideal=$(gen ideal "$dir/shape.json" "$WIDE_C" "$WIDE_P" "0.$(printf '%03d' "$WIDE_DELAY_MS")")
+    log "$name: $n URLs over $hosts hosts, ${WIDE_DELAY_MS} ms a response: ideal schedule $ideal s"
+    figure "$name" - - links "$n"
+    figure "$name" - - ideal_s "$ideal"
+    # --no-soft-404 as in check-<size>: /c/ answers every path, and lychee sends no probes.
+    local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" check
+        --concurrency "$WIDE_C" --per-host "$WIDE_P" --retries 0 --no-soft-404 --no-progress --format json -o /dev/null)
+    local -a lychee=("$LYCHEE" --no-progress --max-concurrency "$WIDE_C" --host-concurrency "$WIDE_P"
+        --host-request-interval 0s --max-retries 0 --format json --output /dev/null "$dir/urls.txt")
+    # Warm-ups: each tool exits 0 and the server saw a request for every link.
+    local tool seen
+    for tool in linkkeep lychee; do
+        wide_reset
+        if [ $tool = linkkeep ]; then "${linkkeep[@]}"; else "${lychee[@]}"; fi >/dev/null 2>"$WORK/warmup.err" ||
+            { cat "$WORK/warmup.err" >&2; die "$name: $tool's warm-up failed"; }
+        wide_figures "$name" "$tool" warm-up
+        seen=$(awk -F'\t' -v t="$tool" '$2 == t && $3 == "warm-up" && $4 == "requests" { print $5 }' "$FIGURES" | tail -1)
+        [ "${seen:-0}" -ge "$n" ] || die "$name: the server saw ${seen:-no} requests from $tool's warm-up for $n links"
+    done
+    for ((r = 1; r <= RUNS; r++)); do
+        wide_reset
+        measure "$name" "$n" links linkkeep "$r" "${linkkeep[@]}"
+        wide_figures "$name" linkkeep "$r"
+        wide_reset
+        measure "$name" "$n" links lychee "$r" "${lychee[@]}"
+        wide_figures "$name" lychee "$r"
+    done
+    profile "$name" linkkeep "${linkkeep[@]}"
+}
+
+# archive-wide (issue #19): the wide shape with bodies of 64 KiB-2 MiB archived cold, against the
+# ideal schedule with each response's transfer at the loopback bandwidth curl measures through
+# the same server without the delay (/nd/, the best of 3 runs of curl --parallel-max 4).
+bench_archive_wide() {
+    local n=$1 hosts=$2 name=archive-wide dir=$WORK/archive-wide
+    gen wide-urls "$n" "$hosts" "$WIDE_PORT" archive "$dir"
+    local bytes
+    bytes=$(python3 -c 'import json, sys; print(sum(json.load(open(sys.argv[1]))["bytes"]))' "$dir/shape.json")
+    sed "s#:$WIDE_PORT/a/#:$WIDE_PORT/nd/a/#" "$dir/curl.cfg" >"$dir/nodelay.cfg"
+    local best=0 k t0 t1 bw
+    for k in 1 2 3; do
+        t0=$(date +%s%N)
+        curl --parallel --parallel-max 4 --fail -s --no-progress-meter -K "$dir/nodelay.cfg" || die "$name: curl over /nd/ failed"
+        t1=$(date +%s%N)
+        bw=$(( bytes * 1000000000 / (t1 - t0) ))
+        [ "$bw" -gt "$best" ] && best=$bw
+    done
+    local ideal
+    ideal=$(gen ideal "$dir/shape.json" "$WIDE_C" "$WIDE_P" "0.$(printf '%03d' "$WIDE_DELAY_MS")" "$best")
+    log "$name: $n bodies, $bytes bytes over $hosts hosts; loopback $((best / 1048576)) MiB/s; ideal schedule $ideal s"
+    figure "$name" - - links "$n"
+    figure "$name" - - payload_bytes "$bytes"
+    figure "$name" - - loopback_bytes_per_s "$best"
+    figure "$name" - - ideal_s "$ideal"
+    local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive
+        --concurrency "$WIDE_C" --per-host "$WIDE_P" --retries 0 --no-soft-404 --no-progress --format json -o /dev/null)
+    rm -rf "$dir/archive"
+    wide_reset
+    "${linkkeep[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
+    wide_figures "$name" "linkkeep (cold)" warm-up
+    check_archive "$name" "$dir/archive" "$n" "$dir/links.json"
+    for ((r = 1; r <= RUNS; r++)); do
+        rm -rf "$dir/archive"
+        wide_reset
+        measure "$name" "$bytes" bytes "linkkeep (cold)" "$r" "${linkkeep[@]}"
+        wide_figures "$name" "linkkeep (cold)" "$r"
+        figure "$name" "linkkeep (cold)" "$r" du_bytes "$(du_bytes "$dir/archive")"
+    done
+    rm -rf "$dir/archive"
+    profile "$name" "linkkeep (cold)" "${linkkeep[@]}"
+    rm -rf "$dir/archive"
+}
 
 # stored_links ARCHIVE: how many of the manifest's links have a snapshot (any payload layout).
 stored_links() {
@@ -284,6 +449,7 @@ bench_check() {
         measure "$name" "$n" links lychee "$r" "${lychee[@]}"
         measure "$name" "$n" links "curl --parallel" "$r" "${curl[@]}"
     done
+    profile "$name" linkkeep "${linkkeep[@]}"
 }
 
 # archive-<n>: N incompressible files of 256 KiB over $HOSTS hosts.
@@ -330,6 +496,9 @@ bench_archive() {
         rm -rf "$dir/curl"; mkdir -p "$dir/curl"
         measure "$name" "$bytes" bytes "curl --parallel" "$r" "${curl[@]}"
     done
+    rm -rf "$dir/archive"
+    profile "$name" "linkkeep (cold)" "${linkkeep[@]}"
+    profile "$name" "linkkeep (unchanged re-run)" "${linkkeep[@]}"
     rm -rf "$dir/archive" "$dir/wget" "$dir/curl"
 }
 
@@ -467,6 +636,9 @@ bench_big() {
         measure "$name" "$bytes" bytes "curl -o + sha256sum" "$r" "${curl[@]}"
         rm -f "$dir/curl.bin"
     done
+    rm -rf "$dir/archive"
+    profile "$name" linkkeep "${linkkeep[@]}"
+    rm -rf "$dir/archive"
 }
 
 # Prints the cache directory of an archive whose manifest has N links with 3 snapshots each,
@@ -498,6 +670,9 @@ bench_manifest() {
         rm -rf "$dir/archive"; cp -r "$cache/archive" "$dir/archive"
         measure "$name" "$n" links "linkkeep archive (1 link)" "$r" "${update[@]}"
     done
+    profile "$name" "linkkeep status" "${status[@]}"
+    rm -rf "$dir/archive"; cp -r "$cache/archive" "$dir/archive"
+    profile "$name" "linkkeep archive (1 link)" "${update[@]}"
     rm -rf "$dir/archive"
 }
 
@@ -552,11 +727,15 @@ bench_status_links() {
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
     echo "- load before: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo "+changes in $(git -C "$ROOT" diff --name-only | tr '\n' ' ')") (binary sha256 $(sha256sum "$BIN" | cut -c1-12)), $("$LYCHEE" --version 2>/dev/null || echo "lychee not installed"), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
-    echo "- runs per tool: $RUNS$([ $QUICK = 1 ] && echo ' (--quick)')"
+    echo "- Debian packages: $(dpkg-query -W -f='${Package} ${Version}, ' nginx-light nginx-core nginx curl wget time coreutils linux-perf 2>/dev/null | sed 's/, $//')"
+    echo "- perf: $([ -n "$PERF" ] && "$PERF" --version || echo 'not available: no profiles')"
+    echo "- runs per tool: $RUNS$([ $QUICK = 1 ] && echo ' (--quick)'); scenarios: $ONLY"
 } >"$RESULTS.header"
 cat "$RESULTS.header" >&2
 
 if wants check; then for n in $CHECK_SIZES; do bench_check "$n"; done; fi
+if wants check-wide; then bench_check_wide "$WIDE_N" "$WIDE_HOSTS"; fi
+if wants archive-wide; then bench_archive_wide "$WIDE_N" "$WIDE_HOSTS"; fi
 if wants archive; then bench_archive "$ARCHIVE_N"; fi
 if wants html; then bench_html "$HTML_N"; fi
 if wants big; then bench_big "$BIG_BYTES"; fi
@@ -589,3 +768,12 @@ echo
 cat "$SUMMARY"
 echo
 echo "raw: $RESULTS" >&2
+# A full run's summary and raw figures are small: copied under benches/results/ to be committed
+# with BENCHMARKS.md (issue #19), so that every quoted figure can be traced to its run.
+if [ $QUICK = 0 ] && [ "$ONLY" = "$ALL" ]; then
+    mkdir -p "$HERE/results"
+    cp "$SUMMARY" "$HERE/results/$STAMP.md"
+    cp "$RESULTS" "$HERE/results/$STAMP.tsv"
+    cp "$FIGURES" "$HERE/results/$STAMP-figures.tsv"
+    echo "to commit: benches/results/$STAMP.md, $STAMP.tsv, $STAMP-figures.tsv" >&2
+fi

@@ -8,8 +8,11 @@ RESULTS.tsv has the header
 one line per timed run (written_bytes: time's "File system outputs" x 512; older files lack
 it). FIGURES.tsv (scenario, tool, run, metric, value) holds sizes and counts: payload_bytes
 and links (run "-"), du_bytes after a run, and the warm-ups' status_304, status_200, unchanged and
-body_bytes_sent. With it, the summary adds bytes on disk and "Issue #13 figures": each of the
-issue's targets, the measured value and whether it is met. Ratios are against the scenario's first tool whose name starts with
+body_bytes_sent; for the wide scenarios (issue #19) ideal_s, loopback_bytes_per_s and the
+server's view of each run (requests, max_in_flight, max_in_flight_host, in_flight_d1..d10).
+With it, the summary starts with every target of issues #7, #12, #13, #14 and #19 in one table
+(the measured value and whether it is met; a missed target is followed by the profile run.sh
+took of that scenario), and adds bytes on disk and the wide runs' schedules. Ratios are against the scenario's first tool whose name starts with
 "linkkeep": `tool / linkkeep` for wall and CPU time, so a ratio above 1 means linkkeep is
 faster; the ratio by round pairs each run with linkkeep's run of the same round, to show how
 far the machine's noise moves it. Throughput is units per second of wall time (links/s, or
@@ -17,6 +20,7 @@ MiB/s for bytes).
 """
 
 import csv
+import glob
 import re
 import statistics
 import sys
@@ -39,6 +43,12 @@ def main(path, figures_path=None):
     for r in rows:
         tools = scenarios.setdefault(r["scenario"], OrderedDict())
         tools.setdefault(r["tool"], []).append(r)
+    figures = list(csv.DictReader(open(figures_path), delimiter="\t")) if figures_path else []
+    if figures_path:
+        targets(scenarios, figures, path)
+        print()
+        print("### Every run")
+        print()
 
     print(
         "| scenario | tool | runs | wall (median) | wall (min–max) | CPU user+sys | peak RSS | throughput "
@@ -96,10 +106,164 @@ def main(path, figures_path=None):
                 )
 
     if figures_path:
-        figures = list(csv.DictReader(open(figures_path), delimiter="\t"))
         disk_table(scenarios, figures)
-        issue13(scenarios, figures)
-        issue14(scenarios, figures)
+        schedules(scenarios, figures)
+
+
+def targets(scenarios, figures, results_path):
+    """Every target in one table, then the profile of each missed one's scenario."""
+    rows = issue7(scenarios) + issue19(scenarios, figures) + issue12(scenarios)
+    rows += issue13(scenarios, figures) + issue14(scenarios, figures)
+    if not rows:
+        return
+    print("### Targets")
+    print()
+    print("Ratios of times are of the medians, with the round-by-round range (the tools alternate")
+    print("within a round); sizes are the largest over the timed runs, peak RSS the largest run.")
+    print("The issues' sizes are check-10k, the wide web of 5,000 URLs over 500 hosts, archive-2k,")
+    print("50 MB or more of HTML, big-4g and manifest-100k (`--quick` runs smaller ones).")
+    print()
+    print("| target | measured | met? |")
+    print("|---|---|---|")
+    for target, measured, ok in rows:
+        print(f"| {target} | {measured} | {ok} |")
+    missed = OrderedDict((target.split(":")[0], None) for target, _, ok in rows if ok != "met" and ok != "-")
+    stem = results_path[: -len(".tsv")]
+    for scenario in missed:
+        profiles = sorted(glob.glob(f"{glob.escape(stem)}-profile-{glob.escape(scenario)}-*.txt"))
+        print()
+        print(f"#### Missed in {scenario}: profile")
+        print()
+        if not profiles:
+            print("No profile was taken (perf missing, or no linkkeep run in this scenario).")
+        for profile in profiles:
+            print("```")
+            print(open(profile).read().rstrip())
+            print("```")
+        if scenario in scenarios and any(f["scenario"] == scenario and f["metric"] == "in_flight_d1" for f in figures):
+            print()
+            print("The schedule, from the server's records: see \"Schedules of the wide runs\" below.")
+
+
+def median_of(runs, key):
+    return statistics.median(key(r) for r in runs)
+
+
+def cpu(r):
+    return float(r["user_s"]) + float(r["sys_s"])
+
+
+def issue7(scenarios):
+    """check-10k against lychee (wall and CPU) and curl --parallel."""
+    rows = []
+    tools = scenarios.get("check-10k", {})
+    lk, ly, cu = tools.get("linkkeep", []), tools.get("lychee", []), tools.get("curl --parallel", [])
+    if lk and ly:
+        m, by_round = speedup(ly, lk)
+        rows.append(("check-10k: ≥ 2.5 × faster than lychee",
+                     f"{m:.2f} × (lychee {statistics.median(walls(ly).values()):.3f} s, linkkeep "
+                     f"{statistics.median(walls(lk).values()):.3f} s; by round {min(by_round):.2f}–{max(by_round):.2f} ×)",
+                     verdict(m >= 2.5, failed(lk, ly))))
+        c_lk, c_ly = median_of(lk, cpu), median_of(ly, cpu)
+        rows.append(("check-10k: less than half lychee's CPU",
+                     f"{c_lk / c_ly:.2f} of it ({c_lk:.2f} s against {c_ly:.2f} s, user + sys)",
+                     verdict(c_lk < c_ly / 2, failed(lk, ly))))
+    if lk and cu:
+        m, by_round = speedup(lk, cu)
+        rows.append(("check-10k: ≤ 1.5 × the time of curl --parallel",
+                     f"{m:.2f} × (curl {statistics.median(walls(cu).values()):.3f} s; by round "
+                     f"{min(by_round):.2f}–{max(by_round):.2f} ×)",
+                     verdict(m <= 1.5, failed(lk, cu))))
+    return rows
+
+
+def issue12(scenarios):
+    """manifest-100k: status and a one-link archive, in absolute time."""
+    rows = []
+    name = next((s for s in scenarios if s.startswith("manifest-")), None)
+    if name:
+        for tool, limit, label in (("linkkeep status", 0.35, "`status`"), ("linkkeep archive (1 link)", 0.8, "`archive` of one link")):
+            runs = scenarios[name].get(tool, [])
+            if runs:
+                w = sorted(walls(runs).values())
+                rows.append((f"{name}: {label} ≤ {limit} s",
+                             f"{statistics.median(w):.3f} s (runs {w[0]:.3f}–{w[-1]:.3f} s)",
+                             verdict(statistics.median(w) <= limit, failed(runs))))
+    return rows
+
+
+def fig_float(figures, scenario, metric, tool=None):
+    """METRIC for SCENARIO (and TOOL) as {run: float}."""
+    return {
+        f["run"]: float(f["value"])
+        for f in figures
+        if f["scenario"] == scenario and f["metric"] == metric and f["value"] != ""
+        and (tool is None or f["tool"] == tool)
+    }
+
+
+def issue19(scenarios, figures):
+    """The wide web: each tool's wall time as a ratio to the ideal schedule."""
+    rows = []
+    for name, tool, limit in (("check-wide", "linkkeep", 1.15), ("archive-wide", "linkkeep (cold)", 1.25)):
+        tools = scenarios.get(name, {})
+        runs = tools.get(tool, [])
+        ideal = fig_float(figures, name, "ideal_s").get("-")
+        if not runs or not ideal:
+            continue
+        w = statistics.median(walls(runs).values())
+        by_run = sorted(v / ideal for v in walls(runs).values())
+        peaks = fig(figures, name, "max_in_flight", tool)
+        host_peaks = fig(figures, name, "max_in_flight_host", tool)
+        extra = ""
+        if name == "archive-wide":
+            bw = fig_float(figures, name, "loopback_bytes_per_s").get("-")
+            extra = f", transfer at {bw / MiB:,.0f} MiB/s" if bw else ""
+        rows.append((f"{name}: {tool} ≤ {limit} × the ideal schedule",
+                     f"{w / ideal:.2f} × ({w:.3f} s against {ideal:.3f} s{extra}; runs {by_run[0]:.2f}–{by_run[-1]:.2f} ×; "
+                     f"at most {max(peaks.values(), default=0)} in flight, {max(host_peaks.values(), default=0)} per host)",
+                     verdict(w / ideal <= limit, failed(runs))))
+        lychee = tools.get("lychee", [])
+        if lychee:
+            m, by_round = speedup(lychee, runs)
+            lw = statistics.median(walls(lychee).values())
+            rows.append((f"{name}: linkkeep ahead of lychee",
+                         f"lychee {lw:.3f} s = {lw / ideal:.2f} × the ideal, {m:.2f} × linkkeep's time (by round "
+                         f"{min(by_round):.2f}–{max(by_round):.2f} ×; at most "
+                         f"{max(fig(figures, name, 'max_in_flight', 'lychee').values(), default=0)} in flight, "
+                         f"{max(fig(figures, name, 'max_in_flight_host', 'lychee').values(), default=0)} per host)",
+                         verdict(m > 1, failed(runs, lychee))))
+    return rows
+
+
+def schedules(scenarios, figures):
+    """How busy each wide run kept its slots: the mean requests in flight in each tenth of the
+    time to the last response (medians over the timed runs), as the server recorded them."""
+    lines = []
+    for name in ("check-wide", "archive-wide"):
+        for tool in scenarios.get(name, {}):
+            deciles = []
+            for k in range(1, 11):
+                values = [v for r, v in fig_float(figures, name, f"in_flight_d{k}", tool).items() if r != "warm-up"]
+                deciles.append(statistics.median(values) if values else None)
+            last = [v for r, v in fig_float(figures, name, "last_end_s", tool).items() if r != "warm-up"]
+            first = [v for r, v in fig_float(figures, name, "first_start_s", tool).items() if r != "warm-up"]
+            if None in deciles or not last:
+                continue
+            lines.append(f"| {name} | {tool} | {statistics.median(first):.3f} s | {statistics.median(last):.3f} s | "
+                         + " | ".join(f"{d:.0f}" for d in deciles) + " |")
+    if lines:
+        print()
+        print("### Schedules of the wide runs")
+        print()
+        print("Requests in flight at the server, on average, in each tenth of the time from just before")
+        print("the run started to its last response (medians over the timed runs); a schedule that keeps")
+        print("every slot busy shows `--concurrency` in every tenth.")
+        print()
+        print("| scenario | tool | first request | last response | " + " | ".join(f"{k}/10" for k in range(1, 11)) + " |")
+        print("|---|---|---:|---:|" + "---:|" * 10)
+        for line in lines:
+            print(line)
 
 
 def fig(figures, scenario, metric, tool=None, run=None):
@@ -285,19 +449,7 @@ def issue13(scenarios, figures):
                          f"{max(rss):.1f} MiB" + (f" (runs {min(rss):.1f}–{max(rss):.1f})" if len(rss) > 1 else ""),
                          verdict(max(rss) < 32, failed(lk))))
 
-    if not rows:
-        return  # none of issue #13's scenarios (archive, html, big) ran
-    print()
-    print("### Issue #13 figures")
-    print()
-    print("Sizes are the largest over the timed runs; ratios of times are of the medians, with the")
-    print("round-by-round range; the issue's sizes are archive-2k, 50 MB or more of HTML and big-4g")
-    print("(`--quick` runs smaller ones).")
-    print()
-    print("| target | measured | met? |")
-    print("|---|---|---|")
-    for target, measured, ok in rows:
-        print(f"| {target} | {measured} | {ok} |")
+    return rows
 
 
 def issue14(scenarios, figures):
@@ -327,15 +479,7 @@ def issue14(scenarios, figures):
                      f"{statistics.median(walls(off).values()):.3f} s; by round {min(by_round):.2f}–{max(by_round):.2f} ×; "
                      f"CPU {cpu:.2f} ×)",
                      verdict(m <= 1.3, failed(on, off))))
-    if not rows:
-        return
-    print()
-    print("### Issue #14 figures")
-    print()
-    print("| target | measured | met? |")
-    print("|---|---|---|")
-    for target, measured, ok in rows:
-        print(f"| {target} | {measured} | {ok} |")
+    return rows
 
 
 if __name__ == "__main__":
