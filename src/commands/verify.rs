@@ -375,7 +375,8 @@ fn check_warcs(archive: &Path, threads: usize) -> anyhow::Result<HashMap<String,
 
 /// Fetches every link and compares its payload with the latest snapshot and the first, without
 /// storing it. Links start through the run's one [`Window`], as in `check` and `archive`: a
-/// bounded number at a time, host by host in turn; results come back in the order of `links`.
+/// bounded number at a time, the hosts with the most links left first; results come back in
+/// the order of `links`.
 /// `on_result` sees each result as it comes, with the index of its link.
 async fn compare_live(
     fetcher: &Arc<Fetcher>,

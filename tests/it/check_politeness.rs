@@ -41,10 +41,11 @@ async fn higher_per_host_limit_allows_more() {
     assert!((3..=6).contains(&max), "saw {max} requests in flight at once");
 }
 
-/// Links start one host at a time in turn, not in list order: otherwise a site cited many
-/// times in a row fills the window of running links, and its `--per-host` limit idles every
-/// other host. Host A here answers only once host B has been asked; in list order (six links
-/// of A, then B) with a window of four, B would not start until A's first links timed out.
+/// Links do not start in list order, and a host runs no more of them than its `--per-host`:
+/// otherwise a site cited many times in a row fills the window of running links, and its
+/// `--per-host` limit idles every other host. Host A here answers only once host B has been
+/// asked; in list order (six links of A, then B) with a window of two, B would not start until
+/// A's first links timed out. A, with the most links left, goes first, but only one at a time.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
     let (a, b) = held_until_other_asked().await;
@@ -54,7 +55,7 @@ async fn a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
     let entries: Vec<(&str, String)> = urls.iter().map(|(id, u)| (id.as_str(), u.clone())).collect();
     let links = links_file(dir.path(), &entries);
 
-    // A window of 2 × --concurrency = 4 links.
+    // A window of --concurrency = 2 links.
     let args = [
         "--concurrency",
         "2",

@@ -1,7 +1,7 @@
 //! `linkkeep verify --live`: each link of links.json is re-fetched and compared with its latest
 //! snapshot (`unchanged`, `changed`, `new`, null when the fetch failed), a 304 to the ETag is
 //! unchanged, `--fail-on-change` turns drift into exit 1, and nothing is written. Guards issue #4;
-//! links start host by host in turn, as in `check` (issue #12).
+//! links start through the same window as in `check` (issue #12).
 
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -212,9 +212,10 @@ async fn a_failed_fetch_has_no_change_and_fails_the_run() {
     assert_eq!(report.get("data").change.as_deref(), Some("unchanged"));
 }
 
-/// Issue #12: `verify --live` starts links through the same window as `check`, one host at a
-/// time in turn. Host a answers only once host b has been asked; started in list order (six
-/// links of a, then b) with a window of four, b would wait until a's first links timed out.
+/// Issue #12: `verify --live` starts links through the same window as `check`, where a host
+/// runs no more links than its `--per-host`. Host a answers only once host b has been asked;
+/// started in list order (six links of a, then b) with a window of two, b would wait until a's
+/// first links timed out.
 #[tokio::test(flavor = "multi_thread")]
 async fn live_a_host_cited_many_times_in_a_row_does_not_hold_back_the_others() {
     let (a, b) = held_until_other_asked().await;
