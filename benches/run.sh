@@ -8,6 +8,7 @@
 #   benches/run.sh --only archive,html,big --runs 3 --runs-big 1   # issue #13's figures only
 #   benches/run.sh --runs-big 3     # fewer runs for big-4g only (each can take minutes)
 #   benches/run.sh --keep           # keep the scratch directory (archives, nginx config, logs)
+#   BENCH_LINKKEEP=/tmp/lk benches/run.sh --only check-wide   # measure another linkkeep binary
 #
 # Scenarios: check (check-1k, check-10k, check-100k: linkkeep vs lychee vs curl --parallel),
 # check-wide (issue #19: 5,000 URLs over 500 loopback addresses, a few hosts with 200 links and
@@ -41,7 +42,7 @@
 # ("Maximum resident set size") and bytes written ("File system outputs" x 512: the kernel's
 # write_bytes, bytes of page cache the process dirtied for the disk, files deleted later
 # included) from time, for the process and its children. Tools alternate within each round,
-# after one untimed warm-up run per tool (big-4g has none). The warm-ups check the results: every link stored
+# after one untimed warm-up run per tool. The warm-ups check the results: every link stored
 # and `linkkeep verify` clean; the unchanged re-run answered by 304s (counted in nginx's log of
 # requests carrying X-Bench-Log, which only warm-ups send); `linkkeep get` of two HTML pages
 # gives back the served file byte for byte. After timed runs: `du -sb` of linkkeep's archive
@@ -144,9 +145,14 @@ if { wants check || wants check-wide; } && [ "$("$LYCHEE" --version 2>/dev/null)
     log "installing lychee $LYCHEE_VERSION into $TOOLS (takes several minutes)"
     cargo install "lychee@$LYCHEE_VERSION" --locked --force --root "$TOOLS" >&2
 fi
-log "building linkkeep (release) and the wide server"
-(cd "$ROOT" && cargo build --release --quiet --bin linkkeep)
-BUILT=${CARGO_TARGET_DIR:-$ROOT/target}/release/linkkeep
+# BENCH_LINKKEEP=/path/to/linkkeep measures that binary instead (an A/B comparison).
+if [ -n "${BENCH_LINKKEEP:-}" ]; then
+    BUILT=$BENCH_LINKKEEP
+else
+    log "building linkkeep (release)"
+    (cd "$ROOT" && cargo build --release --quiet --bin linkkeep)
+    BUILT=${CARGO_TARGET_DIR:-$ROOT/target}/release/linkkeep
+fi
 WIDE_BUILT=
 if wants check-wide || wants archive-wide; then
     WIDE_BUILT=$(cd "$ROOT" && cargo bench --no-run --quiet --bench wide_server --message-format=json |
@@ -156,6 +162,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "wide_server" and m.get("executable"):
         print(m["executable"])')
     [ -x "$WIDE_BUILT" ] || die "cargo bench --no-run --bench wide_server gave no executable"
+    log "built the wide server"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -251,12 +258,15 @@ printf 'scenario\ttool\trun\tmetric\tvalue\n' >"$FIGURES"
 # figure SCENARIO TOOL RUN METRIC VALUE: one value, appended to $FIGURES.
 figure() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$FIGURES"; }
 
-# measure SCENARIO UNITS KIND TOOL RUN CMD...: one timed run, appended to $RESULTS.
+# measure SCENARIO UNITS KIND TOOL RUN CMD...: one timed run, appended to $RESULTS. The
+# command in $BEFORE_RUN, if any, runs after the sync, just before the clock starts.
+BEFORE_RUN=
 measure() {
     local scenario=$1 units=$2 kind=$3 tool=$4 run=$5
     shift 5
     local tf=$WORK/time.txt rc=0 t0 t1
     sync
+    [ -z "$BEFORE_RUN" ] || $BEFORE_RUN
     t0=$(date +%s%N)
     /usr/bin/time -v -o "$tf" "$@" >"$WORK/last.out" 2>"$WORK/last.err" || rc=$?
     t1=$(date +%s%N)
@@ -336,14 +346,14 @@ bench_check_wide() {
         seen=$(awk -F'\t' -v t="$tool" '$2 == t && $3 == "warm-up" && $4 == "requests" { print $5 }' "$FIGURES" | tail -1)
         [ "${seen:-0}" -ge "$n" ] || die "$name: the server saw ${seen:-no} requests from $tool's warm-up for $n links"
     done
+    BEFORE_RUN=wide_reset
     for ((r = 1; r <= RUNS; r++)); do
-        wide_reset
         measure "$name" "$n" links linkkeep "$r" "${linkkeep[@]}"
         wide_figures "$name" linkkeep "$r"
-        wide_reset
         measure "$name" "$n" links lychee "$r" "${lychee[@]}"
         wide_figures "$name" lychee "$r"
     done
+    BEFORE_RUN=
     profile "$name" linkkeep "${linkkeep[@]}"
 }
 
@@ -378,13 +388,14 @@ bench_archive_wide() {
     "${linkkeep[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
     wide_figures "$name" "linkkeep (cold)" warm-up
     check_archive "$name" "$dir/archive" "$n" "$dir/links.json"
+    BEFORE_RUN=wide_reset
     for ((r = 1; r <= RUNS; r++)); do
         rm -rf "$dir/archive"
-        wide_reset
         measure "$name" "$bytes" bytes "linkkeep (cold)" "$r" "${linkkeep[@]}"
         wide_figures "$name" "linkkeep (cold)" "$r"
         figure "$name" "linkkeep (cold)" "$r" du_bytes "$(du_bytes "$dir/archive")"
     done
+    BEFORE_RUN=
     rm -rf "$dir/archive"
     profile "$name" "linkkeep (cold)" "${linkkeep[@]}"
     rm -rf "$dir/archive"
@@ -628,6 +639,13 @@ bench_big() {
     local -a linkkeep=("$BIN" --links "$dir/links.json" --archive "$dir/archive" archive --max-size 8GiB
         --retries 0 --no-progress --format json -o /dev/null)
     local -a curl=(sh -c 'curl -s --fail -o "$1" "$2" && sha256sum "$1"' sh "$dir/curl.bin" "$url")
+    # One untimed round first: the first timed round used to pay for the page cache the
+    # scenarios before it left dirty (seconds of writeback and reclaim, in system time).
+    rm -rf "$dir/archive"
+    "${linkkeep[@]}" 2>"$WORK/warmup.err" || { cat "$WORK/warmup.err" >&2; die "$name: warm-up failed"; }
+    rm -rf "$dir/archive"
+    "${curl[@]}" >/dev/null || die "$name: curl's warm-up failed"
+    rm -f "$dir/curl.bin"
     for ((r = 1; r <= RUNS_BIG; r++)); do
         rm -rf "$dir/archive"
         measure "$name" "$bytes" bytes linkkeep "$r" "${linkkeep[@]}"

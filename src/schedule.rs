@@ -26,23 +26,27 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indexmap::IndexMap;
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::fetch::Fetcher;
 use crate::fetch::politeness::host_key;
 use crate::links::Link;
 
-/// How many tasks a window keeps alive per request slot (`--concurrency`). Two once kept slots
-/// busy while tasks waited for a busy host's permit; but a host runs no more links than its
-/// cap, so extra tasks only queue for a global slot, and that queue is first come, first
-/// served: each link waits there behind the links started before it, holding its host's
-/// permit, and a big host then runs at about half its cap whatever the start order
-/// (issue #19: with two per slot, 1.30 times the bound for `--concurrency 128`, against 1.00
-/// with one). The cost: a task between requests (a retry's backoff, an `interval` wait,
-/// storing a body) holds its place without using a slot.
-const TASKS_PER_SLOT: usize = 1;
+/// How many tasks a window keeps alive per request slot (`--concurrency`). A task between
+/// requests (storing a body, reading its text, a retry's backoff, an `interval` wait) holds its
+/// place without using a slot, so one task per slot left slots idle: archiving the wide web of
+/// issue #19 kept 48 of 64 slots busy (1.37 times the bound). Two let other links use those
+/// slots. But extra tasks must not queue for a global slot: that queue is first come, first
+/// served, so a big host's next link would wait there behind every link started before it and
+/// the host would run at about half its cap whatever the start order (1.30 times the bound
+/// with `--concurrency 128`). Hence the gate of [`Window::gated`]: a link starts only into a
+/// slot free now.
+const TASKS_PER_SLOT: usize = 2;
 
 /// Link indices by host (scheme, host, port), hosts in order of first appearance, each host's
 /// links in list order.
@@ -97,6 +101,15 @@ pub struct Window<T> {
     /// it starts a link, which takes it out first, so no entry is ever stale.
     ready: BinaryHeap<Priority>,
     size: usize,
+    /// How many request slots are free now ([`Window::gated`]); `None`: not gated.
+    free_slots: Option<Box<dyn Fn() -> usize + Send + Sync>>,
+    /// Tasks started and not yet polled: they have not taken their slot yet, though it counts
+    /// as free until they do.
+    unpolled: Arc<AtomicUsize>,
+    /// Tasks finished and not yet collected by [`Window::next`]: their slots are free, but
+    /// their hosts are still counted at their cap, so the host with the most links left may be
+    /// among them and must not find its slot already given to another host.
+    uncollected: Arc<AtomicUsize>,
 }
 
 impl<T: Send + 'static> Window<T> {
@@ -135,6 +148,9 @@ impl<T: Send + 'static> Window<T> {
             hosts,
             host_of,
             size: size.max(1),
+            free_slots: None,
+            unpolled: Arc::new(AtomicUsize::new(0)),
+            uncollected: Arc::new(AtomicUsize::new(0)),
         };
         for host in 0..window.hosts.len() {
             window.push_if_ready(host);
@@ -156,13 +172,42 @@ impl<T: Send + 'static> Window<T> {
         Self::by_host(hosts, concurrency.get() * TASKS_PER_SLOT)
     }
 
-    /// Starts `task(index)` for the next indices until `size` tasks run or no host may start
-    /// one.
+    /// The window of a run through `fetcher`: its `--concurrency`, each host's cap from its
+    /// settings (`--per-host` or its rule's), [gated](Window::gated) by its free slots.
+    pub fn for_fetcher(links: &[Link], fetcher: &Arc<Fetcher>) -> Self {
+        let gate = Arc::clone(fetcher);
+        Self::for_links(links, fetcher.config().concurrency, |url| {
+            fetcher.settings(url).per_host.get()
+        })
+        .gated(move || gate.free_slots())
+    }
+
+    /// Starts links only into request slots free at the time, as `free_slots` counts them
+    /// (the fetcher's global slots not in use): more would wait in the slots' first-come queue,
+    /// behind which the host with the most links left could not keep its cap busy (see
+    /// [`TASKS_PER_SLOT`]). A window with no task running still starts one, so that slots held
+    /// by something else (a public-archive lookup) cannot stall it.
+    pub fn gated(mut self, free_slots: impl Fn() -> usize + Send + Sync + 'static) -> Self {
+        self.free_slots = Some(Box::new(free_slots));
+        self
+    }
+
+    /// Starts `task(index)` for the next indices until `size` tasks run, no host may start
+    /// one, or (when [`gated`](Window::gated)) no request slot is free for another.
     pub fn fill<Fut>(&mut self, mut task: impl FnMut(usize) -> Fut)
     where
         Fut: Future<Output = T> + Send + 'static,
     {
-        while self.tasks.len() < self.size {
+        // Each link started takes one of the slots free now, as do the links started earlier
+        // that have not run yet (their first request not sent, their slot still free); the
+        // slots of tasks finished but not collected are kept for when they are.
+        let mut free = self.free_slots.as_ref().map(|free_slots| {
+            free_slots()
+                .saturating_sub(self.unpolled.load(Ordering::Relaxed))
+                .saturating_sub(self.uncollected.load(Ordering::Relaxed))
+        });
+        while self.tasks.len() < self.size && (free != Some(0) || self.tasks.is_empty()) {
+            free = free.map(|n| n.saturating_sub(1));
             let Some((_, _, Reverse(host))) = self.ready.pop() else {
                 break;
             };
@@ -171,7 +216,15 @@ impl<T: Send + 'static> Window<T> {
             queue.running += 1;
             self.push_if_ready(host);
             let task = task(index);
-            self.tasks.spawn(async move { (index, task.await) });
+            let (unpolled, uncollected) = (Arc::clone(&self.unpolled), Arc::clone(&self.uncollected));
+            unpolled.fetch_add(1, Ordering::Relaxed);
+            self.tasks.spawn(async move {
+                // Its first poll goes on to take its slot, if one is free.
+                unpolled.fetch_sub(1, Ordering::Relaxed);
+                let output = task.await;
+                uncollected.fetch_add(1, Ordering::Relaxed);
+                (index, output)
+            });
         }
     }
 
@@ -180,6 +233,7 @@ impl<T: Send + 'static> Window<T> {
         loop {
             match self.tasks.join_next().await? {
                 Ok(done) => {
+                    self.uncollected.fetch_sub(1, Ordering::Relaxed);
                     let host = self.host_of[done.0];
                     let queue = &mut self.hosts[host];
                     // A host at its cap was out of the queue until one of its links finished;
@@ -482,7 +536,8 @@ mod tests {
             }
         };
         let start = Instant::now();
-        let mut window = Window::for_links(links, nz(concurrency), |_| per_host);
+        let gate = Arc::clone(&limits);
+        let mut window = Window::for_links(links, nz(concurrency), |_| per_host).gated(move || gate.free_slots());
         window.fill(task);
         while window.next().await.is_some() {
             window.fill(task);

@@ -145,7 +145,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let run_id = new_run_id(started);
     // The journal first: while it exists, readers know the run's WARC file may end inside a
     // record it is writing.
-    let mut journal = Journal::create(store.root(), &run_id)
+    let journal = Journal::create(store.root(), &run_id)
         .with_context(|| format!("cannot create a journal in {}", store.root().display()))?;
     let warc = Arc::new(
         RunWarc::create(store.root(), &run_id, warc_date(started), &warcinfo(&links, &fetcher))
@@ -192,9 +192,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         let span = tracing::info_span!("link", id = %link.id);
         job.run().instrument(span)
     };
-    let mut window = Window::for_links(&links.links, fetcher.config().concurrency, |url| {
-        fetcher.settings(url).per_host.get()
-    });
+    let mut window = Window::for_fetcher(&links.links, &fetcher);
     window.fill(|index| task(index, &manifest));
 
     let mut results: Vec<Option<LinkResult>> = vec![None; links.links.len()];
@@ -206,30 +204,78 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     } else {
         1
     });
+    // A checkpoint runs on the blocking pool (a flush can take seconds on a slow disk, and the
+    // runtime's threads have downloads to drive meanwhile) and takes the journal with it. The
+    // window goes on meanwhile: links finished during a checkpoint are collected, so that their
+    // slots go to the next links at once, and held until the journal is back (issue #19: a run
+    // that waited for each checkpoint left slots idle for a sixth of its time).
+    let mut journal = Some(journal);
+    let mut flushing: Option<Flush> = None;
+    // Links collected from the window so far (a debug-build test hook watches it).
+    let collected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut held = std::collections::VecDeque::new();
     loop {
-        // Links finished while the others are still downloading reach the journal in time even
-        // when nothing else finishes for a while (a stalled download, say).
-        let due = checkpoint.next_due(journal.pending());
-        let next = tokio::select! {
-            // A due checkpoint first, however busy the window.
-            biased;
-            () = sleep_until_some(due) => {
-                let started = Instant::now();
-                // On the blocking pool: a flush can take seconds on a slow disk, and the
-                // runtime's threads have downloads to drive meanwhile.
-                let (warc, store) = (Arc::clone(&warc), store.clone());
-                let (back, made) = tokio::task::spawn_blocking(move || {
-                    let made = make_checkpoint(&mut journal, &warc, &store);
-                    (journal, made)
-                })
-                .await
-                .context("a checkpoint failed")?;
-                journal = back;
-                made?;
-                checkpoint.saved(started.elapsed());
-                continue;
+        let next = match (journal.as_ref(), held.pop_front()) {
+            (Some(_), Some(done)) => Some(done),
+            (_, early) => {
+                if let Some(done) = early {
+                    held.push_front(done);
+                }
+                // Links finished while the others are still downloading reach the journal in
+                // time even when nothing else finishes for a while (a stalled download, say).
+                let due = journal
+                    .as_ref()
+                    .and_then(|journal| checkpoint.next_due(journal.pending()));
+                let event = tokio::select! {
+                    // A finished checkpoint, then a due one, first, however busy the window.
+                    biased;
+                    back = finish_flush(&mut flushing) => Event::Flushed(back),
+                    () = sleep_until_some(due) => Event::Due,
+                    next = window.next() => Event::Finished(next),
+                };
+                match event {
+                    Event::Flushed(back) => {
+                        let (started, (back, made)) = back?;
+                        journal = Some(back);
+                        made?;
+                        checkpoint.saved(started.elapsed());
+                        continue;
+                    }
+                    Event::Due => {
+                        let mut taken = journal.take().expect("a checkpoint is due only with the journal home");
+                        let (warc, store) = (Arc::clone(&warc), store.clone());
+                        let _collected = Arc::clone(&collected);
+                        flushing = Some(Flush {
+                            started: Instant::now(),
+                            task: tokio::task::spawn_blocking(move || {
+                                #[cfg(debug_assertions)]
+                                hold_first_checkpoint(&_collected);
+                                let made = make_checkpoint(&mut taken, &warc, &store);
+                                (taken, made)
+                            }),
+                        });
+                        continue;
+                    }
+                    Event::Finished(Some(done)) if journal.is_none() => {
+                        collected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        held.push_back(done);
+                        window.fill(|index| task(index, &manifest));
+                        continue;
+                    }
+                    Event::Finished(Some(done)) => {
+                        collected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        Some(done)
+                    }
+                    Event::Finished(None) if flushing.is_some() => {
+                        let (started, (back, made)) = finish_flush(&mut flushing).await?;
+                        journal = Some(back);
+                        made?;
+                        checkpoint.saved(started.elapsed());
+                        continue;
+                    }
+                    Event::Finished(None) => None,
+                }
             }
-            next = window.next() => next,
         };
         let Some((index, archived)) = next else { break };
         let archived = match archived {
@@ -237,10 +283,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
             Err(e) => {
                 // Keep what finished, then stop: the disk is full or the archive unwritable.
                 window.abort();
+                let journal = journal.take().expect("results are taken only with the journal home");
                 compact(&mut manifest, journal, &warc, &store, index_lines).await?;
                 return Err(e.into());
             }
         };
+        let journal = journal.as_mut().expect("results are taken only with the journal home");
         let link = &links.links[index];
         let mut result = archived.result;
         warnings.extend(archived.warnings);
@@ -267,6 +315,7 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         results[index] = Some(result);
         window.fill(|index| task(index, &manifest));
     }
+    let journal = journal.expect("the journal is home once every link is in");
     compact(&mut manifest, journal, &warc, &store, index_lines).await?;
     progress.finish();
 
@@ -383,6 +432,58 @@ fn remote_checkpoint_scale() -> u32 {
 }
 
 /// Sleeps until `due`, or for ever when there is nothing to wait for.
+/// In debug builds, `LINKKEEP_TEST_CHECKPOINT_HOLD=N` holds the run's first checkpoint until N
+/// more links have been collected from the window (at most 20 s), and logs how many were: a
+/// test's proof that links go on finishing, and starting, while a checkpoint flushes.
+#[cfg(debug_assertions)]
+fn hold_first_checkpoint(collected: &std::sync::atomic::AtomicUsize) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static HELD: AtomicBool = AtomicBool::new(false);
+    let Some(n) = std::env::var("LINKKEEP_TEST_CHECKPOINT_HOLD")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    if HELD.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let start = collected.load(Ordering::Relaxed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while collected.load(Ordering::Relaxed) < start + n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let during = collected.load(Ordering::Relaxed) - start;
+    tracing::info!(during, "links collected while the first checkpoint was held");
+}
+
+/// A checkpoint under way on the blocking pool, holding the journal.
+struct Flush {
+    started: Instant,
+    task: tokio::task::JoinHandle<(Journal, anyhow::Result<()>)>,
+}
+
+/// What the run loop waits for.
+enum Event<T> {
+    /// The checkpoint under way finished: when it started, the journal and its outcome.
+    Flushed(anyhow::Result<(Instant, (Journal, anyhow::Result<()>))>),
+    /// A checkpoint is due.
+    Due,
+    /// A link finished, or (`None`) the window is empty.
+    Finished(Option<T>),
+}
+
+/// Waits for the checkpoint under way, and takes it; never ready when there is none.
+async fn finish_flush(flushing: &mut Option<Flush>) -> anyhow::Result<(Instant, (Journal, anyhow::Result<()>))> {
+    let Some(flush) = flushing.as_mut() else {
+        return std::future::pending().await;
+    };
+    let done = (&mut flush.task).await.context("a checkpoint failed");
+    let started = flush.started;
+    *flushing = None;
+    Ok((started, done?))
+}
+
 async fn sleep_until_some(due: Option<Instant>) {
     match due {
         Some(due) => tokio::time::sleep_until(due).await,

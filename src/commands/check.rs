@@ -113,9 +113,7 @@ pub async fn check_links(
         }
         .instrument(span)
     };
-    let mut window = Window::for_links(links, fetcher.config().concurrency, |url| {
-        fetcher.settings(url).per_host.get()
-    });
+    let mut window = Window::for_fetcher(links, fetcher);
     window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
     while let Some((index, result)) = window.next().await {

@@ -400,9 +400,7 @@ async fn compare_live(
         let span = tracing::info_span!("link", id = %link.id);
         async move { compare_link(&fetcher, &soft_404, &link, &archive, history).await }.instrument(span)
     };
-    let mut window = Window::for_links(links, fetcher.config().concurrency, |url| {
-        fetcher.settings(url).per_host.get()
-    });
+    let mut window = Window::for_fetcher(links, fetcher);
     window.fill(task);
     let mut results: Vec<Option<LinkResult>> = vec![None; links.len()];
     while let Some((index, result)) = window.next().await {

@@ -215,6 +215,11 @@ impl Fetcher {
             .for_rule(self.config.hosts.for_url(url).map(|(index, _)| index))
     }
 
+    /// How many request slots (`--concurrency`) are free now.
+    pub fn free_slots(&self) -> usize {
+        self.limits.free_slots()
+    }
+
     /// The configuration this fetcher runs with.
     pub fn config(&self) -> &NetworkConfig {
         &self.config

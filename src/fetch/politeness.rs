@@ -86,6 +86,12 @@ impl Limits {
         }
     }
 
+    /// How many of the global slots nobody holds or waits for now: the run's start order
+    /// ([`crate::schedule::Window::gated`]) starts links only into these.
+    pub fn free_slots(&self) -> usize {
+        self.global.available_permits()
+    }
+
     async fn global_slot(&self) -> OwnedSemaphorePermit {
         Arc::clone(&self.global)
             .acquire_owned()

@@ -14,6 +14,7 @@ mod archive_lock;
 mod archive_manifest;
 mod archive_readers;
 mod archive_roundtrip;
+mod archive_schedule;
 mod archive_store;
 mod archive_text;
 mod archive_warc_hops;
