@@ -598,6 +598,8 @@ print(sum(1 for e in m["links"].values() for s in e["snapshots"] if "text_sha256
         measure "$name" "$bytes" bytes "linkkeep --no-text" "$r" "${linkkeep[@]}" --no-text
     done
     rm -rf "$dir/archive"
+    profile "$name" "linkkeep (text)" "${linkkeep[@]}"
+    rm -rf "$dir/archive"
 }
 
 # drift (issue #14): the drift corpus classified by linkkeep's own text code (not timed).
@@ -745,7 +747,7 @@ bench_status_links() {
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
     echo "- load before: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- linkkeep $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo "+changes in $(git -C "$ROOT" diff --name-only | tr '\n' ' ')") (binary sha256 $(sha256sum "$BIN" | cut -c1-12)), $("$LYCHEE" --version 2>/dev/null || echo "lychee not installed"), $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)"
-    echo "- Debian packages: $(dpkg-query -W -f='${Package} ${Version}, ' nginx-light nginx-core nginx curl wget time coreutils linux-perf 2>/dev/null | sed 's/, $//')"
+    echo "- Debian packages: $(dpkg-query -W -f='${Package} ${Version}\n' nginx-light nginx-core nginx curl wget time coreutils linux-perf 2>/dev/null | awk 'NF == 2' | paste -sd, | sed 's/,/, /g')"
     echo "- perf: $([ -n "$PERF" ] && "$PERF" --version || echo 'not available: no profiles')"
     echo "- runs per tool: $RUNS$([ $QUICK = 1 ] && echo ' (--quick)'); scenarios: $ONLY"
 } >"$RESULTS.header"

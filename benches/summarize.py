@@ -127,7 +127,8 @@ def targets(scenarios, figures, results_path):
     print("|---|---|---|")
     for target, measured, ok in rows:
         print(f"| {target} | {measured} | {ok} |")
-    missed = OrderedDict((target.split(":")[0], None) for target, _, ok in rows if ok != "met" and ok != "-")
+    # A target names its scenario before the colon (and before any " (…)" said of it).
+    missed = OrderedDict((target.split(":")[0].split(" (")[0], None) for target, _, ok in rows if ok != "met" and ok != "-")
     stem = results_path[: -len(".tsv")]
     for scenario in missed:
         profiles = sorted(glob.glob(f"{glob.escape(stem)}-profile-{glob.escape(scenario)}-*.txt"))
