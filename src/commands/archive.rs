@@ -233,6 +233,12 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
                     () = sleep_until_some(due) => Event::Due,
                     next = window.next() => Event::Finished(next),
                 };
+                // The window is empty but a checkpoint is still under way: wait for it here,
+                // rather than spin on an empty window.
+                let event = match event {
+                    Event::Finished(None) if flushing.is_some() => Event::Flushed(finish_flush(&mut flushing).await),
+                    event => event,
+                };
                 match event {
                     Event::Flushed(back) => {
                         let (started, (back, made)) = back?;
@@ -265,13 +271,6 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
                     Event::Finished(Some(done)) => {
                         collected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Some(done)
-                    }
-                    Event::Finished(None) if flushing.is_some() => {
-                        let (started, (back, made)) = finish_flush(&mut flushing).await?;
-                        journal = Some(back);
-                        made?;
-                        checkpoint.saved(started.elapsed());
-                        continue;
                     }
                     Event::Finished(None) => None,
                 }
@@ -431,7 +430,6 @@ fn remote_checkpoint_scale() -> u32 {
     5
 }
 
-/// Sleeps until `due`, or for ever when there is nothing to wait for.
 /// In debug builds, `LINKKEEP_TEST_CHECKPOINT_HOLD=N` holds the run's first checkpoint until N
 /// more links have been collected from the window (at most 20 s), and logs how many were: a
 /// test's proof that links go on finishing, and starting, while a checkpoint flushes.
@@ -484,6 +482,7 @@ async fn finish_flush(flushing: &mut Option<Flush>) -> anyhow::Result<(Instant, 
     Ok((started, done?))
 }
 
+/// Sleeps until `due`, or for ever when there is nothing to wait for.
 async fn sleep_until_some(due: Option<Instant>) {
     match due {
         Some(due) => tokio::time::sleep_until(due).await,
