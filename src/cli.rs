@@ -292,6 +292,20 @@ pub struct ArchiveArgs {
     #[arg(long, conflicts_with = "skip_cosmetic")]
     pub no_text: bool,
 
+    /// Fetch nothing but the links: no page requisites (the stylesheets, images, fonts,
+    /// scripts and frames an HTML capture needs to display).
+    #[arg(long)]
+    pub no_requisites: bool,
+
+    /// Requisites fetched for one page at most; the rest are left out, and the run says so.
+    #[arg(long, value_name = "N", default_value_t = crate::requisites::DEFAULT_MAX_REQUISITES)]
+    pub max_requisites: usize,
+
+    /// Bytes downloaded for one page's requisites at most, e.g. 50MB; a requisite larger than
+    /// what is left fails as too large.
+    #[arg(long, value_name = "BYTES", default_value = crate::requisites::DEFAULT_MAX_REQUISITE_BYTES)]
+    pub max_requisite_bytes: String,
+
     /// Wait for another run holding the archive instead of exiting.
     #[arg(long)]
     pub wait_lock: bool,

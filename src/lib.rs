@@ -61,6 +61,7 @@ pub mod payload;
 pub mod progress;
 pub mod public_archive;
 pub mod report;
+pub mod requisites;
 pub mod schedule;
 pub mod serve;
 pub mod shard;

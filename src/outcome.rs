@@ -149,6 +149,10 @@ pub struct LinkResult {
     /// archive came to; absent for a link not submitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submission: Option<crate::public_archive::save::Submission>,
+    /// With `archive`, for an HTML capture: its requisites as this run fetched them (the
+    /// snapshot's `requisites`, issue #20); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requisites: Option<crate::requisites::Summary>,
 }
 
 impl LinkResult {
@@ -172,6 +176,7 @@ impl LinkResult {
             error: Some(why),
             public_copy: None,
             submission: None,
+            requisites: None,
         }
     }
 }

@@ -323,6 +323,52 @@ pub fn record_payload_digest(
     })
 }
 
+/// A response record's payload, decoded, and what its head says: how a page's requisites
+/// are read back (a stylesheet's imports, the validators of the next conditional request).
+pub struct RecordPayload {
+    /// The payload, with any Content-Encoding removed. Not checked against a digest: the
+    /// caller reads what the record holds.
+    pub reader: Box<dyn Read + Send>,
+    /// `WARC-Record-ID` and `WARC-Date`.
+    pub record_id: String,
+    pub date: String,
+    /// The response head's `ETag`, `Last-Modified` and `Content-Type`.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// Opens the response record at `offset` in WARC file `file` (relative to the archive, a plain
+/// name under `warc/` only). Blocking.
+pub fn open_response(archive: &Path, file: &str, offset: u64, length: u64) -> Result<RecordPayload, PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (body, head, framing) = open_record(&path, offset, length, &location)?;
+    let header = |name: &str| head.as_ref().and_then(|head| head.header(name));
+    let coding = header("content-encoding")
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let reader = decoder(&coding, body).ok_or_else(|| {
+        PayloadError::damaged(
+            &location,
+            format!("the body has an unknown Content-Encoding {coding:?}"),
+        )
+    })?;
+    Ok(RecordPayload {
+        reader,
+        record_id: framing.record_id,
+        date: framing.date,
+        etag: header("etag"),
+        last_modified: header("last-modified"),
+        content_type: header("content-type"),
+    })
+}
+
 /// Feeds what is written to a hasher.
 struct HashWriter<'a>(&'a mut Sha256);
 
@@ -406,6 +452,22 @@ fn open_record_body(
     length: u64,
     location: &Location,
 ) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
+    let (body, head, framing) = open_record(path, offset, length, location)?;
+    let coding = head
+        .and_then(|head| head.header("content-encoding"))
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok((body, coding, framing))
+}
+
+/// The record at `offset`, read up to its body: the body as received, the HTTP head of a
+/// response record, and the record's framing.
+fn open_record(
+    path: &Path,
+    offset: u64,
+    length: u64,
+    location: &Location,
+) -> Result<(RecordBody, Option<crate::warc::index::HttpHead>, BodyFraming), PayloadError> {
     let io_error = |source| PayloadError::Io {
         location: location.to_string(),
         source,
@@ -423,7 +485,7 @@ fn open_record_body(
     let mut block = BufReader::with_capacity(READ_BUFFER, member);
     let framing = read_warc_header(&mut block).map_err(|why| PayloadError::damaged(location, why))?;
     let mut block = block.take(framing.block_length);
-    let mut coding = String::new();
+    let mut http_head = None;
     if framing.http {
         let head = crate::warc::index::read_http_head(&mut block)
             .map_err(|e| PayloadError::damaged(location, format!("cannot read the HTTP head: {e}")))?
@@ -436,12 +498,9 @@ fn open_record_body(
                 "the record's body is chunked, which linkkeep never writes",
             ));
         }
-        coding = head
-            .header("content-encoding")
-            .map(|c| c.trim().to_ascii_lowercase())
-            .unwrap_or_default();
+        http_head = Some(head);
     }
-    Ok((block, coding, framing))
+    Ok((block, http_head, framing))
 }
 
 /// Reads the WARC header up to its blank line: the block's length and kind.

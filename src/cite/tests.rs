@@ -72,6 +72,7 @@ fn snapshot(first_seen: &str, cosmetic: bool) -> Snapshot {
             similarity_to_first: None,
         }),
         public_copies: Vec::new(),
+        requisites: None,
         extra: Map::new(),
     }
 }

@@ -15,19 +15,21 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::header::{
     ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, USER_AGENT,
+    LAST_MODIFIED,
 };
 use serde_json::Map;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use self::record::Recorder;
+use self::requisites::Requisites;
 use self::submit::Submitter;
 use super::{Exit, RunLinks, emit_report, load_run_links, public_archive_lookups, release_at_exit};
 use crate::cli::ArchiveArgs;
 use crate::config::{Environment, GlobalConfig, NetworkConfig, OutputConfig, SubmitConfig};
+use crate::fetch::Fetcher;
 use crate::fetch::download;
-use crate::fetch::{Fetcher, is_secret_header};
 use crate::journal::{self, Journal, Recovery};
 use crate::links::{Link, LinksFile};
 use crate::lock::ArchiveLock;
@@ -42,20 +44,16 @@ use crate::store::{PayloadSink, Store, hex};
 use crate::text;
 use crate::title::TitleSample;
 use crate::warc::run::{Exchange, Original, RawBody, ReceivedBody, RunWarc};
-use crate::warc::{
-    PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, WarcError, http_request_head, http_response_head,
-    media_type, merge_cdxj, sha256_label, warc_date,
-};
+use crate::warc::{PROFILE_SERVER_NOT_MODIFIED, merge_cdxj, sha256_label, warc_date};
 
+mod record;
+mod requisites;
 mod submit;
 
 /// Where run reports go, relative to the archive.
 pub const RUNS_DIR: &str = "runs";
 /// The CDXJ index of every WARC record, relative to the archive.
 pub const INDEX_FILE: &str = "index.cdxj";
-/// How much of a redirect's or an error response's body goes into the WARC file: enough for any
-/// error page, not so much that a misbehaving server can fill the disk through one.
-const OTHER_BODY_LIMIT: u64 = 1 << 20;
 /// Make a checkpoint at least this often while links finish…
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 /// …and sooner once this many links are waiting for one (but not more often than
@@ -122,6 +120,11 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
     let submitter = SubmitConfig::new(&args.submit, env)?
         .map(|config| Submitter::new(&config, &network, &global.archive_dir))
         .transpose()?;
+    let requisite_limits = crate::requisites::Limits {
+        max: if args.no_requisites { 0 } else { args.max_requisites },
+        bytes: crate::config::parse_size(&args.max_requisite_bytes)
+            .map_err(|e| anyhow::anyhow!("invalid --max-requisite-bytes: {e}"))?,
+    };
     let RunLinks { file: links, outside } = load_run_links(&global.links_path, args.shard.shard)?;
     let mut lookups = public_archive_lookups(&args.public_archive, &network)?;
     let fetcher = Fetcher::new(network).context("cannot set up HTTP")?;
@@ -169,20 +172,21 @@ pub async fn run(global: &GlobalConfig, args: &ArchiveArgs, env: &Environment) -
         ));
     }
     let progress = Progress::new(global.progress && global.verbose == 0, links.links.len(), "archiving");
+    let recorder = Recorder::new(Arc::clone(&fetcher), store.clone(), Arc::clone(&warc));
+    let requisites = (requisite_limits.max > 0)
+        .then(|| Arc::new(Requisites::new(recorder.clone(), requisite_limits, run_id.clone())));
     // The latest snapshot is read when a link starts: a run records each link only once.
-    let stored = RunPayloads::default();
     let task = |index: usize, manifest: &ManifestUpdate| {
         let link = &links.links[index];
         let job = LinkJob {
             fetcher: Arc::clone(&fetcher),
-            store: store.clone(),
-            warc: Arc::clone(&warc),
+            recorder: recorder.clone(),
+            requisites: requisites.clone(),
             link: link.clone(),
             history: manifest
                 .entry(&link.id)
                 .map(|e| e.snapshots.clone())
                 .unwrap_or_default(),
-            stored: Arc::clone(&stored),
             run: run_id.clone(),
             read_text: !args.no_text,
             skip_cosmetic: args.skip_cosmetic,
@@ -614,81 +618,15 @@ impl PayloadSink for PayloadSeen {
     }
 }
 
-/// The payloads stored so far, by `WARC-Payload-Digest`: a later capture of the same bytes, of
-/// any link, becomes a revisit of the first.
-type RunPayloads = Arc<std::sync::Mutex<StoredPayloads>>;
-
-#[derive(Default)]
-struct StoredPayloads {
-    /// Stored by this run.
-    this_run: HashMap<String, Original>,
-    /// Stored by earlier runs, from the index: read once, when the run first meets a payload
-    /// its link never had (so an unchanged re-run never reads it).
-    indexed: Option<HashMap<String, Original>>,
-}
-
-/// The successful captures `index.cdxj` lists (responses of status 2xx), by payload digest.
-/// Their record ids and dates are read from the records when one is used. Blocking.
-fn indexed_payloads(archive: &Path) -> HashMap<String, Original> {
-    let mut found = HashMap::new();
-    let Ok(index) = std::fs::read_to_string(archive.join(INDEX_FILE)) else {
-        return found;
-    };
-    for line in index.lines() {
-        let Some(json) = line.splitn(3, ' ').nth(2) else {
-            continue;
-        };
-        let Ok(entry) = serde_json::from_str::<serde_json::Value>(json) else {
-            continue;
-        };
-        let field = |name: &str| entry.get(name).and_then(|v| v.as_str());
-        let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok());
-        let success = field("status").is_some_and(|s| s.starts_with('2'));
-        let (Some(digest), Some(file), Some(offset), Some(length), Some(url)) = (
-            field("digest"),
-            field("filename"),
-            number("offset"),
-            number("length"),
-            field("url"),
-        ) else {
-            continue;
-        };
-        if !success || field("mime") == Some("warc/revisit") {
-            continue;
-        }
-        found.entry(digest.to_owned()).or_insert_with(|| Original {
-            file: format!("{}/{file}", crate::warc::run::WARC_DIR),
-            record: crate::manifest::WarcRecordRef {
-                offset,
-                length,
-                record_id: String::new(),
-                date: String::new(),
-                payload_digest: digest.to_owned(),
-            },
-            url: url.to_owned(),
-        });
-    }
-    found
-}
-
-/// Reads `original`'s record through: its identity, if it still holds the payload its digest
-/// names. Blocking.
-fn read_record(archive: &Path, original: &Original) -> Option<crate::payload::RecordDigest> {
-    let found =
-        crate::payload::record_payload_digest(archive, &original.file, original.record.offset, original.record.length)
-            .ok()?;
-    (sha256_label(&found.payload) == original.record.payload_digest).then_some(found)
-}
-
 /// Everything one link's task needs.
 struct LinkJob {
     fetcher: Arc<Fetcher>,
-    store: Store,
-    warc: Arc<RunWarc>,
+    recorder: Recorder,
+    /// Fetches the requisites of HTML captures (none with `--no-requisites`).
+    requisites: Option<Arc<Requisites>>,
     link: Link,
     /// The link's snapshots so far, oldest first.
     history: Vec<Snapshot>,
-    stored: RunPayloads,
     run: String,
     /// Read captures' main text to tell cosmetic changes from real ones (not `--no-text`).
     read_text: bool,
@@ -723,7 +661,7 @@ impl LinkJob {
         let on_other = |response: reqwest::Response| {
             let (lines, error, extra) = (&other_lines, &other_error, &extra_headers);
             async move {
-                match job.record_other(response, extra).await {
+                match job.recorder.record_other(&job.link.url, response, extra).await {
                     Ok(line) => lines.lock().expect("not poisoned").push(line),
                     Err(e) => {
                         error.lock().expect("not poisoned").get_or_insert(e);
@@ -738,7 +676,7 @@ impl LinkJob {
                 &link.parsed,
                 &extra_headers,
                 |response, deadline| async move {
-                    let exchange = Arc::new(job.exchange(&response, extra));
+                    let exchange = Arc::new(job.recorder.exchange(&job.link.url, &response, extra));
                     let limits = job.fetcher.body_limits(response.url());
                     if response.status() == StatusCode::NOT_MODIFIED {
                         return Ok(Ok(Received::NotModified { exchange }));
@@ -754,7 +692,7 @@ impl LinkJob {
                         text: job.read_text.then(|| text::Sample::new(content_type)),
                     };
                     // A failed download drops the body, which removes its file, if it has one.
-                    let mut raw = RawBody::new(Arc::clone(&job.warc), Arc::clone(&exchange));
+                    let mut raw = RawBody::new(Arc::clone(&job.recorder.warc), Arc::clone(&exchange));
                     match download::download(response, deadline, limits, &mut payload, Some(&mut raw)).await? {
                         Ok(()) => Ok(raw.finish().await.map(|body| Received::Payload {
                             exchange,
@@ -792,6 +730,7 @@ impl LinkJob {
             error: fetched.error.clone(),
             public_copy: None,
             submission: None,
+            requisites: None,
         };
         let mut check = LastCheck {
             at: at.clone(),
@@ -820,13 +759,27 @@ impl LinkJob {
                     .content_type
                     .or_else(|| latest.and_then(|s| s.content_type.clone()));
                 let original = latest.and_then(original_of);
-                let warc = Arc::clone(&self.warc);
-                let line =
-                    blocking(move || warc.write_revisit(&exchange, PROFILE_SERVER_NOT_MODIFIED, original.as_ref()))
-                        .await
-                        .map_err(|e| self.store_error(e))?;
+                let line = self
+                    .recorder
+                    .write_revisit(exchange, PROFILE_SERVER_NOT_MODIFIED, original.clone())
+                    .await
+                    .map_err(|e| self.store_error(e))?;
                 index_lines.push(line);
-                Some(Capture::NotModified { etag, last_modified })
+                // The page is as it was; what it needs may not be.
+                let html = latest.is_some_and(|s| requisites::is_html(s.content_type.as_deref()));
+                let requisites = match original.filter(|_| html) {
+                    Some(original) => {
+                        self.page_requisites(&final_url, &original, &mut index_lines, &mut warnings)
+                            .await?
+                    }
+                    None => None,
+                };
+                result.requisites.clone_from(&requisites);
+                Some(Capture::NotModified {
+                    etag,
+                    last_modified,
+                    requisites: requisites.map(Box::new),
+                })
             }
             Some(Received::Payload {
                 exchange,
@@ -909,6 +862,14 @@ impl LinkJob {
                 let (original, line, damaged) = self.store_body(exchange, body, &sha256_label(&payload_digest)).await?;
                 warnings.extend(damaged);
                 index_lines.push(line);
+                let requisites = match requisites::is_html(result.content_type.as_deref()) {
+                    true => {
+                        self.page_requisites(&final_url, &original, &mut index_lines, &mut warnings)
+                            .await?
+                    }
+                    false => None,
+                };
+                result.requisites.clone_from(&requisites);
                 let title = match self.latest().filter(|s| s.sha256 == sha256) {
                     Some(latest) => latest.title.clone(),
                     None => title.title(),
@@ -935,6 +896,7 @@ impl LinkJob {
                     run: self.run.clone(),
                     text: judged.map(|j| j.fields),
                     public_copies: Vec::new(),
+                    requisites,
                     extra: Map::new(),
                 })))
             }
@@ -969,7 +931,7 @@ impl LinkJob {
         // One page at a time per core: sixteen pages parsed at once on two cores only take
         // turns, each with its DOM in memory.
         let _slot = self.text_slots.acquire().await.expect("never closed");
-        let (archive, history) = (self.store.root().to_owned(), self.history.clone());
+        let (archive, history) = (self.recorder.archive().to_owned(), self.history.clone());
         let judged =
             tokio::task::spawn_blocking(move || text::judge(&archive, &history, content_type.as_deref(), &bytes)).await;
         judged.unwrap_or_else(|e| {
@@ -978,23 +940,32 @@ impl LinkJob {
         })
     }
 
-    /// The exchange a response ends: its URL, the request as sent, the response head.
-    fn exchange(&self, response: &reqwest::Response, extra: &HeaderMap) -> Exchange {
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        Exchange {
-            url: response.url().clone(),
-            date: Utc::now(),
-            request_head: request_head(&self.fetcher, &self.link.url, response.url(), extra),
-            response_head: response_head(response),
-            status: response.status().as_u16(),
-            mime: media_type(content_type),
-        }
+    /// Fetches the requisites of the HTML page the link led to (`final_url`, its payload in
+    /// `original`), unless `--no-requisites`: their summary for the snapshot; their records'
+    /// CDXJ lines and a warning, if a limit left some out, go to the link's.
+    async fn page_requisites(
+        &self,
+        final_url: &str,
+        original: &Original,
+        index_lines: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<crate::requisites::Summary>, StoreError> {
+        let (Some(requisites), Ok(page)) = (&self.requisites, url::Url::parse(final_url)) else {
+            return Ok(None);
+        };
+        let fetched = requisites
+            .of_page(&self.link.url, &page, original)
+            .await
+            .map_err(|e| self.store_error(e))?;
+        index_lines.extend(fetched.index_lines);
+        warnings.extend(fetched.warning.map(|w| format!("{}: {w}", self.link.id)));
+        Ok(Some(fetched.summary))
     }
 
-    /// Stores a body received whole: when a record already holds the same payload (this
-    /// link's earlier capture, or any capture of this run), a revisit record pointing at it;
-    /// else the body's own record. Returns the record holding the payload and the new record's
-    /// CDXJ line.
+    /// Stores a body received whole, as [`Recorder::store_body`] does, with this link's own
+    /// earlier capture of the same payload as the first record to point at. Returns the record
+    /// holding the payload, the new record's CDXJ line, and a warning when an earlier record no
+    /// longer held the payload.
     async fn store_body(
         &self,
         exchange: Arc<Exchange>,
@@ -1011,54 +982,11 @@ impl LinkJob {
                     .is_some_and(|r| r.payload_digest == payload_digest)
             })
             .find_map(original_of);
-        let (warc, stored, digest) = (
-            Arc::clone(&self.warc),
-            Arc::clone(&self.stored),
-            payload_digest.to_owned(),
-        );
-        let archive = self.store.root().to_owned();
-        let (original, line, damaged) = blocking(move || {
-            // A record of an earlier run is trusted for its payload's hash, not its place: one
-            // that no longer holds the bytes is not pointed at again (issue #12).
-            let mut damaged = None;
-            let earlier = earlier.filter(|original| {
-                let intact = read_record(&archive, original).is_some();
-                if !intact {
-                    damaged = Some(format!("{} at offset {}", original.file, original.record.offset));
-                }
-                intact
-            });
-            // Looked up and written under the lock: two links served the same bytes at once
-            // store them once.
-            let mut stored = stored.lock().expect("not poisoned");
-            let found = earlier.or_else(|| stored.this_run.get(&digest).cloned()).or_else(|| {
-                // Another link's capture in an earlier run, found through the index.
-                let indexed = stored.indexed.get_or_insert_with(|| indexed_payloads(&archive));
-                let original = indexed.get(&digest)?;
-                let found = read_record(&archive, original)?;
-                let mut original = original.clone();
-                original.record.record_id = found.record_id;
-                original.record.date = found.date;
-                Some(original)
-            });
-            if let Some(original) = found {
-                // The bytes are on disk already: this body's copy goes (a large body's file is
-                // removed on the way), and a revisit records the capture.
-                drop(body);
-                let line = warc.write_revisit(&exchange, PROFILE_IDENTICAL_PAYLOAD_DIGEST, Some(&original))?;
-                return Ok((original, line, damaged));
-            }
-            let (original, line) = match body {
-                ReceivedBody::Memory { bytes, block, payload } => {
-                    warc.write_response(&exchange, &bytes, Some((block, payload)), None)?
-                }
-                ReceivedBody::Streamed(record) => warc.keep(&exchange, record)?,
-            };
-            stored.this_run.insert(digest, original.clone());
-            Ok((original, line, damaged))
-        })
-        .await
-        .map_err(|e| self.store_error(e))?;
+        let (original, line, damaged) = self
+            .recorder
+            .store_body(exchange, body, payload_digest, earlier)
+            .await
+            .map_err(|e| self.store_error(e))?;
         let warning = damaged.map(|record| {
             format!(
                 "the WARC record {record} no longer held the payload of {}; a fresh capture holds it now",
@@ -1068,25 +996,9 @@ impl LinkJob {
         Ok((original, line, warning))
     }
 
-    /// Writes a response that is not the capture (a redirect, an error) to the WARC file, with
-    /// its body as received up to [`OTHER_BODY_LIMIT`], and returns its CDXJ line.
-    async fn record_other(&self, response: reqwest::Response, extra: &HeaderMap) -> std::io::Result<String> {
-        let exchange = self.exchange(&response, extra);
-        // Issue #15: this body is read too, so it is bounded like the others: by `--max-size`
-        // as well as its own cap, and by `--max-time` counted from its head (the engine hands
-        // the response over without the request's deadline), its host's rule's when it has one.
-        let limits = self.fetcher.body_limits(response.url());
-        let limit = OTHER_BODY_LIMIT.min(limits.max_size);
-        let deadline = tokio::time::Instant::now() + limits.max_time;
-        let (body, truncated) = read_capped(response, limit, limits.stall, deadline).await;
-        let warc = Arc::clone(&self.warc);
-        let (_, line) = blocking(move || warc.write_response(&exchange, &body, None, truncated)).await?;
-        Ok(line)
-    }
-
     fn store_error(&self, source: std::io::Error) -> StoreError {
         StoreError {
-            dir: self.store.root().to_owned(),
+            dir: self.recorder.archive().to_owned(),
             source,
         }
     }
@@ -1104,102 +1016,22 @@ fn original_of(snapshot: &Snapshot) -> Option<Original> {
 /// Accept-Encoding for every coding we can remove, and conditional headers from the latest
 /// snapshot, so that an unchanged page costs a 304 instead of a download.
 pub fn request_headers(latest: Option<&Snapshot>) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(download::ACCEPT_ENCODING));
-    if let Some(latest) = latest {
-        let validators = [
-            (IF_NONE_MATCH, &latest.etag),
-            (IF_MODIFIED_SINCE, &latest.last_modified),
-        ];
-        for (name, value) in validators {
-            if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                headers.insert(name, value);
-            }
-        }
-    }
-    headers
-}
-
-/// Runs WARC writing on the blocking pool; a failure is an I/O error of the archive.
-async fn blocking<T, F>(work: F) -> std::io::Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, WarcError> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(WarcError::Io(e))) => Err(e),
-        Ok(Err(e)) => Err(std::io::Error::other(e)),
-        Err(e) => Err(std::io::Error::other(e)),
-    }
-}
-
-/// The response head as a WARC record shows it (rebuilt: hyper keeps no raw header bytes).
-fn response_head(response: &reqwest::Response) -> Vec<u8> {
-    let headers: Vec<(String, Vec<u8>)> = response
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-        .collect();
-    let status = response.status();
-    http_response_head(
-        &format!("{:?}", response.version()),
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        &headers,
+    conditional_headers(
+        latest.and_then(|s| s.etag.as_deref()),
+        latest.and_then(|s| s.last_modified.as_deref()),
     )
 }
 
-/// The request head as sent to `url` on the way to `link`: reqwest's defaults, the configured
-/// headers that went to this hop, then this request's. Secrets are written as `[redacted]`: a
-/// WARC file is shared (WACZ, artifacts) and must not carry the user's credentials.
-fn request_head(fetcher: &Fetcher, link: &str, url: &url::Url, extra: &HeaderMap) -> Vec<u8> {
-    let link = url::Url::parse(link).unwrap_or_else(|_| url.clone());
-    let sent = fetcher.request_headers(&link, url, extra);
-    let mut headers = Vec::with_capacity(sent.len() + 2);
-    if !sent.contains_key(USER_AGENT) {
-        headers.push(("User-Agent".to_owned(), fetcher.config().user_agent.as_bytes().to_vec()));
-    }
-    headers.push(("Accept".to_owned(), b"*/*".to_vec()));
-    for (name, value) in &sent {
-        let value = if is_secret_header(name, value) {
-            REDACTED.to_vec()
-        } else {
-            value.as_bytes().to_vec()
-        };
-        headers.push((name.as_str().to_owned(), value));
-    }
-    http_request_head("GET", url, &headers)
-}
-
-/// What a secret header's value is written as.
-const REDACTED: &[u8] = b"[redacted]";
-
-/// Reads a body until its end, `limit` bytes, a stall longer than `stall`, `deadline`, or an
-/// error; returns what it read and why it stopped early (a `WARC-Truncated` reason), if it did.
-async fn read_capped(
-    mut response: reqwest::Response,
-    limit: u64,
-    stall: std::time::Duration,
-    deadline: tokio::time::Instant,
-) -> (Vec<u8>, Option<&'static str>) {
-    let mut body = Vec::new();
-    loop {
-        let stall_at = tokio::time::Instant::now() + stall;
-        match tokio::time::timeout_at(stall_at.min(deadline), response.chunk()).await {
-            Err(_) => return (body, Some("time")),
-            Ok(Err(_)) => return (body, Some("disconnect")),
-            Ok(Ok(None)) => return (body, None),
-            Ok(Ok(Some(chunk))) => {
-                let room = limit.saturating_sub(body.len() as u64);
-                let take = chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-                body.extend_from_slice(&chunk[..take]);
-                if take < chunk.len() {
-                    return (body, Some("length"));
-                }
-            }
+/// Accept-Encoding, and `If-None-Match` / `If-Modified-Since` from the validators given.
+fn conditional_headers(etag: Option<&str>, last_modified: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(download::ACCEPT_ENCODING));
+    for (name, value) in [(IF_NONE_MATCH, etag), (IF_MODIFIED_SINCE, last_modified)] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(name, value);
         }
     }
+    headers
 }
 
 #[cfg(test)]

@@ -167,6 +167,7 @@ pub fn result_of<T>(link: &Link, fetched: Fetched<T>) -> LinkResult {
         error: fetched.error,
         public_copy: None,
         submission: None,
+        requisites: None,
         redirects: fetched.redirects,
     }
 }

@@ -122,6 +122,9 @@ fn render(
     }
     out.key("skip_cosmetic", Value::Boolean(args.skip_cosmetic));
     out.key("no_text", Value::Boolean(args.no_text));
+    out.key("no_requisites", Value::Boolean(args.no_requisites));
+    out.key("max_requisites", count(args.max_requisites));
+    out.key("max_requisite_bytes", Value::String(args.max_requisite_bytes.clone()));
     out.key("wait_lock", Value::Boolean(args.wait_lock));
 
     for rule in &network.hosts.0 {

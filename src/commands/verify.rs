@@ -234,6 +234,31 @@ impl Fixity {
         Some(format!("{file} at offset {}: {problem}", record.offset))
     }
 
+    /// What is wrong with the records holding a snapshot's requisites, one line each.
+    fn requisite_damage(&self, snapshot: &Snapshot) -> Vec<String> {
+        let Some(requisites) = &snapshot.requisites else {
+            return Vec::new();
+        };
+        let mut damage = Vec::new();
+        for (file, offsets) in &requisites.records {
+            let Some(check) = self.warcs.get(file) else {
+                damage.push(format!("{file} is missing"));
+                continue;
+            };
+            for offset in offsets.iter().filter(|o| !check.record_intact_at(**o)) {
+                let problem = check
+                    .problems
+                    .iter()
+                    .find(|p| WarcCheck::problem_offset(p) == Some(*offset))
+                    .map_or("no whole record starts there", |p| {
+                        p.split_once(": ").map_or(p.as_str(), |(_, rest)| rest)
+                    });
+                damage.push(format!("{file} at offset {offset}: {problem}"));
+            }
+        }
+        damage
+    }
+
     /// Every damaged snapshot of a link, as (outcome, description).
     fn damage(&self, snapshots: &[Snapshot]) -> Option<(Outcome, String)> {
         let mut outcome = None;
@@ -249,6 +274,11 @@ impl Fixity {
                     "the WARC record of the capture of {} is damaged: {damage}",
                     s.first_seen
                 ));
+            }
+            // What the page needs to display is part of the capture (issue #20).
+            for damage in self.requisite_damage(s) {
+                outcome.get_or_insert(Outcome::CorruptWarc);
+                problems.push(format!("a requisite of the capture of {}: {damage}", s.first_seen));
             }
             let (worse, what) = match state {
                 None | Some(PayloadState::Intact) => continue,
@@ -286,6 +316,7 @@ impl Fixity {
             error: None,
             public_copy: None,
             submission: None,
+            requisites: None,
         };
         self.merge(result, snapshots)
     }

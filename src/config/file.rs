@@ -199,6 +199,9 @@ pub struct FileKeys {
     pub fail_on_change: Option<Spanned<FailOnChange>>,
     pub skip_cosmetic: Option<Spanned<bool>>,
     pub no_text: Option<Spanned<bool>>,
+    pub no_requisites: Option<Spanned<bool>>,
+    pub max_requisites: Option<Spanned<usize>>,
+    pub max_requisite_bytes: Option<Spanned<Size>>,
     pub wait_lock: Option<Spanned<bool>>,
 
     /// `[[hosts]]` rules, in the order written.

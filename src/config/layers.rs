@@ -328,6 +328,13 @@ impl<'a> Layers<'a> {
         self.fail_on_change(&mut args.fail_on_change);
         self.flag("skip_cosmetic", &mut args.skip_cosmetic, |k| k.skip_cosmetic.as_ref());
         self.flag("no_text", &mut args.no_text, |k| k.no_text.as_ref());
+        self.flag("no_requisites", &mut args.no_requisites, |k| k.no_requisites.as_ref());
+        if let Some((n, _)) = self.pick("max_requisites", |k| k.max_requisites.as_ref()) {
+            args.max_requisites = *n;
+        }
+        if let Some((size, _)) = self.pick("max_requisite_bytes", |k| k.max_requisite_bytes.as_ref()) {
+            args.max_requisite_bytes = size.0.clone();
+        }
         self.flag("wait_lock", &mut args.wait_lock, |k| k.wait_lock.as_ref());
         self.refuse_cosmetic_and_no_text(args)
     }

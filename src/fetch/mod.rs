@@ -257,6 +257,55 @@ impl Fetcher {
         O: Fn(Response) -> OFut,
         OFut: Future<Output = ()>,
     {
+        self.fetch_for(url, url, None, extra_headers, on_response, on_other)
+            .await
+    }
+
+    /// Fetches `url`, a requisite of the page at `page` (its stylesheet, image, script, frame),
+    /// as [`Fetcher::fetch_observed`] does, on the page's behalf: each request gets the headers
+    /// a redirect hop of the page would (so `-H` credentials go to the page's own origin, not to
+    /// every host the page names), and no hop, the first one included, may go into a more
+    /// private address class than the page's own (unless `--allow-private`): a hostile page
+    /// cannot reach into the user's network through an `<img src>`.
+    pub async fn fetch_requisite<T, F, Fut, O, OFut>(
+        &self,
+        page: &Url,
+        url: &Url,
+        extra_headers: &HeaderMap,
+        on_response: F,
+        on_other: O,
+    ) -> Fetched<T>
+    where
+        F: Fn(Response, Instant) -> Fut,
+        Fut: Future<Output = Result<T, BodyError>>,
+        O: Fn(Response) -> OFut,
+        OFut: Future<Output = ()>,
+    {
+        let own = match self.config.allow_private {
+            true => None,
+            false => Some(self.own_class(page, None).await),
+        };
+        self.fetch_for(page, url, own, extra_headers, on_response, on_other)
+            .await
+    }
+
+    /// Fetches `url` on the way to `link` (the same URL for a link; the page for a requisite),
+    /// with `own`, the class of the link's address, when it is known before the first request.
+    async fn fetch_for<T, F, Fut, O, OFut>(
+        &self,
+        link: &Url,
+        url: &Url,
+        mut own: Option<AddressClass>,
+        extra_headers: &HeaderMap,
+        on_response: F,
+        on_other: O,
+    ) -> Fetched<T>
+    where
+        F: Fn(Response, Instant) -> Fut,
+        Fut: Future<Output = Result<T, BodyError>>,
+        O: Fn(Response) -> OFut,
+        OFut: Future<Output = ()>,
+    {
         let handlers = Handlers {
             accepted: on_response,
             other: on_other,
@@ -267,10 +316,19 @@ impl Fetcher {
         };
         let mut redirects = Vec::new();
         let mut current = url.clone();
-        // The class of the link's own address, once a redirect needs it.
-        let mut own: Option<AddressClass> = None;
+        // A requisite's own URL is checked as a redirect target is: an address literal is
+        // connected to without the guarded resolver.
+        if let Some(own) = own
+            && let Some(refused) = self.private_hop(url, own).await
+        {
+            return Fetched {
+                error: Some(format!("refused: {refused}")),
+                ..tally.ending(Outcome::NetworkError, current, redirects)
+            };
+        }
+        // `own`: the class of the link's own address, once a redirect needs it.
         loop {
-            let headers = self.request_headers(url, &current, extra_headers);
+            let headers = self.request_headers(link, &current, extra_headers);
             match self.fetch_hop(&current, own, &headers, &handlers, &mut tally).await {
                 Hop::Response { status, headers, body } => {
                     let error = body.is_none().then(|| describe_status(status));
@@ -304,7 +362,7 @@ impl Fetcher {
                     if let (Ok(target), false) = (&next, self.config.allow_private) {
                         let own = match own {
                             Some(own) => own,
-                            None => *own.insert(self.own_class(url, remote).await),
+                            None => *own.insert(self.own_class(link, remote).await),
                         };
                         if let Some(refused) = self.private_hop(target, own).await {
                             next = Err(format!("redirect refused: {refused}"));

@@ -142,6 +142,10 @@ pub struct Snapshot {
     /// submitted (`archive --submit`, issue #16), oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub public_copies: Vec<crate::public_archive::PublicCopy>,
+    /// An HTML capture's requisites as the latest run fetched them (issue #20); absent for
+    /// other captures, with `--no-requisites`, and before linkkeep fetched them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requisites: Option<crate::requisites::Summary>,
     /// Fields this build does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -241,6 +245,7 @@ struct StoredSnapshot {
     similarity: Option<f64>,
     similarity_to_first: Option<f64>,
     public_copies: Vec<crate::public_archive::PublicCopy>,
+    requisites: Option<crate::requisites::Summary>,
     extra: Map<String, Value>,
 }
 
@@ -272,6 +277,7 @@ deserialize_keeping_unknown_fields!(StoredSnapshot {
     similarity,
     similarity_to_first,
     public_copies = default,
+    requisites,
 });
 
 impl<'de> serde::Deserialize<'de> for Snapshot {
@@ -357,6 +363,7 @@ impl<'de> serde::Deserialize<'de> for Snapshot {
             run: s.run,
             text,
             public_copies: s.public_copies,
+            requisites: s.requisites,
             extra: s.extra,
         })
     }
@@ -370,6 +377,8 @@ pub enum Capture {
         /// Validators the 304 may have refreshed.
         etag: Option<String>,
         last_modified: Option<String>,
+        /// The page's requisites as this run fetched them, if it did.
+        requisites: Option<Box<crate::requisites::Summary>>,
     },
     /// A payload, stored as an object.
     Payload(Box<Snapshot>),
@@ -549,8 +558,18 @@ impl LinkEntry {
         self.last_check = Some(check);
         let capture = capture?;
         match (capture, self.snapshots.last_mut()) {
-            (Capture::NotModified { etag, last_modified }, Some(latest)) => {
+            (
+                Capture::NotModified {
+                    etag,
+                    last_modified,
+                    requisites,
+                },
+                Some(latest),
+            ) => {
                 latest.last_seen = at;
+                if let Some(requisites) = requisites {
+                    latest.requisites = Some(*requisites);
+                }
                 latest.etag = etag.or(latest.etag.take());
                 latest.last_modified = last_modified.or(latest.last_modified.take());
                 Some(Change::Unchanged)
@@ -577,6 +596,9 @@ impl LinkEntry {
                 latest.last_seen = at;
                 latest.etag = snapshot.etag;
                 latest.last_modified = snapshot.last_modified;
+                if snapshot.requisites.is_some() {
+                    latest.requisites = snapshot.requisites;
+                }
                 Some(Change::Unchanged)
             }
             (Capture::Payload(snapshot), latest) => {
@@ -1027,6 +1049,7 @@ mod tests {
             run: "r".into(),
             text: None,
             public_copies: Vec::new(),
+            requisites: None,
             extra: Map::new(),
         }
     }
@@ -1052,6 +1075,7 @@ mod tests {
         let not_modified = Capture::NotModified {
             etag: Some("\"v1\"".into()),
             last_modified: None,
+            requisites: None,
         };
         assert_eq!(
             m.record("a", url, check("t3"), Some(not_modified)),

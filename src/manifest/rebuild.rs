@@ -339,7 +339,11 @@ impl<'a> RunReplay<'a, '_> {
                     }
                     (
                         found.record.info.date.as_str(),
-                        Capture::NotModified { etag, last_modified },
+                        Capture::NotModified {
+                            etag,
+                            last_modified,
+                            requisites: result.requisites.clone().map(Box::new),
+                        },
                     )
                 }
                 None => {
@@ -356,6 +360,7 @@ impl<'a> RunReplay<'a, '_> {
                     let capture = Capture::NotModified {
                         etag: None,
                         last_modified: None,
+                        requisites: result.requisites.clone().map(Box::new),
                     };
                     (finished, capture)
                 }
@@ -411,6 +416,7 @@ impl<'a> RunReplay<'a, '_> {
             run: self.report.run.clone(),
             text: None,
             public_copies: Vec::new(),
+            requisites: result.requisites.clone(),
             extra: Map::new(),
         };
         // A report without the payload's hash: the record says what it is, decoded.
@@ -674,6 +680,7 @@ mod tests {
             error: None,
             public_copy: None,
             submission: None,
+            requisites: None,
         };
         let at = chrono::DateTime::parse_from_rfc3339(finished_at).unwrap().to_utc();
         let mut report = Report::new("archive", run.into(), at, at, vec![result]);

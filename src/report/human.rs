@@ -103,7 +103,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "{}", p.paint(YELLOW, &format!("warning: {warning}")));
     }
     let mut summary = report.summary_line();
-    let _ = write!(summary, " in {:.1} s", report.duration_secs());
+    let _ = write!(summary, " in {}", report.duration_text());
     let style = if report.has_failures() { RED } else { GREEN };
     let _ = writeln!(out, "\n{}", p.paint(style, &summary));
     out
@@ -194,7 +194,7 @@ mod tests {
         assert!(text.contains("↳ tcp connect error: Connection refused"));
         assert!(
             text.trim_end()
-                .ends_with("3 links: 1 ok, 1 failed, 1 excluded in 0.0 s"),
+                .ends_with("3 links: 1 ok, 1 failed, 1 excluded in 0.00 s"),
             "{text}"
         );
     }

@@ -40,6 +40,11 @@ pub struct Report {
     pub started_at: String,
     /// RFC 3339 UTC.
     pub finished_at: String,
+    /// How long the run took, in milliseconds: `started_at` and `finished_at` are to the
+    /// second, too coarse for a run of under a few seconds (issue #20). Absent in reports
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
     /// Counts over `results`.
     pub summary: Summary,
     /// One result per link, in links.json order.
@@ -128,6 +133,7 @@ impl Report {
             shard: None,
             started_at: timestamp(started_at),
             finished_at: timestamp(finished_at),
+            elapsed_ms: u64::try_from((finished_at - started_at).num_milliseconds()).ok(),
             summary: Summary::of(&results),
             results,
             warnings: Vec::new(),
@@ -141,10 +147,21 @@ impl Report {
 
     /// Seconds between start and finish, for summaries.
     pub fn duration_secs(&self) -> f64 {
+        if let Some(ms) = self.elapsed_ms {
+            return ms as f64 / 1000.0;
+        }
         let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
         match (parse(&self.started_at), parse(&self.finished_at)) {
             (Some(a), Some(b)) => (b - a).num_milliseconds() as f64 / 1000.0,
             _ => 0.0,
+        }
+    }
+
+    /// How long the run took, for people: to the hundredth of a second under ten seconds.
+    pub fn duration_text(&self) -> String {
+        match self.duration_secs() {
+            secs if secs < 10.0 => format!("{secs:.2} s"),
+            secs => format!("{secs:.1} s"),
         }
     }
 
@@ -275,6 +292,28 @@ fn ellipsize(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_run_of_under_a_second_says_how_long_it_took() {
+        // Issue #20: the times are written to the second; a run of 0.35 s said "in 0.0 s".
+        let started = DateTime::parse_from_rfc3339("2026-12-06T10:00:00.900Z")
+            .unwrap()
+            .to_utc();
+        let finished = started + chrono::Duration::milliseconds(350);
+        let report = Report::new("archive", "r".into(), started, finished, Vec::new());
+        assert_eq!(
+            (report.started_at.as_str(), report.finished_at.as_str()),
+            ("2026-12-06T10:00:00Z", "2026-12-06T10:00:01Z")
+        );
+        assert_eq!(report.elapsed_ms, Some(350));
+        assert_eq!(report.duration_text(), "0.35 s");
+        // A report written before `elapsed_ms` falls back to the timestamps.
+        let old = Report {
+            elapsed_ms: None,
+            ..report
+        };
+        assert_eq!(old.duration_secs(), 1.0);
+    }
+
     pub(crate) fn sample() -> Report {
         let ok = LinkResult {
             id: "ok-link".into(),
@@ -294,6 +333,7 @@ mod tests {
             error: None,
             public_copy: None,
             submission: None,
+            requisites: None,
         };
         let failed = LinkResult {
             outcome: Outcome::NetworkError,

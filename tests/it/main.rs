@@ -13,6 +13,7 @@ mod archive_limits;
 mod archive_lock;
 mod archive_manifest;
 mod archive_readers;
+mod archive_requisites;
 mod archive_roundtrip;
 mod archive_schedule;
 mod archive_store;
