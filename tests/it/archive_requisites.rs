@@ -424,3 +424,28 @@ async fn a_hostile_page_cannot_reach_a_more_private_network_or_take_the_users_cr
     assert_eq!(elsewhere.len(), 1);
     assert_eq!(elsewhere[0].headers.get("authorization"), None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_limits_come_from_the_config_file_too() {
+    let server = MockServer::start().await;
+    let images: String = (0..10).map(|n| format!("<img src=\"/i/{n}.png\">")).collect();
+    Mock::given(path("/gallery.html"))
+        .respond_with(body(200, images.as_bytes(), "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(body(200, b"img", "image/png"))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    let scratch = Scratch::new(&[("gallery", format!("{}/gallery.html", server.uri()))]);
+    crate::support::write_file(scratch.dir.path(), "linkkeep.toml", "max_requisites = 4\n");
+    let shown = scratch.run(&["config", "--explain"]).await;
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.lines().any(|l| l.starts_with("max_requisites = 4")), "{shown}");
+    let run = scratch.archive(ARGS).await;
+    assert_eq!(run.code, 0, "{:#}\n{}", run.report, run.stderr);
+    let summary = &scratch.snapshots("gallery")[0]["requisites"];
+    assert_eq!(summary["captured"], 4, "{summary:#}");
+    assert_eq!(summary["limited"], "stopped at --max-requisites 4: 6 more not fetched");
+}

@@ -352,3 +352,55 @@ async fn read_capped(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_urls_latest_capture_is_found_through_revisits_and_not_through_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |url: &str, ts: &str, json: &str| format!("{url} {ts} {json}");
+        let index = [
+            line(
+                "x",
+                "20260101000000",
+                r#"{"url":"http://s/a.css","mime":"text/css","status":"200","digest":"sha256:old","filename":"r1.warc.gz","offset":"10","length":"5"}"#,
+            ),
+            line(
+                "x",
+                "20260301000000",
+                r#"{"url":"http://s/a.css","mime":"text/css","status":"200","digest":"sha256:new","filename":"r3.warc.gz","offset":"30","length":"5"}"#,
+            ),
+            // A 304 of the newer bytes, later still: its payload is the newer record's.
+            line(
+                "x",
+                "20260401000000",
+                r#"{"url":"http://s/a.css","mime":"warc/revisit","digest":"sha256:new","filename":"r4.warc.gz","offset":"40","length":"5"}"#,
+            ),
+            // A later error page is no capture.
+            line(
+                "x",
+                "20260501000000",
+                r#"{"url":"http://s/a.css","mime":"text/html","status":"404","digest":"sha256:err","filename":"r5.warc.gz","offset":"50","length":"5"}"#,
+            ),
+            line(
+                "x",
+                "20260201000000",
+                r#"{"url":"http://s/b.png","mime":"warc/revisit","digest":"sha256:old","filename":"r2.warc.gz","offset":"20","length":"5"}"#,
+            ),
+        ]
+        .join("\n");
+        std::fs::write(dir.path().join(INDEX_FILE), index).unwrap();
+        let indexed = Indexed::read(dir.path());
+        let latest = indexed.latest_of("http://s/a.css").unwrap();
+        assert_eq!((latest.file.as_str(), latest.record.offset), ("warc/r3.warc.gz", 30));
+        // Another URL whose capture is a revisit of identical bytes: the record holding them.
+        let b = indexed.latest_of("http://s/b.png").unwrap();
+        assert_eq!(
+            (b.file.as_str(), b.record.offset, b.url.as_str()),
+            ("warc/r1.warc.gz", 10, "http://s/a.css")
+        );
+        assert!(indexed.latest_of("http://s/c.js").is_none());
+    }
+}
