@@ -214,6 +214,8 @@ async fn verify(scratch: &Scratch) -> (i32, String) {
     (run.code, String::from_utf8_lossy(&run.stdout).into_owned())
 }
 
+const SHARED_CSS: &[u8] = b"@import \"/base-shared.css\"; body { color: red }";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn requisites_shared_by_two_pages_are_fetched_and_stored_once() {
     let server = MockServer::start().await;
@@ -229,7 +231,11 @@ async fn requisites_shared_by_two_pages_are_fetched_and_stored_once() {
             .await;
     }
     Mock::given(path("/shared.css"))
-        .respond_with(body(200, b"body { color: red }", "text/css"))
+        .respond_with(body(200, SHARED_CSS, "text/css"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/base-shared.css"))
+        .respond_with(body(200, b"p { margin: 0 }", "text/css"))
         .mount(&server)
         .await;
     // The same image bytes under another URL too: stored once, by payload.
@@ -245,9 +251,11 @@ async fn requisites_shared_by_two_pages_are_fetched_and_stored_once() {
     assert_eq!(run.code, 0, "{:#}\n{}", run.report, run.stderr);
     let counts = requests(&server).await;
     assert_eq!(counts.get("/shared.css"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("/base-shared.css"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("/logo.png"), Some(&1), "{counts:?}");
     for id in ["p1", "p2"] {
-        assert_eq!(scratch.snapshots(id)[0]["requisites"]["captured"], 2, "{id}");
+        // The second page reads the shared stylesheet back from its record for its import.
+        assert_eq!(scratch.snapshots(id)[0]["requisites"]["captured"], 3, "{id}");
     }
     // Both pages name the same records.
     assert_eq!(
@@ -265,7 +273,7 @@ async fn requisites_shared_by_two_pages_are_fetched_and_stored_once() {
         .mount(&server)
         .await;
     Mock::given(path("/copy.css"))
-        .respond_with(body(200, b"body { color: red }", "text/css"))
+        .respond_with(body(200, SHARED_CSS, "text/css"))
         .mount(&server)
         .await;
     crate::support::links_file(

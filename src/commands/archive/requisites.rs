@@ -62,9 +62,8 @@ struct Captured {
     original: Original,
     /// Bytes downloaded (0 for a 304 or a fetch by another page of this run).
     downloaded: u64,
-    /// Where it was finally served from, and its body when it is read for more.
+    /// Where it was finally served from.
     final_url: Url,
-    body: Option<Arc<Vec<u8>>>,
 }
 
 /// A page's requisites as fetched: the snapshot's summary, the CDXJ lines of the records
@@ -159,7 +158,7 @@ impl Requisites {
                 running.push(self.fetch(link, page, found, budget_left));
             }
             let Some(done) = running.next().await else { break };
-            let (found, got, lines) = done?;
+            let (found, got, lines, body) = done?;
             index_lines.extend(lines);
             match got {
                 Got::Failed(error) => summary.failed.push(Failed {
@@ -171,7 +170,6 @@ impl Requisites {
                         original,
                         downloaded,
                         final_url,
-                        body,
                     } = *captured;
                     summary.captured += 1;
                     summary.bytes += downloaded;
@@ -218,24 +216,38 @@ impl Requisites {
     }
 
     /// Fetches one requisite, or takes what this run got for it already. Returns it, what it
-    /// gave, and the CDXJ lines of the records written.
+    /// gave, the CDXJ lines of the records written, and, for a stylesheet or a frame, its body
+    /// to read for more.
     async fn fetch(
         &self,
         link: &str,
         page: &Url,
         found: Found,
         budget_left: u64,
-    ) -> std::io::Result<(Found, Got, Vec<String>)> {
+    ) -> std::io::Result<(Found, Got, Vec<String>, Option<Vec<u8>>)> {
         let cell = {
             let mut fetched = self.fetched.lock().expect("not poisoned");
             Arc::clone(fetched.entry(found.url.to_string()).or_default())
         };
-        let mut lines = Vec::new();
+        let (mut lines, mut body) = (Vec::new(), None);
         let got = cell
-            .get_or_try_init(|| self.fetch_now(link, page, &found, budget_left, &mut lines))
+            .get_or_try_init(|| async {
+                let (got, fetched_body) = self.fetch_now(link, page, &found, budget_left, &mut lines).await?;
+                body = fetched_body;
+                Ok::<_, std::io::Error>(got)
+            })
             .await?
             .clone();
-        Ok((found, got, lines))
+        // Fetched by another page of this run: the run keeps no bodies (a run of many pages
+        // would hold every stylesheet), so it is read back from its record.
+        if let (Got::Captured(captured), None, Kind::Stylesheet | Kind::Frame) = (&got, &body, found.kind) {
+            let (archive, original) = (self.recorder.archive().to_owned(), captured.original.clone());
+            body = tokio::task::spawn_blocking(move || read_back(&archive, &original))
+                .await
+                .map_err(std::io::Error::other)?
+                .and_then(|(content_type, bytes)| read_for_more(found.kind, content_type.as_deref()).then_some(bytes));
+        }
+        Ok((found, got, lines, body))
     }
 
     /// Fetches one requisite over the network, conditionally when an earlier run captured it.
@@ -246,10 +258,10 @@ impl Requisites {
         found: &Found,
         budget_left: u64,
         lines: &mut Vec<String>,
-    ) -> std::io::Result<Got> {
+    ) -> std::io::Result<(Got, Option<Vec<u8>>)> {
         let fetcher = &self.recorder.fetcher;
         if let Some(why) = fetcher.exclusion(found.url.as_str()) {
-            return Ok(Got::Failed(format!("excluded: {why}")));
+            return Ok((Got::Failed(format!("excluded: {why}")), None));
         }
         let earlier = {
             let (recorder, url) = (self.recorder.clone(), found.url.to_string());
@@ -293,10 +305,10 @@ impl Requisites {
                     }
                     let mut limits = recorder.fetcher.body_limits(response.url());
                     limits.max_size = limits.max_size.min(budget_left);
-                    let html = is_html(response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()));
+                    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
                     let mut sink = Sink {
                         size: 0,
-                        kept: (read_more && (found.kind == Kind::Stylesheet || html)).then(Vec::new),
+                        kept: read_for_more(found.kind, content_type).then(Vec::new),
                     };
                     let mut raw = RawBody::new(Arc::clone(&recorder.warc), Arc::clone(&exchange));
                     match download::download(response, deadline, limits, &mut sink, Some(&mut raw)).await? {
@@ -317,7 +329,7 @@ impl Requisites {
             Some(Ok(received)) if fetched.outcome == Outcome::Ok => received,
             _ => {
                 let why = fetched.error.unwrap_or_else(|| fetched.outcome.to_string());
-                return Ok(Got::Failed(why));
+                return Ok((Got::Failed(why), None));
             }
         };
         match received {
@@ -325,7 +337,7 @@ impl Requisites {
                 // A 304 is only accepted to a conditional request, made only from an earlier
                 // capture.
                 let Some(earlier) = earlier else {
-                    return Ok(Got::Failed("a 304 to an unconditional request".to_owned()));
+                    return Ok((Got::Failed("a 304 to an unconditional request".to_owned()), None));
                 };
                 let line = recorder
                     .write_revisit(exchange, PROFILE_SERVER_NOT_MODIFIED, Some(earlier.original.clone()))
@@ -336,16 +348,18 @@ impl Requisites {
                     tokio::task::spawn_blocking(move || read_back(&archive, &original))
                         .await
                         .map_err(std::io::Error::other)?
-                        .map(|(_, bytes)| Arc::new(bytes))
+                        .and_then(|(content_type, bytes)| {
+                            read_for_more(found.kind, content_type.as_deref()).then_some(bytes)
+                        })
                 } else {
                     None
                 };
-                Ok(Got::Captured(Box::new(Captured {
+                let captured = Captured {
                     original: earlier.original,
                     downloaded: 0,
                     final_url,
-                    body,
-                })))
+                };
+                Ok((Got::Captured(Box::new(captured)), body))
             }
             Received::Body { exchange, body, sink } => {
                 let payload_digest = sha256_label(&body.payload_digest());
@@ -354,14 +368,24 @@ impl Requisites {
                     .filter(|o| o.record.payload_digest == payload_digest);
                 let (original, line, _damaged) = recorder.store_body(exchange, body, &payload_digest, same).await?;
                 lines.push(line);
-                Ok(Got::Captured(Box::new(Captured {
+                let captured = Captured {
                     original,
                     downloaded: sink.size,
                     final_url,
-                    body: sink.kept.map(Arc::new),
-                })))
+                };
+                Ok((Got::Captured(Box::new(captured)), sink.kept))
             }
         }
+    }
+}
+
+/// Whether a requisite's body is read for more requisites: a stylesheet's (whatever its
+/// Content-Type says, as browsers in quirks mode read it), a frame's when it is HTML.
+fn read_for_more(kind: Kind, content_type: Option<&str>) -> bool {
+    match kind {
+        Kind::Stylesheet => true,
+        Kind::Frame => is_html(content_type),
+        Kind::Script | Kind::Other => false,
     }
 }
 
