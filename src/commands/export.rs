@@ -93,24 +93,12 @@ async fn export_wacz(global: &GlobalConfig, wacz: &Path, title: Option<&str>, en
         }
     }
 
-    // A page per link with a capture in a WARC file: its latest such capture.
-    let pages = manifest
-        .links
-        .iter()
-        .filter_map(|(id, entry)| {
-            let snapshot = entry.snapshots.iter().rev().find(|s| s.warc.is_some())?;
-            Some(Page {
-                id: id.clone(),
-                url: snapshot.final_url.clone(),
-                ts: snapshot
-                    .warc_record
-                    .as_ref()
-                    .map_or_else(|| snapshot.first_seen.clone(), |r| r.date.clone()),
-                title: snapshot.title.clone(),
-                public_copies: entry.public_copies().cloned().collect(),
-            })
-        })
-        .collect();
+    // The pages are the cited links (issue #20): links.json's entries when it can be read (else
+    // every link the manifest holds), each at its cited capture, the first one held in a WARC
+    // record. Requisites, redirects and error responses are in the WARC files and the index,
+    // never pages.
+    let cited = links::load(&global.links_path).ok();
+    let pages = cited_pages(&manifest, cited.as_ref());
     let title = match title {
         Some(title) => title.to_owned(),
         None => source_title(global).unwrap_or_else(|| "linkkeep archive".to_owned()),
@@ -138,4 +126,32 @@ async fn export_wacz(global: &GlobalConfig, wacz: &Path, title: Option<&str>, en
 fn source_title(global: &GlobalConfig) -> Option<String> {
     let file = links::load(&global.links_path).ok()?;
     file.source?.get("title")?.as_str().map(str::to_owned)
+}
+
+/// A page per cited link with a capture in a WARC file, at its first such capture, titled as
+/// links.json titles it, else as the capture did. `cited`: links.json, whose links (in its
+/// order) are the pages; without it, every link of the manifest.
+fn cited_pages(manifest: &Manifest, cited: Option<&links::LinksFile>) -> Vec<Page> {
+    let page = |id: &str, title: Option<&str>| {
+        let entry = manifest.links.get(id)?;
+        let snapshot = entry.snapshots.iter().find(|s| s.warc.is_some())?;
+        Some(Page {
+            id: id.to_owned(),
+            url: snapshot.final_url.clone(),
+            ts: snapshot
+                .warc_record
+                .as_ref()
+                .map_or_else(|| snapshot.first_seen.clone(), |r| r.date.clone()),
+            title: title.map(str::to_owned).or_else(|| snapshot.title.clone()),
+            public_copies: entry.public_copies().cloned().collect(),
+        })
+    };
+    match cited {
+        Some(file) => file
+            .links
+            .iter()
+            .filter_map(|link| page(&link.id, link.title.as_deref()))
+            .collect(),
+        None => manifest.links.keys().filter_map(|id| page(id, None)).collect(),
+    }
 }

@@ -36,6 +36,7 @@ mod config_file;
 mod diff;
 mod encoded_limits;
 mod export_files;
+mod export_pages;
 mod extract_html;
 mod extract_pdf;
 mod extract_text;
