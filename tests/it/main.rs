@@ -44,6 +44,7 @@ mod gc;
 mod host_rules;
 mod hostile_text;
 mod interop_pywb;
+mod interop_replayweb;
 mod interop_wacz;
 mod interop_warc;
 mod payload_get_serve;
