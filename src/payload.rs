@@ -323,6 +323,36 @@ pub fn record_payload_digest(
     })
 }
 
+/// The longest HTTP head read back by [`record_http_head`]; heads we write are a few hundred bytes.
+const MAX_HTTP_HEAD: u64 = 256 * 1024;
+
+/// The HTTP head (status line, header fields, blank line) of the response record at `offset` in
+/// WARC file `file` (relative to the archive), as recorded. Blocking.
+pub fn record_http_head(archive: &Path, file: &str, offset: u64, length: u64) -> Result<Vec<u8>, PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let mut block = open_record_block(&path, offset, length, &location)?.0;
+    let mut head = Vec::new();
+    let mut limited = (&mut block).take(MAX_HTTP_HEAD);
+    loop {
+        let start = head.len();
+        let read = limited
+            .read_until(b'\n', &mut head)
+            .map_err(|e| PayloadError::damaged(&location, format!("cannot read the HTTP head: {e}")))?;
+        if read == 0 {
+            return Err(PayloadError::damaged(&location, "the record's HTTP head never ends"));
+        }
+        if start > 0 && matches!(&head[start..], b"\r\n" | b"\n") {
+            return Ok(head);
+        }
+    }
+}
+
 /// Feeds what is written to a hasher.
 struct HashWriter<'a>(&'a mut Sha256);
 
@@ -398,14 +428,14 @@ struct BodyFraming {
 /// A record's body as received.
 type RecordBody = io::Take<BufReader<flate2::bufread::GzDecoder<BufReader<io::Take<File>>>>>;
 
-/// Opens the record at `offset` and returns a reader of its body as received, and the body's
-/// Content-Encoding (empty for none).
-fn open_record_body(
+/// Opens the record at `offset` and returns a reader of its block (for a response record, the
+/// HTTP head, then the body as received) and what its WARC header says about it.
+fn open_record_block(
     path: &Path,
     offset: u64,
     length: u64,
     location: &Location,
-) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
+) -> Result<(RecordBody, BodyFraming), PayloadError> {
     let io_error = |source| PayloadError::Io {
         location: location.to_string(),
         source,
@@ -422,7 +452,18 @@ fn open_record_body(
     let member = flate2::bufread::GzDecoder::new(BufReader::with_capacity(READ_BUFFER, file.take(length)));
     let mut block = BufReader::with_capacity(READ_BUFFER, member);
     let framing = read_warc_header(&mut block).map_err(|why| PayloadError::damaged(location, why))?;
-    let mut block = block.take(framing.block_length);
+    Ok((block.take(framing.block_length), framing))
+}
+
+/// Opens the record at `offset` and returns a reader of its body as received, and the body's
+/// Content-Encoding (empty for none).
+fn open_record_body(
+    path: &Path,
+    offset: u64,
+    length: u64,
+    location: &Location,
+) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
+    let (mut block, framing) = open_record_block(path, offset, length, location)?;
     let mut coding = String::new();
     if framing.http {
         let head = crate::warc::index::read_http_head(&mut block)

@@ -341,7 +341,8 @@ mod tests {
             [
                 (false, Some(200)),
                 (true, Some(200)),
-                (true, Some(304)),
+                // The 304's revisit carries the original's status line (run::revalidated_head).
+                (true, Some(200)),
                 (false, Some(301))
             ]
         );
