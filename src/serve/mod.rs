@@ -38,6 +38,7 @@
 //! a change at once, the files are read once (`catalog`).
 
 mod catalog;
+mod css;
 mod listen;
 mod memento;
 mod pages;

@@ -951,7 +951,10 @@ mod tests {
         assert_eq!(revisit.refers_to.as_ref(), Some(&response.info.record_id));
         assert_eq!(revisit.info.payload_digest, response.info.payload_digest);
         let http = revisit.http.as_ref().unwrap();
-        assert_eq!(http.status, 200, "the original's status line");
+        assert_eq!(
+            http.status, 304,
+            "what the server answered, though the block says 200 (below)"
+        );
         assert_eq!(http.header("content-type").as_deref(), Some("text/css"));
         assert_eq!(http.header("content-encoding").as_deref(), Some("gzip"));
         assert_eq!(http.header("etag").as_deref(), Some("\"v1\""));
