@@ -323,6 +323,134 @@ pub fn record_payload_digest(
     })
 }
 
+/// The most decoded bytes [`open_indexed`] reads to learn a record's payload: a record that
+/// inflates past it is not replayed.
+const MAX_INDEXED_PAYLOAD: u64 = 4 << 30;
+
+/// Opens the payload of the response record an index line names (`file`, `offset`, `length`,
+/// and `payload_digest`, the `WARC-Payload-Digest` of the body as received), for a capture no
+/// manifest snapshot names (a page requisite). Returns it with the response's `Content-Type`.
+/// Blocking.
+///
+/// The record is read twice: first through, to check its body against `payload_digest` and to
+/// learn the decoded payload's size and SHA-256; then as a [`Payload`] holding those, which
+/// checks them again as it is read, as every payload read is. Memory stays bounded either way.
+pub fn open_indexed(
+    archive: &Path,
+    file: &str,
+    offset: u64,
+    length: u64,
+    payload_digest: &str,
+) -> Result<(Payload, Option<String>), PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (body, coding, _, content_type) = open_record_body_typed(&path, offset, length, &location)?;
+    let mut raw = Sha256::new();
+    let hashed = BufReader::with_capacity(
+        READ_BUFFER,
+        HashReader {
+            inner: body,
+            hasher: &mut raw,
+        },
+    );
+    let decoded = decoder(&coding, hashed).ok_or_else(|| {
+        PayloadError::damaged(
+            &location,
+            format!("the body has an unknown Content-Encoding {coding:?}"),
+        )
+    })?;
+    let mut payload = Sha256::new();
+    let size = io::copy(
+        &mut decoded.take(MAX_INDEXED_PAYLOAD + 1),
+        &mut HashWriter(&mut payload),
+    )
+    .map_err(|e| PayloadError::damaged(&location, format!("cannot be decoded: {e}")))?;
+    if size > MAX_INDEXED_PAYLOAD {
+        return Err(PayloadError::damaged(&location, "inflates past 4 GiB"));
+    }
+    let received = crate::warc::sha256_label(&raw.finalize().into());
+    if !payload_digest.eq_ignore_ascii_case(&received) {
+        return Err(PayloadError::damaged(
+            &location,
+            format!("holds a body with digest {received}, not the {payload_digest} its index line names"),
+        ));
+    }
+    let reader = open_at(archive, &location)?;
+    let payload = Payload {
+        reader,
+        location,
+        hasher: Sha256::new(),
+        read: 0,
+        expected_size: size,
+        expected_sha256: hex(&payload.finalize()),
+    };
+    Ok((payload, content_type))
+}
+
+/// `WARC-Refers-To-Target-URI` and `WARC-Refers-To-Date` of the revisit record at `offset`:
+/// where pywb looks for the record holding its payload. Blocking.
+pub fn revisit_refers_to(
+    archive: &Path,
+    file: &str,
+    offset: u64,
+    length: u64,
+) -> Result<(Option<String>, Option<String>), PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let file = open_file(&path, &location)?;
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset)).map_err(|source| PayloadError::Io {
+        location: location.to_string(),
+        source,
+    })?;
+    let member = flate2::bufread::GzDecoder::new(BufReader::with_capacity(READ_BUFFER, file.take(length)));
+    let mut header = BufReader::new(member).take(MAX_WARC_HEADER);
+    let (mut uri, mut date) = (None, None);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = header
+            .read_until(b'\n', &mut line)
+            .map_err(|e| PayloadError::damaged(&location, format!("cannot read the record: {e}")))?;
+        if read == 0 || line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        if let Some((name, value)) = text.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "warc-refers-to-target-uri" => uri = Some(value.trim().to_owned()),
+                "warc-refers-to-date" => date = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    Ok((uri, date))
+}
+
+/// Feeds what is read through it to a hasher.
+struct HashReader<'a, R> {
+    inner: R,
+    hasher: &'a mut Sha256,
+}
+
+impl<R: Read> Read for HashReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// The longest HTTP head read back by [`record_http_head`]; heads we write are a few hundred bytes.
 const MAX_HTTP_HEAD: u64 = 256 * 1024;
 
@@ -463,8 +591,20 @@ fn open_record_body(
     length: u64,
     location: &Location,
 ) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
+    let (body, coding, framing, _) = open_record_body_typed(path, offset, length, location)?;
+    Ok((body, coding, framing))
+}
+
+/// [`open_record_body`], and the response's `Content-Type` as text.
+fn open_record_body_typed(
+    path: &Path,
+    offset: u64,
+    length: u64,
+    location: &Location,
+) -> Result<(RecordBody, String, BodyFraming, Option<String>), PayloadError> {
     let (mut block, framing) = open_record_block(path, offset, length, location)?;
     let mut coding = String::new();
+    let mut content_type = None;
     if framing.http {
         let head = crate::warc::index::read_http_head(&mut block)
             .map_err(|e| PayloadError::damaged(location, format!("cannot read the HTTP head: {e}")))?
@@ -481,8 +621,9 @@ fn open_record_body(
             .header("content-encoding")
             .map(|c| c.trim().to_ascii_lowercase())
             .unwrap_or_default();
+        content_type = head.header("content-type");
     }
-    Ok((block, coding, framing))
+    Ok((block, coding, framing, content_type))
 }
 
 /// Reads the WARC header up to its blank line: the block's length and kind.
@@ -532,7 +673,7 @@ fn read_warc_header(r: &mut impl BufRead) -> Result<BodyFraming, String> {
 }
 
 /// A reader that removes `coding` from `body`, or `None` for a coding it cannot remove.
-pub fn decoder<R: BufRead + Send + 'static>(coding: &str, mut body: R) -> Option<Box<dyn Read + Send>> {
+pub fn decoder<'a, R: BufRead + Send + 'a>(coding: &str, mut body: R) -> Option<Box<dyn Read + Send + 'a>> {
     Some(match coding {
         "" | "identity" => Box::new(body),
         "gzip" | "x-gzip" => Box::new(flate2::bufread::MultiGzDecoder::new(body)),
