@@ -143,8 +143,11 @@ impl CdxIndex {
 /// length), on first use: archives whose pages have no requisites never read it.
 #[derive(Debug, Default)]
 pub struct Indexes {
-    cached: Mutex<Option<(Option<SystemTime>, u64, Arc<CdxIndex>)>>,
+    cached: Mutex<Option<(IndexStamp, Arc<CdxIndex>)>>,
 }
+
+/// `index.cdxj`'s modification time and length when it was read.
+type IndexStamp = (Option<SystemTime>, u64);
 
 impl Indexes {
     /// The index as the file is now; `None` when there is none.
@@ -158,8 +161,8 @@ impl Indexes {
         let meta = std::fs::metadata(path).ok()?;
         let stamp = (meta.modified().ok(), meta.len());
         let mut cached = self.cached.lock().expect("not poisoned");
-        if let Some((modified, len, index)) = cached.as_ref()
-            && (*modified, *len) == stamp
+        if let Some((read, index)) = cached.as_ref()
+            && *read == stamp
         {
             return Some(Arc::clone(index));
         }
@@ -167,7 +170,7 @@ impl Indexes {
             .inspect_err(|e| tracing::warn!("serve: cannot read {}: {e}", path.display()))
             .ok()?;
         let index = Arc::new(CdxIndex::parse(&text));
-        *cached = Some((stamp.0, stamp.1, Arc::clone(&index)));
+        *cached = Some((stamp, Arc::clone(&index)));
         Some(index)
     }
 }

@@ -61,6 +61,7 @@ mod serve_isolation;
 mod serve_limits;
 mod serve_load;
 mod serve_ranges;
+mod serve_requisites;
 mod serve_routes;
 mod shard;
 mod soft404;

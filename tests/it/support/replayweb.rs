@@ -52,9 +52,7 @@ pub fn tools_dir() -> PathBuf {
 /// outside CI, a failure under it (`.ci/run` installs them all).
 #[track_caller]
 pub fn web_tools_or_skip() -> Option<WebTools> {
-    let Some(chromium) = super::browser::chromium_or_skip() else {
-        return None;
-    };
+    let chromium = super::browser::chromium_or_skip()?;
     let node = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|dir| dir.join("node"))
         .find(|p| p.is_file());
