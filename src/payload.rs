@@ -323,15 +323,170 @@ pub fn record_payload_digest(
     })
 }
 
+/// The most decoded bytes [`open_indexed`] reads to learn a record's payload: a record that
+/// inflates past it is not replayed.
+const MAX_INDEXED_PAYLOAD: u64 = 4 << 30;
+
+/// Opens the payload of the response record an index line names (`file`, `offset`, `length`,
+/// and `payload_digest`, the `WARC-Payload-Digest` of the body as received), for a capture no
+/// manifest snapshot names (a page requisite). Returns it with the response's `Content-Type`.
+/// Blocking.
+///
+/// The record is read twice: first through, to check its body against `payload_digest` and to
+/// learn the decoded payload's size and SHA-256; then as a [`Payload`] holding those, which
+/// checks them again as it is read, as every payload read is. Memory stays bounded either way.
+pub fn open_indexed(
+    archive: &Path,
+    file: &str,
+    offset: u64,
+    length: u64,
+    payload_digest: &str,
+) -> Result<(Payload, Option<String>), PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (body, coding, _, content_type) = open_record_body_typed(&path, offset, length, &location)?;
+    let mut raw = Sha256::new();
+    let hashed = BufReader::with_capacity(
+        READ_BUFFER,
+        HashReader {
+            inner: body,
+            hasher: &mut raw,
+        },
+    );
+    let decoded = decoder(&coding, hashed).ok_or_else(|| {
+        PayloadError::damaged(
+            &location,
+            format!("the body has an unknown Content-Encoding {coding:?}"),
+        )
+    })?;
+    let mut payload = Sha256::new();
+    let size = io::copy(
+        &mut decoded.take(MAX_INDEXED_PAYLOAD + 1),
+        &mut HashWriter(&mut payload),
+    )
+    .map_err(|e| PayloadError::damaged(&location, format!("cannot be decoded: {e}")))?;
+    if size > MAX_INDEXED_PAYLOAD {
+        return Err(PayloadError::damaged(&location, "inflates past 4 GiB"));
+    }
+    let received = crate::warc::sha256_label(&raw.finalize().into());
+    if !payload_digest.eq_ignore_ascii_case(&received) {
+        return Err(PayloadError::damaged(
+            &location,
+            format!("holds a body with digest {received}, not the {payload_digest} its index line names"),
+        ));
+    }
+    let reader = open_at(archive, &location)?;
+    let payload = Payload {
+        reader,
+        location,
+        hasher: Sha256::new(),
+        read: 0,
+        expected_size: size,
+        expected_sha256: hex(&payload.finalize()),
+    };
+    Ok((payload, content_type))
+}
+
+/// `WARC-Refers-To-Target-URI` and `WARC-Refers-To-Date` of the revisit record at `offset`:
+/// where pywb looks for the record holding its payload. Blocking.
+pub fn revisit_refers_to(
+    archive: &Path,
+    file: &str,
+    offset: u64,
+    length: u64,
+) -> Result<(Option<String>, Option<String>), PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let file = open_file(&path, &location)?;
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset)).map_err(|source| PayloadError::Io {
+        location: location.to_string(),
+        source,
+    })?;
+    let member = flate2::bufread::GzDecoder::new(BufReader::with_capacity(READ_BUFFER, file.take(length)));
+    let mut header = BufReader::new(member).take(MAX_WARC_HEADER);
+    let (mut uri, mut date) = (None, None);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = header
+            .read_until(b'\n', &mut line)
+            .map_err(|e| PayloadError::damaged(&location, format!("cannot read the record: {e}")))?;
+        if read == 0 || line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        if let Some((name, value)) = text.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "warc-refers-to-target-uri" => uri = Some(value.trim().to_owned()),
+                "warc-refers-to-date" => date = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    Ok((uri, date))
+}
+
+/// Feeds what is read through it to a hasher.
+struct HashReader<'a, R> {
+    inner: R,
+    hasher: &'a mut Sha256,
+}
+
+impl<R: Read> Read for HashReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The longest HTTP head read back by [`record_http_head`]; heads we write are a few hundred bytes.
+const MAX_HTTP_HEAD: u64 = 256 * 1024;
+
+/// The HTTP head (status line, header fields, blank line) of the response record at `offset` in
+/// WARC file `file` (relative to the archive), as recorded. Blocking.
+pub fn record_http_head(archive: &Path, file: &str, offset: u64, length: u64) -> Result<Vec<u8>, PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let mut block = open_record_block(&path, offset, length, &location)?.0;
+    let mut head = Vec::new();
+    let mut limited = (&mut block).take(MAX_HTTP_HEAD);
+    loop {
+        let start = head.len();
+        let read = limited
+            .read_until(b'\n', &mut head)
+            .map_err(|e| PayloadError::damaged(&location, format!("cannot read the HTTP head: {e}")))?;
+        if read == 0 {
+            return Err(PayloadError::damaged(&location, "the record's HTTP head never ends"));
+        }
+        if start > 0 && matches!(&head[start..], b"\r\n" | b"\n") {
+            return Ok(head);
+        }
+    }
+}
+
 /// A response record's payload, decoded, and what its head says: how a page's requisites
 /// are read back (a stylesheet's imports, the validators of the next conditional request).
 pub struct RecordPayload {
     /// The payload, with any Content-Encoding removed. Not checked against a digest: the
     /// caller reads what the record holds.
     pub reader: Box<dyn Read + Send>,
-    /// `WARC-Record-ID` and `WARC-Date`.
-    pub record_id: String,
-    pub date: String,
     /// The response head's `ETag`, `Last-Modified` and `Content-Type`.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
@@ -348,7 +503,7 @@ pub fn open_response(archive: &Path, file: &str, offset: u64, length: u64) -> Re
     };
     let path = warc_path(archive, file)
         .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
-    let (body, head, framing) = open_record(&path, offset, length, &location)?;
+    let (body, head, _) = open_record(&path, offset, length, &location)?;
     let header = |name: &str| head.as_ref().and_then(|head| head.header(name));
     let coding = header("content-encoding")
         .map(|c| c.trim().to_ascii_lowercase())
@@ -361,8 +516,6 @@ pub fn open_response(archive: &Path, file: &str, offset: u64, length: u64) -> Re
     })?;
     Ok(RecordPayload {
         reader,
-        record_id: framing.record_id,
-        date: framing.date,
         etag: header("etag"),
         last_modified: header("last-modified"),
         content_type: header("content-type"),
@@ -444,30 +597,14 @@ struct BodyFraming {
 /// A record's body as received.
 type RecordBody = io::Take<BufReader<flate2::bufread::GzDecoder<BufReader<io::Take<File>>>>>;
 
-/// Opens the record at `offset` and returns a reader of its body as received, and the body's
-/// Content-Encoding (empty for none).
-fn open_record_body(
+/// Opens the record at `offset` and returns a reader of its block (for a response record, the
+/// HTTP head, then the body as received) and what its WARC header says about it.
+fn open_record_block(
     path: &Path,
     offset: u64,
     length: u64,
     location: &Location,
-) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
-    let (body, head, framing) = open_record(path, offset, length, location)?;
-    let coding = head
-        .and_then(|head| head.header("content-encoding"))
-        .map(|c| c.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    Ok((body, coding, framing))
-}
-
-/// The record at `offset`, read up to its body: the body as received, the HTTP head of a
-/// response record, and the record's framing.
-fn open_record(
-    path: &Path,
-    offset: u64,
-    length: u64,
-    location: &Location,
-) -> Result<(RecordBody, Option<crate::warc::index::HttpHead>, BodyFraming), PayloadError> {
+) -> Result<(RecordBody, BodyFraming), PayloadError> {
     let io_error = |source| PayloadError::Io {
         location: location.to_string(),
         source,
@@ -484,7 +621,45 @@ fn open_record(
     let member = flate2::bufread::GzDecoder::new(BufReader::with_capacity(READ_BUFFER, file.take(length)));
     let mut block = BufReader::with_capacity(READ_BUFFER, member);
     let framing = read_warc_header(&mut block).map_err(|why| PayloadError::damaged(location, why))?;
-    let mut block = block.take(framing.block_length);
+    Ok((block.take(framing.block_length), framing))
+}
+
+/// Opens the record at `offset` and returns a reader of its body as received, and the body's
+/// Content-Encoding (empty for none).
+fn open_record_body(
+    path: &Path,
+    offset: u64,
+    length: u64,
+    location: &Location,
+) -> Result<(RecordBody, String, BodyFraming), PayloadError> {
+    let (body, coding, framing, _) = open_record_body_typed(path, offset, length, location)?;
+    Ok((body, coding, framing))
+}
+
+/// [`open_record_body`], and the response's `Content-Type` as text.
+fn open_record_body_typed(
+    path: &Path,
+    offset: u64,
+    length: u64,
+    location: &Location,
+) -> Result<(RecordBody, String, BodyFraming, Option<String>), PayloadError> {
+    let (block, head, framing) = open_record(path, offset, length, location)?;
+    let header = |name: &str| head.as_ref().and_then(|head| head.header(name));
+    let coding = header("content-encoding")
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok((block, coding, framing, header("content-type")))
+}
+
+/// The record at `offset`, read up to its body: the body as received, the HTTP head of a
+/// response (or revisit) record, and the record's framing.
+fn open_record(
+    path: &Path,
+    offset: u64,
+    length: u64,
+    location: &Location,
+) -> Result<(RecordBody, Option<crate::warc::index::HttpHead>, BodyFraming), PayloadError> {
+    let (mut block, framing) = open_record_block(path, offset, length, location)?;
     let mut http_head = None;
     if framing.http {
         let head = crate::warc::index::read_http_head(&mut block)
@@ -550,7 +725,7 @@ fn read_warc_header(r: &mut impl BufRead) -> Result<BodyFraming, String> {
 }
 
 /// A reader that removes `coding` from `body`, or `None` for a coding it cannot remove.
-pub fn decoder<R: BufRead + Send + 'static>(coding: &str, mut body: R) -> Option<Box<dyn Read + Send>> {
+pub fn decoder<'a, R: BufRead + Send + 'a>(coding: &str, mut body: R) -> Option<Box<dyn Read + Send + 'a>> {
     Some(match coding {
         "" | "identity" => Box::new(body),
         "gzip" | "x-gzip" => Box::new(flate2::bufread::MultiGzDecoder::new(body)),

@@ -18,7 +18,7 @@ use crate::manifest::nearest;
 use crate::manifest::{LinkEntry, Snapshot};
 use crate::payload::{self, PayloadError};
 
-const MEMENTO_DATETIME: HeaderName = HeaderName::from_static("memento-datetime");
+pub(super) const MEMENTO_DATETIME: HeaderName = HeaderName::from_static("memento-datetime");
 const ACCEPT_DATETIME: HeaderName = HeaderName::from_static("accept-datetime");
 
 /// What a request to `/web/…` asks beyond its target.
@@ -65,6 +65,12 @@ async fn memento(
     url: &str,
     request: Request<'_>,
 ) -> Response {
+    // A URL no link names may still be a page's requisite, captured in the index.
+    if catalog.lookup(url).is_none()
+        && let Some(response) = super::requisite::memento(catalog, shared, timestamp, raw, url, request).await
+    {
+        return response;
+    }
     let entry = match captured(catalog, url) {
         Ok(entry) => entry,
         Err(why) => return pages::not_archived(url, &why),
@@ -291,7 +297,7 @@ fn is_host(host: &str) -> bool {
 
 /// The `Link` header of a capture and of the TimeGate: where the original, the TimeGate and the
 /// TimeMap are.
-fn link_header(url: &str) -> HeaderValue {
+pub(super) fn link_header(url: &str) -> HeaderValue {
     let url = header_safe(url);
     let value = format!(
         "<{url}>; rel=\"original\", </web/{url}>; rel=\"timegate\", \
@@ -301,7 +307,7 @@ fn link_header(url: &str) -> HeaderValue {
 }
 
 /// A 302 to `location` (made of header-safe parts) with extra headers.
-fn redirect<const N: usize>(location: &str, extra: [(HeaderName, HeaderValue); N]) -> Response {
+pub(super) fn redirect<const N: usize>(location: &str, extra: [(HeaderName, HeaderValue); N]) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::LOCATION,

@@ -3,7 +3,9 @@
 //! # Routes
 //! - `/`: the index page, every archived link with its title, publisher, last check and captures.
 //! - `/web/<timestamp>/<original URL>`: the capture nearest the timestamp (a Memento, RFC 7089),
-//!   redirected to its canonical timestamp when the requested one is not exact. HTML is replayed
+//!   redirected to its canonical timestamp when the requested one is not exact. A URL no link of
+//!   the manifest names (a cited page's stylesheet, font, image or script) is looked up in
+//!   `index.cdxj` instead (`requisite`); stylesheets have their URLs pointed into the archive. HTML is replayed
 //!   with every link and resource URL pointed into the archive; `<timestamp>id_` serves the
 //!   stored bytes untouched. An original URL the archive lacks gets a 404 "not archived" page
 //!   that names it as text, not as a link.
@@ -38,11 +40,13 @@
 //! a change at once, the files are read once (`catalog`).
 
 mod catalog;
+mod css;
 mod listen;
 mod memento;
 mod pages;
 mod policy;
 mod range;
+mod requisite;
 mod rewrite;
 mod stream;
 mod target;
@@ -143,6 +147,8 @@ pub async fn run_with(
 struct Shared {
     catalogs: Arc<Catalogs>,
     verified: Arc<Verified>,
+    /// `index.cdxj`, for captures no manifest link names (page requisites).
+    requisites: Arc<requisite::Indexes>,
 }
 
 /// The server's routes, for [`run`] or for driving in-process (tests).
@@ -150,6 +156,7 @@ pub fn router(archive: Archive) -> Router {
     let shared = Shared {
         catalogs: Arc::new(Catalogs::new(archive)),
         verified: Arc::default(),
+        requisites: Arc::default(),
     };
     Router::new()
         .route("/", get(pages::index))

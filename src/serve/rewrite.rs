@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
+use lol_html::html_content::{ContentType, TextChunk};
 use lol_html::send::{Element, HtmlRewriter, Settings};
-use lol_html::{AsciiCompatibleEncoding, OutputSink, element};
+use lol_html::{AsciiCompatibleEncoding, OutputSink, element, text};
 use url::Url;
 
 use super::catalog::Catalog;
@@ -191,6 +192,41 @@ impl PageRewriter {
                 Ok(())
             }));
         }
+        // Inline CSS (issue #20): the URLs of `style` attributes and of `<style>` elements
+        // (whose text lol_html hands over in pieces: gathered, then rewritten whole) point
+        // into the archive, so fonts and background images load from there.
+        settings = settings.append_element_content_handler(element!("[style]", {
+            let (page, base) = (Arc::clone(&page), Arc::clone(&base));
+            move |el: &mut Element| {
+                let Some(value) = el.get_attribute("style") else {
+                    return Ok(());
+                };
+                let declarations = crate::markup::decode_entities(&value);
+                let base = base.lock().expect("not poisoned").clone();
+                let new = super::css::rewrite(&declarations, &|url| archive_path(url, &base, &page));
+                if new != declarations {
+                    el.set_attribute("style", &new.replace('&', "&amp;"))?;
+                }
+                Ok(())
+            }
+        }));
+        settings = settings.append_element_content_handler(text!("style", {
+            let (page, base) = (Arc::clone(&page), Arc::clone(&base));
+            let gathered = Arc::new(Mutex::new(String::new()));
+            move |chunk: &mut TextChunk| {
+                let mut gathered = gathered.lock().expect("not poisoned");
+                gathered.push_str(chunk.as_str());
+                if !chunk.last_in_text_node() {
+                    chunk.remove();
+                    return Ok(());
+                }
+                let css = std::mem::take(&mut *gathered);
+                let base = base.lock().expect("not poisoned").clone();
+                let new = super::css::rewrite(&css, &|url| archive_path(url, &base, &page));
+                chunk.replace(&new, ContentType::Html);
+                Ok(())
+            }
+        }));
         // A refresh is a navigation no Content-Security-Policy can stop.
         settings = settings.append_element_content_handler(element!("meta[http-equiv][content]", {
             let (page, base) = (Arc::clone(&page), Arc::clone(&base));
@@ -239,7 +275,15 @@ impl PageRewriter {
 /// fragment of the page itself.
 fn rewrite_url(value: &str, base: &Url, page: &Page) -> Option<String> {
     let decoded = crate::markup::decode_entities(value);
-    let trimmed = decoded.trim();
+    // lol_html escapes quotes in values it writes, but not ampersands.
+    archive_path(&decoded, base, page).map(|new| new.replace('&', "&amp;"))
+}
+
+/// Where in the archive `value` (a URL as a page or stylesheet means it, relative to `base`)
+/// is replayed: `/web/<timestamp>/<URL>`, by the URL as archived when a link names it. `None`
+/// for what is no web URL (`mailto:`, `javascript:`, `data:`) and for a fragment alone.
+pub fn archive_path(value: &str, base: &Url, page: &Page) -> Option<String> {
+    let trimmed = value.trim();
     if trimmed.starts_with('#') {
         return None;
     }
@@ -255,8 +299,7 @@ fn rewrite_url(value: &str, base: &Url, page: &Page) -> Option<String> {
         new.push('#');
         new.push_str(&fragment);
     }
-    // lol_html escapes quotes in values it writes, but not ampersands.
-    Some(new.replace('&', "&amp;"))
+    Some(new)
 }
 
 /// A `srcset` with every candidate URL rewritten, or `None` when none is.
@@ -426,6 +469,23 @@ mod tests {
         ] {
             assert_eq!(rewrite(html), html);
         }
+    }
+
+    /// Issue #20: `<style>` and `style` attributes load fonts and images from the archive.
+    #[test]
+    fn inline_css_points_into_the_archive() {
+        let html = "<style>@import '/print.css'; body { background: url(bg.png) }\n\
+                    @font-face { src: url(\"http://cdn.example/f.woff2\") }</style>\
+                    <p style=\"background-image: url(&quot;p.png&quot;); color: red\">x</p>\
+                    <p style=\"color: red\">unchanged</p>";
+        assert_eq!(
+            rewrite(html),
+            "<style>@import \"/web/20200101000000/http://site.example/print.css\"; \
+             body { background: url(\"/web/20200101000000/http://site.example/dir/bg.png\") }\n\
+             @font-face { src: url(\"/web/20200101000000/http://cdn.example/f.woff2\") }</style>\
+             <p style=\"background-image: url(&quot;/web/20200101000000/http://site.example/dir/p.png&quot;); color: red\">x</p>\
+             <p style=\"color: red\">unchanged</p>"
+        );
     }
 
     /// Character references in an attribute are decoded before the URL is looked up, and

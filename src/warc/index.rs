@@ -24,7 +24,10 @@ const MAX_HTTP_HEAD: u64 = 256 * 1024;
 /// The HTTP head at the start of a response or revisit record's block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpHead {
-    /// The status code of the status line.
+    /// The status code the server answered: the status line's, except for a server-not-modified
+    /// revisit, where it is 304. Since issue #20 that revisit's block carries its original's
+    /// status line (see [`super::run::revalidated_head`]), but what the server sent was a 304,
+    /// and that is what the run's report said and what `repair` looks for.
     pub status: u16,
     /// Header fields in order, names as written, values as bytes (trimmed).
     pub headers: Vec<(String, Vec<u8>)>,
@@ -152,12 +155,18 @@ pub fn index_warc(path: &Path) -> io::Result<WarcIndex> {
         } else {
             read_heads(&mut { member })?
         };
+        let mut http = heads.http;
+        if heads.profile.as_deref().is_some_and(is_not_modified_profile)
+            && let Some(head) = &mut http
+        {
+            head.status = 304;
+        }
         records.push(IndexedRecord {
             info: info.clone(),
             content_type: heads.content_type,
             profile: heads.profile,
             refers_to: heads.refers_to,
-            http: heads.http,
+            http,
         });
     }
     Ok(WarcIndex {
@@ -185,6 +194,11 @@ pub fn list_warc_files(archive: &Path) -> io::Result<Vec<String>> {
     };
     files.sort();
     Ok(files)
+}
+
+/// Whether `profile` is server-not-modified, in WARC 1.1's spelling or 1.0's.
+fn is_not_modified_profile(profile: &str) -> bool {
+    profile.ends_with("/revisit/server-not-modified")
 }
 
 /// The 14-digit timestamp of a `WARC-Date`, as an archive run computes it from the same time.
@@ -341,6 +355,7 @@ mod tests {
             [
                 (false, Some(200)),
                 (true, Some(200)),
+                // The server's 304, though the block carries the original's status line.
                 (true, Some(304)),
                 (false, Some(301))
             ]

@@ -661,14 +661,34 @@ impl RunWarc {
 
     /// Writes a request and a revisit record: the payload is the one `original` holds, because
     /// the bytes were identical (`profile` identical-payload-digest) or the server said 304
-    /// (server-not-modified). The revisit's block is the response head alone. Returns its CDXJ
-    /// line.
+    /// (server-not-modified). The revisit's block is an HTTP response head alone: for
+    /// identical-payload-digest the response's own, for server-not-modified the original's
+    /// head brought up to date by the 304 ([`revalidated_head`], which says why). Returns its
+    /// CDXJ line.
     pub fn write_revisit(
         &self,
         exchange: &Exchange,
         profile: &str,
         original: Option<&Original>,
     ) -> Result<String, WarcError> {
+        let head = match original {
+            Some(original) if profile == super::PROFILE_SERVER_NOT_MODIFIED => {
+                // An original whose head cannot be read (a damaged record of an earlier run)
+                // leaves the 304 as received: still a valid revisit, which pywb and our own
+                // `serve` resolve through the original, but not one ReplayWeb.page replays.
+                crate::payload::record_http_head(
+                    &self.archive,
+                    &original.file,
+                    original.record.offset,
+                    original.record.length,
+                )
+                .map_or_else(
+                    |_| exchange.response_head.clone(),
+                    |head| revalidated_head(&head, &exchange.response_head),
+                )
+            }
+            _ => exchange.response_head.clone(),
+        };
         let mut revisit = self.response_spec(exchange, &super::new_record_id());
         revisit.kind = RecordType::Revisit;
         revisit.profile = Some(profile.to_owned());
@@ -688,7 +708,7 @@ impl RunWarc {
             },
             PendingRecord {
                 spec: revisit,
-                head: exchange.response_head.clone(),
+                head,
                 body: None,
             },
         ])?;
@@ -719,6 +739,97 @@ impl RunWarc {
     }
 }
 
+/// Header fields a 304 does not update in the head of a server-not-modified revisit: those
+/// that describe the stored payload's bytes (which are the original's, as received), and the
+/// connection-specific ones, which describe neither response's representation.
+const NOT_REVALIDATED: &[&str] = &[
+    "content-length",
+    "content-encoding",
+    "content-type",
+    "content-range",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// The HTTP head of a `server-not-modified` revisit: the original response's head (its status
+/// line and fields), each field the 304 also sent replaced by the 304's, and the 304's other
+/// fields added; the fields in [`NOT_REVALIDATED`] stay the original's.
+///
+/// Why not the 304 as received: replay tools serve a revisit's payload (the original's bytes)
+/// under the revisit's own HTTP head whenever it has one.
+/// - wabac.js (ReplayWeb.page), `src/remotearchivedb.ts`, `loadPayload`: "if revisit record has
+///   header, use those, otherwise use headers from original" — it copies only Content-Length
+///   from the original, so a 304's head without `Content-Encoding: gzip` and `Content-Type`
+///   serves a gzip body as a raw script or stylesheet ("Invalid or unexpected token").
+/// - pywb 2.10, `warcserver/resource/responseloader.py`: `http_headers = headers.http_headers or
+///   payload.http_headers` (the revisit's head first), and `apps/wbrequestresponse.py` sends no
+///   body at all for a status line starting with 304. So the status line must be the
+///   original's.
+///
+/// The WARC 1.1 specification allows this block: a server-not-modified revisit "may have no
+/// content body"; "if a content body is present, it should be interpreted the same as a
+/// 'response' record type for the same URI, truncated if desired", and its payload "is defined
+/// as the original payload content". The head written is the one an HTTP cache holds after the
+/// same revalidation (RFC 9111 §4.3.4: a 304's fields update the stored response's, except
+/// Content-Length, and a cache that stored a decoded body keeps its Content-Encoding). The
+/// record still says it was a 304: its `WARC-Profile` is server-not-modified, and its ETag,
+/// Last-Modified, Date and Cache-Control are the 304's where it sent them.
+pub fn revalidated_head(original: &[u8], not_modified: &[u8]) -> Vec<u8> {
+    let original = split_head(original);
+    let update = split_head(not_modified);
+    let updatable = |name: &str| !NOT_REVALIDATED.iter().any(|n| n.eq_ignore_ascii_case(name));
+    let updated = |name: &str| updatable(name) && update.fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let mut out = original.status_line.to_vec();
+    let mut placed: Vec<&str> = Vec::new();
+    for (name, line) in &original.fields {
+        if !updated(name) {
+            out.extend_from_slice(line);
+            continue;
+        }
+        // A field the 304 sent takes the original's place, all its lines at once.
+        if !placed.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            placed.push(name);
+            for (_, line) in update.fields.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                out.extend_from_slice(line);
+            }
+        }
+    }
+    for (name, line) in &update.fields {
+        let in_original = original.fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if updatable(name) && !in_original {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// An HTTP head split into its status line and its field lines (each with its line end), as
+/// [`super::http_response_head`] writes them.
+struct SplitHead<'a> {
+    status_line: &'a [u8],
+    fields: Vec<(&'a str, &'a [u8])>,
+}
+
+fn split_head(head: &[u8]) -> SplitHead<'_> {
+    let mut lines = head.split_inclusive(|&b| b == b'\n');
+    let status_line = lines.next().unwrap_or_default();
+    let fields = lines
+        .take_while(|line| !matches!(*line, b"\r\n" | b"\n"))
+        .filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?.trim();
+            Some((name, line))
+        })
+        .collect();
+    SplitHead { status_line, fields }
+}
+
 /// The file name alone of a WARC file relative to the archive, as CDXJ lines name it.
 fn file_name(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
@@ -729,4 +840,177 @@ fn file_name(name: &str) -> &str {
 pub struct RawBodyRecord {
     record_id: String,
     file: StreamedFile,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::index::index_warc;
+    use super::super::{PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED, http_response_head, warc_date};
+    use super::*;
+
+    fn head(status: u16, fields: &[(&str, &str)]) -> Vec<u8> {
+        let fields: Vec<(String, Vec<u8>)> = fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect();
+        let reason = if status == 304 { "Not Modified" } else { "OK" };
+        http_response_head("HTTP/1.1", status, reason, &fields)
+    }
+
+    fn exchange(status: u16, fields: &[(&str, &str)], second: i64) -> Exchange {
+        Exchange {
+            url: url::Url::parse("http://example.com/style.css").unwrap(),
+            date: chrono::DateTime::from_timestamp(1_767_232_984 + second, 0).unwrap(),
+            request_head: b"GET /style.css HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
+            response_head: head(status, fields),
+            status,
+            mime: "text/css".into(),
+        }
+    }
+
+    /// The original's head, updated by the 304's fields except those describing the bytes.
+    #[test]
+    fn a_304_updates_the_original_head_but_not_what_describes_the_payload() {
+        let original = head(
+            200,
+            &[
+                ("Content-Type", "text/css"),
+                ("Content-Encoding", "gzip"),
+                ("Content-Length", "120"),
+                ("ETag", "\"v1\""),
+                ("Cache-Control", "max-age=60"),
+                ("Vary", "Accept-Encoding"),
+                ("Date", "Mon, 01 Jun 2026 10:00:00 GMT"),
+            ],
+        );
+        let not_modified = head(
+            304,
+            &[
+                ("date", "Tue, 02 Jun 2026 10:00:00 GMT"),
+                ("etag", "\"v1b\""),
+                ("content-length", "0"),
+                ("content-type", "text/plain"),
+                ("connection", "keep-alive"),
+                ("Expires", "Tue, 02 Jun 2026 10:01:00 GMT"),
+                ("cache-control", "no-cache"),
+                ("cache-control", "private"),
+            ],
+        );
+        let merged = String::from_utf8(revalidated_head(&original, &not_modified)).unwrap();
+        assert_eq!(
+            merged,
+            "HTTP/1.1 200 OK\r\n\
+             Content-Type: text/css\r\n\
+             Content-Encoding: gzip\r\n\
+             Content-Length: 120\r\n\
+             etag: \"v1b\"\r\n\
+             cache-control: no-cache\r\n\
+             cache-control: private\r\n\
+             Vary: Accept-Encoding\r\n\
+             date: Tue, 02 Jun 2026 10:00:00 GMT\r\n\
+             Expires: Tue, 02 Jun 2026 10:01:00 GMT\r\n\
+             \r\n"
+        );
+    }
+
+    /// The records a second run writes: a server-not-modified revisit whose block is the
+    /// original's head brought up to date, with no body, and an identical-payload-digest
+    /// revisit whose block is the response's own head.
+    #[test]
+    fn revisit_records_carry_the_head_replay_tools_serve_the_payload_under() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = chrono::DateTime::from_timestamp(1_767_232_984, 0).unwrap();
+        let warc = RunWarc::create(dir.path(), "20260101T020304Z-abcd", warc_date(at), &[]).unwrap();
+        let ok = exchange(
+            200,
+            &[
+                ("content-type", "text/css"),
+                ("content-encoding", "gzip"),
+                ("etag", "\"v1\""),
+                ("last-modified", "Mon, 01 Jun 2026 10:00:00 GMT"),
+            ],
+            0,
+        );
+        let body = b"\x1f\x8b not really gzip, but bytes as received";
+        let (original, _) = warc.write_response(&ok, body, None, None).unwrap();
+        let not_modified = exchange(304, &[("etag", "\"v1\""), ("date", "Tue, 02 Jun 2026 10:00:00 GMT")], 5);
+        let line = warc
+            .write_revisit(&not_modified, PROFILE_SERVER_NOT_MODIFIED, Some(&original))
+            .unwrap();
+        let same = exchange(200, &[("content-type", "text/css"), ("etag", "\"v1\"")], 9);
+        warc.write_revisit(&same, PROFILE_IDENTICAL_PAYLOAD_DIGEST, Some(&original))
+            .unwrap();
+
+        let index = index_warc(&dir.path().join(warc.name())).unwrap();
+        assert!(index.problems.is_empty(), "{:?}", index.problems);
+        let [response, revisit, identical] = &index.records[..] else {
+            panic!("{:#?}", index.records);
+        };
+        assert!(!response.is_revisit() && revisit.is_revisit() && identical.is_revisit());
+        assert_eq!(revisit.profile.as_deref(), Some(PROFILE_SERVER_NOT_MODIFIED));
+        assert_eq!(revisit.refers_to.as_ref(), Some(&response.info.record_id));
+        assert_eq!(revisit.info.payload_digest, response.info.payload_digest);
+        let http = revisit.http.as_ref().unwrap();
+        assert_eq!(
+            http.status, 304,
+            "what the server answered, though the block says 200 (below)"
+        );
+        assert_eq!(http.header("content-type").as_deref(), Some("text/css"));
+        assert_eq!(http.header("content-encoding").as_deref(), Some("gzip"));
+        assert_eq!(http.header("etag").as_deref(), Some("\"v1\""));
+        assert_eq!(
+            http.header("last-modified").as_deref(),
+            Some("Mon, 01 Jun 2026 10:00:00 GMT")
+        );
+        assert_eq!(
+            http.header("date").as_deref(),
+            Some("Tue, 02 Jun 2026 10:00:00 GMT"),
+            "the 304's"
+        );
+        // The block is the head alone: the payload stays in the original's record.
+        let bytes = std::fs::read(dir.path().join(warc.name())).unwrap();
+        let member = &bytes[revisit.info.offset as usize..(revisit.info.offset + revisit.info.length) as usize];
+        let mut record = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(member), &mut record).unwrap();
+        let record = String::from_utf8_lossy(&record);
+        let (_, block) = record.split_once("\r\n\r\n").unwrap();
+        assert!(block.starts_with("HTTP/1.1 200 OK\r\n"), "{record}");
+        assert!(
+            block.ends_with("\r\n\r\n\r\n\r\n"),
+            "a head, then the record's end: {record}"
+        );
+        assert!(!block.contains("not really gzip"), "{record}");
+        // The index line is pywb's revisit line, as before.
+        assert!(line.contains("\"mime\": \"warc/revisit\""), "{line}");
+
+        let http = identical.http.as_ref().unwrap();
+        assert_eq!(http.header("content-encoding"), None, "the response's own head");
+        assert_eq!(http.status, 200);
+    }
+
+    /// An original that cannot be read leaves the 304's head as received.
+    #[test]
+    fn an_unreadable_original_leaves_the_304_as_received() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = chrono::DateTime::from_timestamp(1_767_232_984, 0).unwrap();
+        let warc = RunWarc::create(dir.path(), "20260101T020304Z-abcd", warc_date(at), &[]).unwrap();
+        let original = Original {
+            file: "warc/gone.warc.gz".into(),
+            record: WarcRecordRef {
+                offset: 0,
+                length: 100,
+                record_id: "<urn:uuid:gone>".into(),
+                date: "2026-01-01T00:00:00Z".into(),
+                payload_digest: "sha256:AAAA".into(),
+            },
+            url: "http://example.com/style.css".into(),
+        };
+        let not_modified = exchange(304, &[("etag", "\"v1\"")], 5);
+        warc.write_revisit(&not_modified, PROFILE_SERVER_NOT_MODIFIED, Some(&original))
+            .unwrap();
+        let index = index_warc(&dir.path().join(warc.name())).unwrap();
+        let http = index.records[0].http.as_ref().unwrap();
+        assert_eq!(http.status, 304);
+        assert_eq!(http.header("etag").as_deref(), Some("\"v1\""));
+    }
 }

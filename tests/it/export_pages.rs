@@ -23,7 +23,10 @@ async fn serve(server: &MockServer, version: &str) {
         "<html><head><title>Page as titled by itself</title><link rel=stylesheet href=/style.css></head>\
          <body><img src=/logo.png><p>{version}</p></body></html>"
     );
-    Mock::given(path("/cited.html")).respond_with(html(&page)).mount(server).await;
+    Mock::given(path("/cited.html"))
+        .respond_with(html(&page))
+        .mount(server)
+        .await;
     Mock::given(path("/untitled.html"))
         .respond_with(html(&format!("<title>Its own title</title><p>{version}</p>")))
         .mount(server)
@@ -70,7 +73,11 @@ async fn pages_jsonl_holds_exactly_the_cited_links_at_their_cited_captures() {
         .unwrap()
         .read_to_string(&mut pages)
         .unwrap();
-    let pages: Vec<Value> = pages.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let pages: Vec<Value> = pages
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let cited = &scratch.snapshots("cited")[0];
     let moved = &scratch.snapshots("moved")[0];
     let expected = [

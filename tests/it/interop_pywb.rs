@@ -1,11 +1,12 @@
 //! pywb replays our WARC files: a PDF and HTML pages come back byte for byte, a gzip-encoded
-//! page decoded or as sent depending on `Accept-Encoding`, and the index pywb builds from our
-//! files equals our own CDXJ. Guards issue #5.
+//! page decoded or as sent depending on `Accept-Encoding`, a capture that is a 304's revisit
+//! as its original's payload (issue #20), and the index pywb builds from our files equals our
+//! own CDXJ. Guards issue #5.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 
-use crate::support::pytools::{GZIPPED, Interop, PDF, STEADY, Wayback, run_tool, tools_or_skip, ts14};
+use crate::support::pytools::{ETAG, GZIPPED, Interop, PDF, STEADY, Wayback, run_tool, tools_or_skip, ts14};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pywb_replays_our_captures_byte_for_byte() {
@@ -61,9 +62,8 @@ async fn pywb_replays_our_captures_byte_for_byte() {
     // accept gzip (moving the original header to X-Archive-Orig-content-encoding), and passes
     // the stored bytes through unchanged, with Content-Encoding: gzip, for one that does.
     let snapshot = &interop.snapshots(GZIPPED)[0];
-    let ts = ts14(snapshot["record_date"].as_str().unwrap());
-    let url = interop.url(GZIPPED);
-    let identity = server.replay(&ts, &url, "identity").await;
+    let (ts_gz, url_gz) = (ts14(snapshot["record_date"].as_str().unwrap()), interop.url(GZIPPED));
+    let identity = server.replay(&ts_gz, &url_gz, "identity").await;
     assert_eq!(identity.status(), 200, "{}", server.log());
     assert!(
         identity.headers().get("content-encoding").is_none(),
@@ -82,7 +82,28 @@ async fn pywb_replays_our_captures_byte_for_byte() {
         String::from_utf8_lossy(&decoded)
     );
 
-    let gzip = server.replay(&ts, &url, "gzip").await;
+    // The second run's capture of the ETag link is a server-not-modified revisit. pywb serves
+    // the original's payload under the revisit's own HTTP head, and sends no body at all when
+    // that head's status is 304 (issue #20): the revisit's head is the original's, brought up
+    // to date.
+    let url = interop.url(ETAG);
+    let index = std::fs::read_to_string(interop.scratch.archive.join("index.cdxj")).unwrap();
+    let revisit = index
+        .lines()
+        .find(|line| line.contains(&format!("\"url\": \"{url}\"")) && line.contains("warc/revisit"))
+        .unwrap_or_else(|| panic!("no revisit line for {url}:\n{index}"));
+    let ts = revisit.split(' ').nth(1).unwrap();
+    let replayed = server.replay(ts, &url, "identity").await;
+    assert_eq!(replayed.status(), 200, "{}", server.log());
+    let got_type = replayed
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(got_type.as_deref(), Some("text/plain"));
+    let bytes = replayed.bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), interop.etag_body.as_slice(), "the 304's capture");
+
+    let gzip = server.replay(&ts_gz, &url_gz, "gzip").await;
     assert_eq!(gzip.status(), 200, "{}", server.log());
     let encoding = gzip
         .headers()

@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod pytools;
 pub mod raw;
 pub mod repair;
+pub mod replayweb;
 pub mod report;
 pub mod s3;
 pub mod serve;
