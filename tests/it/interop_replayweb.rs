@@ -11,23 +11,15 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::support::archive::{Scratch, run_raw};
+use crate::support::archive::{Scratch, after_the_latest_capture, run_raw};
 use crate::support::replayweb::{ReplayHost, drive, web_tools_or_skip};
+use crate::support::serve::PNG;
 use crate::support::write_file;
-
-/// A transparent 1×1 PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
-    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x54, 0xa2, 0x4f, 0x5d, 0x00, 0x00,
-    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-];
 
 /// The colour each version's stylesheet gives `#styled`, as `getComputedStyle` reports it.
 const COLOURS: [&str; 2] = ["rgb(10, 20, 30)", "rgb(40, 50, 60)"];
@@ -137,20 +129,6 @@ fn index_timestamps(scratch: &Scratch) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Waits (within a bound) until the wall clock's second is past every timestamp in the index,
-/// so that the next run's captures sort after this one's at the CDXJ's one-second resolution.
-async fn past_second_of(lines: &BTreeSet<(String, String)>) {
-    let latest = lines.iter().map(|(ts, _)| ts.clone()).max().unwrap();
-    let start = Instant::now();
-    while chrono::Utc::now().format("%Y%m%d%H%M%S").to_string() <= latest {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the clock did not pass {latest}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn replaywebpage_replays_every_capture_of_a_page_archived_three_times() {
     let Some(tools) = web_tools_or_skip() else {
@@ -165,13 +143,9 @@ async fn replaywebpage_replays_every_capture_of_a_page_archived_three_times() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let scratch = Scratch::new(&[]);
-    // Until `archive` captures page requisites itself, the page's stylesheet, script and image
-    // are links of their own.
+    // The page alone: `archive` captures its stylesheet, script and image as its requisites.
     let links = serde_json::json!({"version": 1, "links": [
         {"id": "page", "url": format!("{base}/page.html")},
-        {"id": "style", "url": format!("{base}/style.css")},
-        {"id": "script", "url": format!("{base}/app.js")},
-        {"id": "pic", "url": format!("{base}/pic.png")},
     ]});
     write_file(scratch.dir.path(), "links.json", &links.to_string());
 
@@ -186,7 +160,12 @@ async fn replaywebpage_replays_every_capture_of_a_page_archived_three_times() {
         assert_eq!(archived.code, 0, "run {}: {}", run + 1, archived.stderr);
         let lines = index_timestamps(&scratch);
         let new: Vec<_> = lines.difference(&seen).cloned().collect();
-        assert_eq!(new.len(), 4, "run {}: a line per link: {new:#?}", run + 1);
+        assert_eq!(
+            new.len(),
+            4,
+            "run {}: a line for the page and each requisite: {new:#?}",
+            run + 1
+        );
         if run == 1 {
             assert!(
                 new.iter().all(|(_, line)| line.contains("warc/revisit")),
@@ -196,7 +175,7 @@ async fn replaywebpage_replays_every_capture_of_a_page_archived_three_times() {
         // Each run's earliest capture: from there, every resource's nearest capture at or
         // after it is this run's (ReplayWeb.page looks forward first).
         run_ts.push(new.iter().map(|(ts, _)| ts.clone()).min().unwrap());
-        past_second_of(&lines).await;
+        after_the_latest_capture(&scratch).await;
         seen = lines;
     }
     server.abort();

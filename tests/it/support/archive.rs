@@ -388,3 +388,24 @@ pub async fn wait_for_checkpoint(archive: &Path, ids: &[&str]) -> PathBuf {
     .await;
     found.expect("a journal was found")
 }
+
+/// Waits (within a bound) until the wall clock's second is past every capture `index.cdxj`
+/// lists, so that the next run's captures sort after the last one's at the CDXJ's one-second
+/// resolution (a replay at a capture's timestamp then finds that capture, not a later one).
+pub async fn after_the_latest_capture(scratch: &Scratch) {
+    let index = std::fs::read_to_string(scratch.archive.join("index.cdxj")).unwrap();
+    let latest = index
+        .lines()
+        .filter_map(|line| line.split(' ').nth(1))
+        .max()
+        .unwrap_or_default()
+        .to_owned();
+    let start = std::time::Instant::now();
+    while chrono::Utc::now().format("%Y%m%d%H%M%S").to_string() <= latest {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "the clock did not pass {latest}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
