@@ -230,7 +230,7 @@ impl DiffReport {
 
 /// Reads a capture's payload back (checked against its hash) and extracts its text; on the
 /// blocking pool, where file reads and parsing belong.
-async fn read_capture(archive: &Path, id: &str, entry: &LinkEntry, snapshot: &Snapshot) -> anyhow::Result<Side> {
+pub async fn read_capture(archive: &Path, id: &str, entry: &LinkEntry, snapshot: &Snapshot) -> anyhow::Result<Side> {
     let role = if std::ptr::eq(snapshot, &entry.snapshots[0]) {
         "first capture"
     } else if std::ptr::eq(snapshot, entry.snapshots.last().expect("not empty")) {

@@ -21,6 +21,12 @@ pub struct Catalog {
     by_url: HashMap<String, String>,
     /// links.json metadata by link id.
     meta: HashMap<String, LinkMeta>,
+    /// links.json's links by id, for citations.
+    listed: HashMap<String, crate::links::Link>,
+    /// links.json's `source`: the citing document, as written.
+    pub source: Option<serde_json::Value>,
+    /// The index's view of every link, made on first use (issue #20).
+    story: std::sync::OnceLock<super::story::Story>,
 }
 
 /// What links.json says about a link, beyond its URL.
@@ -30,6 +36,8 @@ pub struct LinkMeta {
     pub title: Option<String>,
     /// Who published it.
     pub publisher: Option<String>,
+    /// Where and why it is cited.
+    pub note: Option<String>,
 }
 
 impl Catalog {
@@ -54,21 +62,39 @@ impl Catalog {
                 }
             }
         }
-        let meta = links
-            .map(|file| {
-                file.links
-                    .into_iter()
-                    .map(|link| {
-                        let meta = LinkMeta {
-                            title: link.title,
-                            publisher: link.publisher,
-                        };
-                        (link.id, meta)
-                    })
-                    .collect()
-            })
+        let source = links.as_ref().and_then(|file| file.source.clone());
+        let listed: HashMap<String, crate::links::Link> = links
+            .map(|file| file.links.into_iter().map(|link| (link.id.clone(), link)).collect())
             .unwrap_or_default();
-        Self { manifest, by_url, meta }
+        let meta = listed
+            .iter()
+            .map(|(id, link)| {
+                let meta = LinkMeta {
+                    title: link.title.clone(),
+                    publisher: link.publisher.clone(),
+                    note: link.note.clone(),
+                };
+                (id.clone(), meta)
+            })
+            .collect();
+        Self {
+            manifest,
+            by_url,
+            meta,
+            listed,
+            source,
+            story: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// links.json's link `id`, when links.json lists it.
+    pub fn listed(&self, id: &str) -> Option<&crate::links::Link> {
+        self.listed.get(id)
+    }
+
+    /// The index's view of every link: made once per catalog, on first use.
+    pub fn story(&self) -> &super::story::Story {
+        self.story.get_or_init(|| super::story::Story::new(self))
     }
 
     /// The link an original URL names: its URL as written, its normalized form, or the final URL

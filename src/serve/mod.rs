@@ -48,6 +48,7 @@ mod policy;
 mod range;
 mod requisite;
 mod rewrite;
+mod story;
 mod stream;
 mod target;
 
@@ -160,6 +161,9 @@ pub fn router(archive: Archive) -> Router {
     };
     Router::new()
         .route("/", get(pages::index))
+        .route("/link/{id}", get(pages::link))
+        .route("/link/{id}/timeline.svg", get(pages::timeline))
+        .route("/link/{id}/diff", get(pages::diff))
         .route("/api/links", get(api_links))
         .fallback(dispatch)
         .with_state(shared)

@@ -17,9 +17,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
 /// The policy of the server's own HTML pages, the JSON API and the TimeMaps: inline styles (the
-/// pages have a `<style>`), nothing else to load, no forms, no `<base>`, and never in a frame.
+/// pages have a `<style>`; a link's timeline is inline SVG), nothing else to load, forms only to
+/// the server itself (the index's search), no `<base>`, and never in a frame.
 pub const OWN_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// What a capture may still do inside its sandbox: run its scripts, submit its forms (into the
 /// archive: see `form-action`), open popups (which inherit the sandbox), show dialogs and offer

@@ -65,6 +65,7 @@ mod serve_limits;
 mod serve_load;
 mod serve_ranges;
 mod serve_routes;
+mod serve_story;
 mod shard;
 mod soft404;
 mod status_drift;

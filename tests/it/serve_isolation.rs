@@ -15,7 +15,7 @@ use crate::support::write_file;
 
 /// The policy of the server's own pages, the API and the TimeMaps, exactly.
 const OWN_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Asserts `policy` is the capture policy for requests to `host`: sandboxed without
 /// `allow-same-origin`, loads only from the archive, no connections.
