@@ -46,6 +46,7 @@ pub mod cite;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod css;
 pub mod extract;
 pub mod fetch;
 #[doc(hidden)]

@@ -3,7 +3,6 @@
 //! and from its stylesheets (`@import`, `url()`, `image-set()`), as `wget --page-requisites`
 //! finds them. Links a reader follows (`<a href>`) are not requisites.
 
-use cssparser::{Parser, Token};
 use scraper::{Html, Selector};
 use url::Url;
 
@@ -138,73 +137,18 @@ pub fn css(sheet: &Url, bytes: &[u8]) -> Vec<Found> {
 }
 
 /// The URLs a stylesheet (or a `style` attribute) refers to, as written, with `Stylesheet` for
-/// those of `@import` rules. Read with cssparser's tokenizer, so comments, strings and escapes
-/// are what a browser sees.
+/// those of `@import` rules ([`crate::css`]: the reading `serve` rewrites them by).
 pub fn css_urls(text: &str) -> Vec<(String, Kind)> {
-    let mut parser = Parser::new(text);
-    let mut urls = Vec::new();
-    walk(&mut parser, &mut urls);
-    urls
-}
-
-/// Reads the tokens of one block (and the blocks inside it) for URLs.
-fn walk(parser: &mut Parser<'_>, urls: &mut Vec<(String, Kind)>) {
-    // After `@import`, the next string or `url()` is a stylesheet.
-    let mut import = false;
-    while let Ok(token) = parser.next() {
-        let token = token.clone();
-        let kind = if import { Kind::Stylesheet } else { Kind::Other };
-        import = false;
-        match token {
-            Token::AtKeyword(name) => import = name.eq_ignore_ascii_case("import"),
-            Token::QuotedString(url) if kind == Kind::Stylesheet => urls.push((url.to_string(), kind)),
-            Token::UnquotedUrl(url) => urls.push((url.to_string(), kind)),
-            Token::Function(name) => {
-                let name = name.to_ascii_lowercase();
-                let _ = parser.parse_nested_block(|inner| -> Result<(), cssparser::ParseError<()>> {
-                    match name.as_str() {
-                        // `url("…")`: the quoted form (the unquoted one is its own token).
-                        "url" | "src" => {
-                            if let Ok(Token::QuotedString(url)) = inner.next() {
-                                urls.push((url.to_string(), kind));
-                            }
-                        }
-                        // `image-set("a.png" 1x, url(b.png) 2x)`: its strings are URLs too.
-                        "image-set" | "-webkit-image-set" => {
-                            while let Ok(token) = inner.next() {
-                                match token.clone() {
-                                    Token::QuotedString(url) | Token::UnquotedUrl(url) => {
-                                        urls.push((url.to_string(), Kind::Other));
-                                    }
-                                    Token::Function(_) => walk_function(inner, urls),
-                                    _ => {}
-                                }
-                            }
-                        }
-                        _ => walk(inner, urls),
-                    }
-                    Ok(())
-                });
-            }
-            Token::CurlyBracketBlock | Token::SquareBracketBlock | Token::ParenthesisBlock => {
-                let _ = parser.parse_nested_block(|inner| -> Result<(), cssparser::ParseError<()>> {
-                    walk(inner, urls);
-                    Ok(())
-                });
-            }
-            _ => {}
-        }
-    }
-}
-
-/// A `url("…")` inside `image-set()`.
-fn walk_function(parser: &mut Parser<'_>, urls: &mut Vec<(String, Kind)>) {
-    let _ = parser.parse_nested_block(|inner| -> Result<(), cssparser::ParseError<()>> {
-        if let Ok(Token::QuotedString(url)) = inner.next() {
-            urls.push((url.to_string(), Kind::Other));
-        }
-        Ok(())
-    });
+    crate::css::urls(text)
+        .into_iter()
+        .map(|found| {
+            let kind = match found.purpose {
+                crate::css::Use::Import => Kind::Stylesheet,
+                crate::css::Use::Load => Kind::Other,
+            };
+            (found.url, kind)
+        })
+        .collect()
 }
 
 /// The candidate URLs of a `srcset` (`a.png 1x, b.png 2x`).

@@ -40,7 +40,6 @@
 //! a change at once, the files are read once (`catalog`).
 
 mod catalog;
-mod css;
 mod listen;
 mod memento;
 mod pages;

@@ -5,7 +5,7 @@
 //! at the revisit's `WARC-Refers-To-Target-URI` and nearest its `WARC-Refers-To-Date` when the
 //! index has it there, as pywb's `resolvingloader.py` looks it up), and the payload is served
 //! decoded per that response's `Content-Encoding`, with its `Content-Type`. Stylesheets have
-//! their URLs pointed into the archive ([`super::css`]), HTML pages are rewritten as any other.
+//! their URLs pointed into the archive ([`crate::css`]), HTML pages are rewritten as any other.
 //!
 //! A record is only ever read where an index line names it, and only in a file
 //! [`crate::payload::warc_path`] accepts: a plain WARC file name under `warc/`.
@@ -24,7 +24,8 @@ use super::catalog::Catalog;
 use super::memento::{self, Request};
 use super::rewrite::{self, Page};
 use super::target::{header_safe, http_date, parse_timestamp};
-use super::{Shared, css, pages, policy, stream};
+use super::{Shared, pages, policy, stream};
+use crate::css;
 use crate::payload::{self, Payload};
 
 /// The index file, relative to the archive.

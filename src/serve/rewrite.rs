@@ -203,7 +203,7 @@ impl PageRewriter {
                 };
                 let declarations = crate::markup::decode_entities(&value);
                 let base = base.lock().expect("not poisoned").clone();
-                let new = super::css::rewrite(&declarations, &|url| archive_path(url, &base, &page));
+                let new = crate::css::rewrite(&declarations, &|url| archive_path(url, &base, &page));
                 if new != declarations {
                     el.set_attribute("style", &new.replace('&', "&amp;"))?;
                 }
@@ -222,7 +222,7 @@ impl PageRewriter {
                 }
                 let css = std::mem::take(&mut *gathered);
                 let base = base.lock().expect("not poisoned").clone();
-                let new = super::css::rewrite(&css, &|url| archive_path(url, &base, &page));
+                let new = crate::css::rewrite(&css, &|url| archive_path(url, &base, &page));
                 chunk.replace(&new, ContentType::Html);
                 Ok(())
             }
