@@ -298,6 +298,19 @@ pub struct RecordDigest {
     pub payload: [u8; 32],
 }
 
+/// The record at `offset` in WARC file `file` (relative to the archive): its location, for
+/// messages, and its file's path, if `file` is a plain WARC file name under `warc/`.
+fn record_at(archive: &Path, file: &str, offset: u64, length: u64) -> Result<(Location, PathBuf), PayloadError> {
+    let location = Location::Record {
+        file: file.to_owned(),
+        offset,
+        length,
+    };
+    let path = warc_path(archive, file)
+        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    Ok((location, path))
+}
+
 /// Reads the record at `offset` in WARC file `file` (relative to the archive) through and
 /// hashes its body as received. Blocking.
 pub fn record_payload_digest(
@@ -306,13 +319,7 @@ pub fn record_payload_digest(
     offset: u64,
     length: u64,
 ) -> Result<RecordDigest, PayloadError> {
-    let location = Location::Record {
-        file: file.to_owned(),
-        offset,
-        length,
-    };
-    let path = warc_path(archive, file)
-        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (location, path) = record_at(archive, file, offset, length)?;
     let (mut body, _, framing) = open_record_body(&path, offset, length, &location)?;
     let mut hasher = Sha256::new();
     io::copy(&mut body, &mut HashWriter(&mut hasher)).map_err(|e| PayloadError::damaged(&location, e.to_string()))?;
@@ -342,13 +349,7 @@ pub fn open_indexed(
     length: u64,
     payload_digest: &str,
 ) -> Result<(Payload, Option<String>), PayloadError> {
-    let location = Location::Record {
-        file: file.to_owned(),
-        offset,
-        length,
-    };
-    let path = warc_path(archive, file)
-        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (location, path) = record_at(archive, file, offset, length)?;
     let (body, coding, _, content_type) = open_record_body_typed(&path, offset, length, &location)?;
     let mut raw = Sha256::new();
     let hashed = BufReader::with_capacity(
@@ -400,13 +401,7 @@ pub fn revisit_refers_to(
     offset: u64,
     length: u64,
 ) -> Result<(Option<String>, Option<String>), PayloadError> {
-    let location = Location::Record {
-        file: file.to_owned(),
-        offset,
-        length,
-    };
-    let path = warc_path(archive, file)
-        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (location, path) = record_at(archive, file, offset, length)?;
     let file = open_file(&path, &location)?;
     let mut file = file;
     file.seek(SeekFrom::Start(offset)).map_err(|source| PayloadError::Io {
@@ -457,13 +452,7 @@ const MAX_HTTP_HEAD: u64 = 256 * 1024;
 /// The HTTP head (status line, header fields, blank line) of the response record at `offset` in
 /// WARC file `file` (relative to the archive), as recorded. Blocking.
 pub fn record_http_head(archive: &Path, file: &str, offset: u64, length: u64) -> Result<Vec<u8>, PayloadError> {
-    let location = Location::Record {
-        file: file.to_owned(),
-        offset,
-        length,
-    };
-    let path = warc_path(archive, file)
-        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (location, path) = record_at(archive, file, offset, length)?;
     let mut block = open_record_block(&path, offset, length, &location)?.0;
     let mut head = Vec::new();
     let mut limited = (&mut block).take(MAX_HTTP_HEAD);
@@ -496,13 +485,7 @@ pub struct RecordPayload {
 /// Opens the response record at `offset` in WARC file `file` (relative to the archive, a plain
 /// name under `warc/` only). Blocking.
 pub fn open_response(archive: &Path, file: &str, offset: u64, length: u64) -> Result<RecordPayload, PayloadError> {
-    let location = Location::Record {
-        file: file.to_owned(),
-        offset,
-        length,
-    };
-    let path = warc_path(archive, file)
-        .ok_or_else(|| PayloadError::damaged(&location, "is not a WARC file of the archive"))?;
+    let (location, path) = record_at(archive, file, offset, length)?;
     let (body, head, _) = open_record(&path, offset, length, &location)?;
     let header = |name: &str| head.as_ref().and_then(|head| head.header(name));
     let coding = header("content-encoding")

@@ -6,34 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::archive::Scratch;
+use crate::support::archive::{Scratch, mount_conditional};
 use crate::support::verify::flip_byte;
 
 const ARGS: &[&str] = &["--retries", "0", "--timeout", "5", "--no-soft-404"];
 
 fn body(status: u16, bytes: &[u8], content_type: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(bytes.to_vec(), content_type)
-}
-
-/// Serves `path` with `bytes`, an ETag, and a 304 to a request that has it.
-async fn resource(server: &MockServer, at: &str, bytes: &[u8], content_type: &str) {
-    let etag = format!("\"{}\"", at.len() + bytes.len());
-    Mock::given(method("GET"))
-        .and(path(at))
-        .and(header("if-none-match", etag.as_str()))
-        .respond_with(ResponseTemplate::new(304).insert_header("etag", etag.as_str()))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(body(200, bytes, content_type).insert_header("etag", etag.as_str()))
-        .with_priority(2)
-        .mount(server)
-        .await;
 }
 
 const PAGE: &str = r#"<!doctype html><html><head><title>Cited</title>
@@ -66,7 +48,7 @@ async fn site() -> MockServer {
 
 async fn mount_site(server: &MockServer) {
     for (at, bytes, content_type) in site_resources() {
-        resource(server, at, bytes, content_type).await;
+        mount_conditional(server, at, bytes, content_type, false).await;
     }
 }
 
@@ -292,23 +274,29 @@ async fn requisites_shared_by_two_pages_are_fetched_and_stored_once() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_page_with_a_thousand_images_stops_at_max_requisites_and_says_so() {
-    let server = MockServer::start().await;
-    let images: String = (0..1000).map(|n| format!("<img src=\"/i/{n}.png\">")).collect();
+/// Serves a page of `images` (`<img>` elements) and a small image at every other path.
+async fn gallery(server: &MockServer, images: &str) {
+    server.reset().await;
     Mock::given(path("/gallery.html"))
         .respond_with(body(
             200,
             format!("<html><body>{images}</body></html>").as_bytes(),
             "text/html",
         ))
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(method("GET"))
         .respond_with(body(200, b"img", "image/png"))
         .with_priority(10)
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_with_a_thousand_images_stops_at_max_requisites_and_says_so() {
+    let server = MockServer::start().await;
+    let images: String = (0..1000).map(|n| format!("<img src=\"/i/{n}.png\">")).collect();
+    gallery(&server, &images).await;
     let scratch = Scratch::new(&[("gallery", format!("{}/gallery.html", server.uri()))]);
     let run = scratch.archive(ARGS).await;
     assert_eq!(run.code, 0, "{:#}\n{}", run.report, run.stderr);
@@ -327,20 +315,7 @@ async fn a_page_with_a_thousand_images_stops_at_max_requisites_and_says_so() {
 
     // A byte budget stops it too; --no-requisites fetches none.
     let scratch = Scratch::new(&[("gallery", format!("{}/gallery.html", server.uri()))]);
-    server.reset().await;
-    Mock::given(path("/gallery.html"))
-        .respond_with(body(
-            200,
-            format!("<html><body>{images}</body></html>").as_bytes(),
-            "text/html",
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(body(200, b"img", "image/png"))
-        .with_priority(10)
-        .mount(&server)
-        .await;
+    gallery(&server, &images).await;
     let mut args = ARGS.to_vec();
     args.extend(["--max-requisite-bytes", "30"]);
     let run = scratch.archive(&args).await;

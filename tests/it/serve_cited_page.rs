@@ -7,10 +7,9 @@
 //! each capture replays with its own stylesheet.
 //! Skipped, visibly, only where Chromium is missing, and never under CI.
 
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-use crate::support::archive::{Scratch, after_the_latest_capture, gzip};
+use crate::support::archive::{Scratch, after_the_latest_capture, mount_conditional};
 use crate::support::browser::{chromium_or_skip, dump_dom};
 use crate::support::serve::{PNG, ServeProcess, timestamp};
 use crate::support::write_file;
@@ -89,28 +88,7 @@ fn resources(color: &str, headline: &str) -> Vec<(&'static str, Vec<u8>, &'stati
 async fn mount(server: &MockServer, color: &str, headline: &str) {
     server.reset().await;
     for (at, bytes, content_type, gzipped) in resources(color, headline) {
-        let etag = format!("\"{}\"", crate::support::archive::sha256_hex(&bytes));
-        Mock::given(method("GET"))
-            .and(path(at))
-            .and(header("if-none-match", etag.as_str()))
-            .respond_with(ResponseTemplate::new(304).insert_header("etag", etag.as_str()))
-            .with_priority(1)
-            .mount(server)
-            .await;
-        let mut response = ResponseTemplate::new(200).insert_header("etag", etag.as_str());
-        response = if gzipped {
-            response
-                .insert_header("content-encoding", "gzip")
-                .set_body_raw(gzip(&bytes).await, content_type)
-        } else {
-            response.set_body_raw(bytes, content_type)
-        };
-        Mock::given(method("GET"))
-            .and(path(at))
-            .respond_with(response)
-            .with_priority(2)
-            .mount(server)
-            .await;
+        mount_conditional(server, at, &bytes, content_type, gzipped).await;
     }
 }
 

@@ -409,3 +409,39 @@ pub async fn after_the_latest_capture(scratch: &Scratch) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Serves `at` on `server` with `bytes` (gzip-encoded on the wire when `gzipped`), an ETag of
+/// its bytes, and a 304 to a request that names that ETag: a resource as real servers serve it
+/// to conditional requests.
+pub async fn mount_conditional(
+    server: &wiremock::MockServer,
+    at: &str,
+    bytes: &[u8],
+    content_type: &str,
+    gzipped: bool,
+) {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let etag = format!("\"{}\"", sha256_hex(bytes));
+    Mock::given(method("GET"))
+        .and(path(at))
+        .and(header("if-none-match", etag.as_str()))
+        .respond_with(ResponseTemplate::new(304).insert_header("etag", etag.as_str()))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    let response = ResponseTemplate::new(200).insert_header("etag", etag.as_str());
+    let response = if gzipped {
+        response
+            .insert_header("content-encoding", "gzip")
+            .set_body_raw(gzip(bytes).await, content_type)
+    } else {
+        response.set_body_raw(bytes.to_vec(), content_type)
+    };
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(response)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
