@@ -41,6 +41,12 @@ async function replayAt(browser, ts) {
       errors.push(`console: ${message.text()}`);
     }
   });
+  // A failed request names its URL (the console's "Failed to load resource" does not).
+  page.on("response", (response) => {
+    if (response.status() >= 400) {
+      errors.push(`http ${response.status()}: ${response.url()}`);
+    }
+  });
   const host = `${config.host}/index.html?ts=${ts}&url=${encodeURIComponent(config.page)}`;
   await page.goto(host, { waitUntil: "load" });
   const deadline = Date.now() + config.deadlineMs;

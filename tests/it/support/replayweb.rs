@@ -96,6 +96,18 @@ document.body.appendChild(viewer);
 </script></body></html>
 "#;
 
+/// What `/replay/` answers from the network. ReplayWeb.page 2.4.6 opens its replay frame at
+/// `replay/?source=…` as soon as `navigator.serviceWorker.register()` resolves, before the new
+/// worker is active (its `registered` callback, not `ready`), so on a loaded machine the frame's
+/// navigation can reach the network first; a plain static host answers 404 there and the reader
+/// reloads. This page does what that reader does: it waits until the worker is active, then
+/// reloads, and the worker (which serves the frame with `serveIndex=1`) answers from then on.
+/// It never replays anything itself.
+const REPLAY_FRAME_FALLBACK_HTML: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>waiting for the service worker</title></head>
+<body><script>navigator.serviceWorker.ready.then(() => location.reload());</script></body></html>
+"#;
+
 struct Files {
     ui: Vec<u8>,
     sw: Vec<u8>,
@@ -117,7 +129,8 @@ impl Drop for ReplayHost {
 
 impl ReplayHost {
     /// Serves `/index.html`, `/ui.js`, `/replay/ui.js`, `/replay/sw.js` (where ReplayWeb.page
-    /// registers its service worker by default) and `/archive.wacz` (the file `wacz`).
+    /// registers its service worker by default), `/replay/` (see
+    /// [`REPLAY_FRAME_FALLBACK_HTML`]) and `/archive.wacz` (the file `wacz`).
     pub async fn start(tools: &WebTools, wacz: &Path) -> Self {
         let files = Arc::new(Files {
             ui: std::fs::read(tools.replaywebpage("ui.js")).unwrap(),
@@ -136,6 +149,15 @@ impl ReplayHost {
             .route(
                 "/index.html",
                 get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX_HTML) }),
+            )
+            .route(
+                "/replay/",
+                get(|| async {
+                    (
+                        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                        REPLAY_FRAME_FALLBACK_HTML,
+                    )
+                }),
             )
             .route("/ui.js", get(script(|f| &f.ui)))
             .route("/replay/ui.js", get(script(|f| &f.ui)))
