@@ -204,6 +204,11 @@ pub struct ExtractArgs {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
+    /// Also list URLs of the text that name rather than cite: XML namespaces, schema and DTD
+    /// locations (left out by default).
+    #[arg(long)]
+    pub all: bool,
+
     /// Merge the URLs into `--links` instead of printing them: new URLs are appended, existing
     /// entries keep their ids and fields.
     #[arg(long)]

@@ -291,7 +291,13 @@ pub fn replay_rewrite(data: &[u8]) {
 /// Extraction options with no base, and with [`BASE_URL`].
 fn options() -> [Options; 2] {
     let base = url::Url::parse(BASE_URL).expect("a valid URL");
-    [Options::default(), Options { base_url: Some(base) }]
+    [
+        Options::default(),
+        Options {
+            base_url: Some(base),
+            all: true,
+        },
+    ]
 }
 
 /// What any extraction promises: each URL found is one links.json accepts, found once; with a

@@ -23,7 +23,10 @@ use crate::report::{terminal_safe, terminal_safe_lines};
 /// Runs `linkkeep extract`.
 pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyhow::Result<Exit> {
     let base_url = args.base_url.as_deref().map(base).transpose()?;
-    let options = Options { base_url };
+    let options = Options {
+        base_url,
+        all: args.all,
+    };
     // Messages quote links found in documents from outside: escaped, line by line (a list of
     // stale links is one message over several lines, each of its parts escaped whole).
     let say = |message: String| {
@@ -64,6 +67,18 @@ pub fn run(global: &GlobalConfig, args: &ExtractArgs, env: &Environment) -> anyh
             say(format!(
                 "{shown}: skipped {raw:?}: {}",
                 terminal_safe(&reason.to_string())
+            ));
+        }
+        if !found.identifiers.is_empty() {
+            let listed: Vec<String> = found
+                .identifiers
+                .iter()
+                .map(|(url, what)| format!("  {} ({what})", terminal_safe(url)))
+                .collect();
+            say(format!(
+                "{shown}: left out {} URL(s) that name rather than cite (--all lists them):\n{}",
+                found.identifiers.len(),
+                listed.join("\n")
             ));
         }
         if found.links.is_empty() {

@@ -1,5 +1,8 @@
-//! URLs in HTML: the `href`, `src` and `cite` attributes of links, embeds and citations, plus
-//! absolute URLs written in the page's text, in document order.
+//! URLs in HTML: what a reader follows, in document order: the `href` of links (`<a>`,
+//! `<area>`), the `cite` of quotations and edits (`<q>`, `<blockquote>`, `<ins>`, `<del>`), and
+//! absolute URLs written in the page's text (identifiers among those, such as an XML namespace
+//! in a code example, are judged by [`super::identifiers`]). What the page loads to display
+//! itself (stylesheets, icons, scripts, images, frames, media) is not cited and not listed.
 //!
 //! Entities are decoded by the HTML parser, relative links are resolved against `<base href>`
 //! (itself resolved against `--base-url`) or else `--base-url`, and the note is the sentence of
@@ -10,16 +13,15 @@ use std::collections::HashMap;
 use scraper::{ElementRef, Html, Node, Selector};
 use url::Url;
 
-use super::{Collector, Options, text};
+use super::{Collector, Options, identifiers, text};
 use crate::title::html_encoding;
 
-/// The attributes that hold cited URLs, by element.
+/// The attributes that hold cited URLs, by element: links a reader follows and the sources of
+/// quotations.
 fn url_attributes(tag: &str) -> &'static [&'static str] {
     match tag {
-        "a" | "area" | "link" => &["href"],
-        "img" | "iframe" | "source" | "embed" | "video" | "audio" | "track" => &["src"],
+        "a" | "area" => &["href"],
         "blockquote" | "q" | "ins" | "del" => &["cite"],
-        "object" => &["data"],
         _ => &[],
     }
 }
@@ -108,16 +110,27 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) {
                 }
                 let block = parent.and_then(block_of);
                 for candidate in candidates {
-                    let note = match block {
+                    // The text before the URL, to judge whether it is an identifier: in its own
+                    // text node (a code example), or else in its block as the reader reads it
+                    // ("whose namespace URI is <tt>http://…</tt>").
+                    let in_node = text::context_before(content, candidate.start);
+                    let (note, in_block) = match block {
                         Some(block) => {
                             let block_text = block_texts
                                 .entry(block.id())
                                 .or_insert_with(|| collapse(&block.text().collect::<String>()));
-                            sentence_around(block_text, &candidate.url, &candidate.url)
+                            let in_block = block_text
+                                .find(&candidate.url)
+                                .map(|at| text::context_before(block_text, at).to_owned());
+                            (sentence_around(block_text, &candidate.url, &candidate.url), in_block)
                         }
-                        None => candidate.note,
+                        None => (candidate.note, None),
                     };
-                    collector.offer(&candidate.url, note, base.as_ref());
+                    let before = match in_block {
+                        Some(in_block) if identifiers::identifier(&candidate.url, in_node).is_none() => in_block,
+                        _ => in_node.to_owned(),
+                    };
+                    collector.offer_text(&candidate.url, note, base.as_ref(), &before);
                 }
             }
             _ => {}
@@ -199,6 +212,7 @@ mod tests {
     fn run(html: &str, base: Option<&str>) -> Extraction {
         let options = Options {
             base_url: base.map(|b| Url::parse(b).unwrap()),
+            all: false,
         };
         extract_kind(Kind::Html, html.as_bytes(), &options).unwrap()
     }
@@ -221,30 +235,34 @@ mod tests {
         found.links.iter().map(|l| l.url.as_str()).collect()
     }
 
+    /// Issue #21: what a reader follows is listed, what the page loads is not.
     #[test]
-    fn attributes_of_links_embeds_and_citations_in_document_order() {
+    fn links_citations_and_text_urls_but_not_what_the_page_loads() {
         let found = run(
-            r#"<!doctype html><html><head><link rel="canonical" href="https://a.example/canon"></head><body>
+            r#"<!doctype html><html><head><link rel="canonical" href="https://a.example/canon">
+            <link rel="stylesheet" href="https://a.example/style.css"><link rel="icon" href="/favicon.ico">
+            <script src="https://a.example/app.js"></script></head><body>
             <p>See <a href="https://a.example/1?a=1&amp;b=2">the report</a>. Then more.</p>
             <img src="https://a.example/img.png" alt="a picture">
             <iframe src="https://a.example/frame"></iframe>
             <video><source src="https://a.example/v.mp4"></video>
+            <object data="https://a.example/o.swf"></object>
+            <map><area href="https://a.example/area" alt="region"></map>
             <blockquote cite="https://a.example/quote"><p>Quoted.</p></blockquote>
             <p>As <q cite="https://a.example/q">they said</q>, <ins cite="https://a.example/ins">x</ins>
             <del cite="https://a.example/del">y</del>.</p>
             <p>Plain text: https://a.example/text.</p>
+            <pre>&lt;html xmlns="http://www.w3.org/1999/xhtml"&gt;</pre>
+            <p>Its namespace URI is <tt>http://ns.example/vocab</tt>.</p>
             <script>var u = "https://a.example/script";</script>
             </body></html>"#,
-            None,
+            Some("https://a.example/"),
         );
         assert_eq!(
             urls(&found),
             [
-                "https://a.example/canon",
                 "https://a.example/1?a=1&b=2",
-                "https://a.example/img.png",
-                "https://a.example/frame",
-                "https://a.example/v.mp4",
+                "https://a.example/area",
                 "https://a.example/quote",
                 "https://a.example/q",
                 "https://a.example/ins",
@@ -252,8 +270,9 @@ mod tests {
                 "https://a.example/text",
             ]
         );
-        assert_eq!(found.links[1].note, "See the report.");
-        assert_eq!(found.links[0].note, "<link rel=\"canonical\">");
+        assert_eq!(found.links[0].note, "See the report.");
+        let identifiers: Vec<&str> = found.identifiers.iter().map(|(url, _)| url.as_str()).collect();
+        assert_eq!(identifiers, ["http://www.w3.org/1999/xhtml", "http://ns.example/vocab"]);
     }
 
     #[test]

@@ -11,11 +11,15 @@
 //!   the host has at least three labels and an alphabetic top-level label); an e-mail address is
 //!   never a URL.
 //!
+//! - a URL found in running text or code that names rather than cites (an XML namespace, a
+//!   schema or DTD location; see [`identifiers`]) is left out and counted, unless `--all`.
+//!
 //! Within a document URLs are deduplicated in document order by their parsed form, so
 //! `HTTP://A.example/` and `http://a.example/` are one link, listed as first written.
 //! [`merge`] turns the result into links.json, or merges it into an existing one.
 
 pub mod html;
+pub mod identifiers;
 pub mod merge;
 pub mod pdf;
 pub mod text;
@@ -87,11 +91,13 @@ pub enum ExtractError {
     Pdf(String),
 }
 
-/// How relative references are resolved.
+/// How relative references are resolved, and what is listed.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `--base-url`: the base for relative links when the document names none.
     pub base_url: Option<Url>,
+    /// `--all`: list identifiers (XML namespaces, schema and DTD locations) too.
+    pub all: bool,
 }
 
 /// One cited URL and the sentence or line citing it.
@@ -110,6 +116,9 @@ pub struct Extraction {
     pub links: Vec<Found>,
     /// URLs skipped for their scheme (`mailto`, `ftp` …), counted by scheme.
     pub skipped_schemes: BTreeMap<String, usize>,
+    /// URLs of the text left out as identifiers, not citations (see [`identifiers`]): each
+    /// with what it is. Empty with `--all`, which lists them as links.
+    pub identifiers: Vec<(String, &'static str)>,
     /// Relative links that had no base to resolve against, as written.
     pub unresolved: Vec<String>,
     /// Candidates that are not valid URLs, as written, with the reason.
@@ -120,7 +129,7 @@ pub struct Extraction {
 
 /// Finds the URLs in one document of the given kind.
 pub fn extract(kind: Kind, bytes: &[u8], options: &Options) -> Result<Extraction, ExtractError> {
-    let mut collector = Collector::default();
+    let mut collector = Collector::new(options);
     match kind {
         Kind::Text | Kind::Markdown => {
             let (text, warning) = decode_text(bytes);
@@ -132,7 +141,12 @@ pub fn extract(kind: Kind, bytes: &[u8], options: &Options) -> Result<Extraction
                     .push("looks like binary data, not text; searched for URLs anyway".into());
             }
             for candidate in text::extract(&text) {
-                collector.offer(&candidate.url, candidate.note, options.base_url.as_ref());
+                if candidate.linked {
+                    collector.offer(&candidate.url, candidate.note, options.base_url.as_ref());
+                } else {
+                    let before = text::context_before(&text, candidate.start);
+                    collector.offer_text(&candidate.url, candidate.note, options.base_url.as_ref(), before);
+                }
             }
         }
         Kind::Html => html::extract(bytes, options, &mut collector),
@@ -168,9 +182,33 @@ fn looks_binary(bytes: &[u8]) -> bool {
 pub struct Collector {
     extraction: Extraction,
     seen: HashSet<String>,
+    /// `--all`: identifiers are listed too.
+    all: bool,
 }
 
 impl Collector {
+    pub fn new(options: &Options) -> Self {
+        Collector {
+            all: options.all,
+            ..Collector::default()
+        }
+    }
+
+    /// Like [`Collector::offer`], for a URL found in running text or code rather than in a
+    /// hyperlink: one that is an identifier by the rules of [`identifiers`] (judged with
+    /// `before`, the text just before it) is left out, unless `--all`.
+    pub fn offer_text(&mut self, raw: &str, note: String, base: Option<&Url>, before: &str) {
+        if !self.all
+            && let Some(what) = identifiers::identifier(raw, before)
+        {
+            if !self.extraction.identifiers.iter().any(|(url, _)| url == raw) {
+                self.extraction.identifiers.push((raw.to_owned(), what));
+            }
+            return;
+        }
+        self.offer(raw, note, base);
+    }
+
     /// Classifies one candidate `raw` (as written), cited by `note`, resolving a relative one
     /// against `base`.
     pub fn offer(&mut self, raw: &str, note: String, base: Option<&Url>) {
@@ -240,6 +278,7 @@ mod tests {
     fn urls(kind: Kind, text: &str, base: Option<&str>) -> Extraction {
         let options = Options {
             base_url: base.map(|b| Url::parse(b).unwrap()),
+            all: false,
         };
         extract(kind, text.as_bytes(), &options).unwrap()
     }
@@ -270,6 +309,35 @@ mod tests {
 
         let found = urls(Kind::Markdown, "[r](../x.md)", Some("https://a.example/docs/a/"));
         assert_eq!(found.links[0].url, "https://a.example/docs/x.md");
+    }
+
+    #[test]
+    fn identifiers_in_text_are_left_out_unless_all_and_links_are_kept() {
+        let text = "<html xmlns=\"http://www.w3.org/1999/xhtml\">\n\
+                    The namespace URI is http://ns.example/shared. See http://docs.example/spec.\n\
+                    [XHTML](http://www.w3.org/1999/xhtml)";
+        let found = urls(Kind::Markdown, text, None);
+        let listed: Vec<&str> = found.links.iter().map(|l| l.url.as_str()).collect();
+        // The Markdown link is followed by readers; the attribute and the named namespace are not.
+        assert_eq!(listed, ["http://docs.example/spec", "http://www.w3.org/1999/xhtml"]);
+        let left_out: Vec<&str> = found.identifiers.iter().map(|(url, _)| url.as_str()).collect();
+        assert_eq!(left_out, ["http://www.w3.org/1999/xhtml", "http://ns.example/shared"]);
+
+        let options = Options {
+            base_url: None,
+            all: true,
+        };
+        let found = extract(Kind::Text, text.as_bytes(), &options).unwrap();
+        let listed: Vec<&str> = found.links.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(
+            listed,
+            [
+                "http://www.w3.org/1999/xhtml",
+                "http://ns.example/shared",
+                "http://docs.example/spec"
+            ]
+        );
+        assert!(found.identifiers.is_empty());
     }
 
     #[test]

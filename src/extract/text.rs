@@ -15,6 +15,8 @@ pub struct Candidate {
     pub end: usize,
     /// The sentence or line citing it: whitespace collapsed, at most [`MAX_NOTE_CHARS`] characters.
     pub note: String,
+    /// Whether it is a link's destination (Markdown), rather than a URL written in the text.
+    pub linked: bool,
 }
 
 /// The longest note, in characters; longer contexts are cut at word boundaries around the URL.
@@ -74,6 +76,7 @@ fn push_destination(text: &str, start: usize, end: usize, found: &mut Vec<Candid
             start,
             end,
             note: note_for(text, start, end),
+            linked: true,
         });
     }
 }
@@ -183,6 +186,7 @@ fn prose(text: &str, covered: &[(usize, usize)]) -> Vec<Candidate> {
             start,
             end,
             note: note_for(text, start, end),
+            linked: false,
         });
         i = end.max(start + 1);
     }
@@ -265,6 +269,20 @@ pub fn trim_trailing(url: &str) -> &str {
 
 // ---------------------------------------------------------------------------------------------
 // Notes
+
+/// How much of the text before a URL [`context_before`] gives: enough for an attribute name and
+/// its opening quote, or for "whose namespace URI is".
+const CONTEXT_CHARS: usize = 120;
+
+/// The text just before byte `start`: at most [`CONTEXT_CHARS`] characters, from the start of
+/// its line or of the line before it (a sentence may run over a line break).
+pub fn context_before(text: &str, start: usize) -> &str {
+    let before = &text[..start];
+    let line_start = before.rfind('\n').unwrap_or(0);
+    let from = before[..line_start].rfind('\n').map_or(0, |i| i + 1);
+    let near = before.char_indices().rev().nth(CONTEXT_CHARS - 1).map_or(0, |(i, _)| i);
+    &before[from.max(near)..]
+}
 
 /// The sentence citing the URL at `start..end` of `text`: from the start of its sentence (which
 /// may lie a few lines up, as when a line ends "see:" and the URL stands on the next one) to the

@@ -1,5 +1,7 @@
 //! `linkkeep extract` on PDF: link annotations, URLs in the text layer, and a URL the layout
-//! broke across two lines, in a small PDF generated here with lopdf. Guards issue #6.
+//! broke across two lines, in small PDFs generated here with lopdf. Guards issue #6, and
+//! issue #21: lines and word gaps come from the content stream's positioning, and a link
+//! annotation's note is the sentence drawn under it.
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
@@ -76,8 +78,10 @@ fn annotations_text_urls_and_a_broken_url() {
             "Next sentence on its own line.",
         ],
         &[
-            "https://annotated.example/only-here",
+            // Drawn over the last line, whose URL it repeats: listed once, from the text.
             "http://www.apig.ch/Gaps%20r9%20clean.pdf",
+            // Drawn over no text: its note says where it is.
+            "https://annotated.example/only-here",
         ],
     );
     let dir = tempfile::tempdir().unwrap();
@@ -104,4 +108,138 @@ fn annotations_text_urls_and_a_broken_url() {
     assert_eq!(code, 0, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(urls_of(&doc).len(), 3);
+}
+
+/// A one-page PDF drawn by `operations` in `/F1`, a monospaced font 600 units wide whose
+/// `/Widths` say so (at size 10, a glyph is 6 points wide), with link annotations
+/// `(uri, [x0, y0, x1, y1])`.
+fn pdf_drawn(operations: Vec<Operation>, annotations: &[(&str, [i64; 4])]) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type1",
+        "BaseFont" => "Courier",
+        "Encoding" => "WinAnsiEncoding",
+        "FirstChar" => 32,
+        "LastChar" => 126,
+        "Widths" => vec![Object::Integer(600); 95],
+    });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let content = Content { operations };
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
+    let annots: Vec<Object> = annotations
+        .iter()
+        .map(|(uri, rect)| {
+            doc.add_object(dictionary! {
+                "Type" => "Annot",
+                "Subtype" => "Link",
+                "Rect" => rect.iter().map(|&v| Object::Integer(v)).collect::<Vec<_>>(),
+                "A" => dictionary! { "S" => "URI", "URI" => Object::string_literal(*uri) },
+            })
+            .into()
+        })
+        .collect();
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "Contents" => content_id,
+        "Resources" => resources_id,
+        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+        "Annots" => annots,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+fn op(operator: &str, operands: Vec<Object>) -> Operation {
+    Operation::new(operator, operands)
+}
+
+fn s(text: &str) -> Object {
+    Object::string_literal(text)
+}
+
+/// Issue #21: a URL ends where its line ends, words set apart by `TJ` gaps or `Td` moves are
+/// separate words, a URL broken after a `/` is joined, and an annotation's note is the sentence
+/// of its anchor text.
+#[test]
+fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentence() {
+    let next_line = || op("Td", vec![0.into(), (-12).into()]);
+    let operations = vec![
+        op("BT", vec![]),
+        op("Tf", vec!["F1".into(), 10.into()]),
+        op("Td", vec![72.into(), 700.into()]),
+        // A gap of a third of the size inside `TJ` is a space.
+        op(
+            "TJ",
+            vec![vec![s("The spec is at"), (-333).into(), s("http://a.example/spec.html")].into()],
+        ),
+        next_line(),
+        // The next line starts with URL-like words: not a continuation of a URL ending in "l".
+        // "RFC-2119" is 48 points wide; the `Td` to 60 leaves 12 points, a space.
+        op("Tj", vec![s("RFC-2119")]),
+        op("Td", vec![60.into(), 0.into()]),
+        op("Tj", vec![s("Key words for use in RFCs.")]),
+        op("Td", vec![(-60).into(), (-12).into()]),
+        op("Tj", vec![s("See")]),
+        op("Td", vec![25.into(), 0.into()]),
+        op("Tj", vec![s("http://b.example/copyleft/.")]),
+        op("Td", vec![(-25).into(), (-12).into()]),
+        // Kerning is no space.
+        op(
+            "TJ",
+            vec![
+                vec![
+                    s("Kerned W"),
+                    60.into(),
+                    s("ord and a long link http://c.example/docs/"),
+                ]
+                .into(),
+            ],
+        ),
+        next_line(),
+        op("Tj", vec![s("guide.html continues here.")]),
+        next_line(),
+        op("Tj", vec![s("Read the licence for terms.")]),
+        op("ET", vec![]),
+    ];
+    // "the licence" is characters 5 to 16 of the last line: x from 102 to 168, baseline 640.
+    let pdf = pdf_drawn(operations, &[("https://licence.example/", [101, 637, 169, 649])]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.pdf"), &pdf).unwrap();
+    let (code, stdout, stderr) = extract_in(dir.path(), &["doc.pdf"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        urls_of(&doc),
+        [
+            "http://a.example/spec.html",
+            "http://b.example/copyleft/",
+            "http://c.example/docs/guide.html",
+            "https://licence.example/",
+        ]
+    );
+    let notes: Vec<&str> = doc["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "The spec is at http://a.example/spec.html",
+            "See http://b.example/copyleft/.",
+            "Kerned Word and a long link http://c.example/docs/guide.html continues here.",
+            "Read the licence for terms.",
+        ]
+    );
 }
