@@ -79,7 +79,12 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) {
                     let Some(value) = element.attr(attr) else { continue };
                     let element_ref = ElementRef::wrap(node).expect("an element node");
                     let focus: String = if tag == "a" || tag == "q" {
-                        element_ref.text().collect()
+                        // A link without text (an icon) is named by its title or label.
+                        let text: String = element_ref.text().collect();
+                        match element.attr("title").or(element.attr("aria-label")) {
+                            Some(name) if text.trim().is_empty() => name.to_owned(),
+                            _ => text,
+                        }
                     } else {
                         element
                             .attr("alt")
@@ -87,6 +92,17 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) {
                             .unwrap_or_default()
                             .to_owned()
                     };
+                    // A link whose text is its own URL shows the URL in the text: its text node,
+                    // next, lists it as a URL of the text, judged like one ("whose namespace URI
+                    // is <a href=u>u</a>" names a namespace).
+                    let autolink = tag == "a"
+                        && collapse(&focus) == value.trim()
+                        && text::extract_prose(value.trim())
+                            .first()
+                            .is_some_and(|c| c.url == value.trim());
+                    if autolink {
+                        continue;
+                    }
                     let note = match block_of(element_ref) {
                         Some(block) => {
                             let block_text = block_texts
@@ -119,8 +135,7 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) {
                             let block_text = block_texts
                                 .entry(block.id())
                                 .or_insert_with(|| collapse(&block.text().collect::<String>()));
-                            let in_block = block_text
-                                .find(&candidate.url)
+                            let in_block = find_whole(block_text, &candidate.url)
                                 .map(|at| text::context_before(block_text, at).to_owned());
                             (sentence_around(block_text, &candidate.url, &candidate.url), in_block)
                         }
@@ -180,13 +195,28 @@ fn sentence_around(block: &str, focus: &str, url: &str) -> String {
     let focus = collapse(focus);
     for needle in [focus.as_str(), url] {
         if !needle.is_empty()
-            && let Some(start) = block.find(needle)
+            && let Some(start) = find_whole(block, needle)
         {
             return text::note_for(block, start, start + needle.len());
         }
     }
+    // A link named only by its title (an icon): that name.
+    if !focus.is_empty() {
+        return focus;
+    }
     // The link has no text of its own (an image, a citation): the block's opening sentence.
     text::note_for(block, 0, 0)
+}
+
+/// Where `needle` first stands in `text` as a whole, not as the start of a longer URL or word
+/// (`…/manifest.html` is not the one inside `…/manifest.html#package-metadata`).
+fn find_whole(text: &str, needle: &str) -> Option<usize> {
+    let continues = |c: char| c.is_alphanumeric() || "/#?&=%-_~+".contains(c);
+    let mut matches = text.match_indices(needle).map(|(at, _)| at);
+    let first = matches.clone().next();
+    matches
+        .find(|&at| !text[at + needle.len()..].starts_with(continues))
+        .or(first)
 }
 
 fn fallback_note(tag: &str, rel: Option<&str>, focus: &str) -> String {
@@ -254,6 +284,8 @@ mod tests {
             <p>Plain text: https://a.example/text.</p>
             <pre>&lt;html xmlns="http://www.w3.org/1999/xhtml"&gt;</pre>
             <p>Its namespace URI is <tt>http://ns.example/vocab</tt>.</p>
+            <p>Its schema, <a href="http://ns.example/vocab.xsd">http://ns.example/vocab.xsd</a>, and
+            <a href="http://ns.example/">http://ns.example/</a>, the project.</p>
             <script>var u = "https://a.example/script";</script>
             </body></html>"#,
             Some("https://a.example/"),
@@ -268,11 +300,19 @@ mod tests {
                 "https://a.example/ins",
                 "https://a.example/del",
                 "https://a.example/text",
+                "http://ns.example/",
             ]
         );
         assert_eq!(found.links[0].note, "See the report.");
         let identifiers: Vec<&str> = found.identifiers.iter().map(|(url, _)| url.as_str()).collect();
-        assert_eq!(identifiers, ["http://www.w3.org/1999/xhtml", "http://ns.example/vocab"]);
+        assert_eq!(
+            identifiers,
+            [
+                "http://www.w3.org/1999/xhtml",
+                "http://ns.example/vocab",
+                "http://ns.example/vocab.xsd"
+            ]
+        );
     }
 
     #[test]

@@ -167,11 +167,10 @@ fn s(text: &str) -> Object {
     Object::string_literal(text)
 }
 
-/// Issue #21: a URL ends where its line ends, words set apart by `TJ` gaps or `Td` moves are
-/// separate words, a URL broken after a `/` is joined, and an annotation's note is the sentence
-/// of its anchor text.
-#[test]
-fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentence() {
+/// A page laid out the way typesetters do it (issue #21): words apart by `TJ` gaps and `Td`
+/// moves, kerning, URLs at line ends, one broken after a `/`, and a link annotation over the
+/// anchor text "the licence" of the last line.
+pub fn laid_out_pdf() -> Vec<u8> {
     let next_line = || op("Td", vec![0.into(), (-12).into()]);
     let operations = vec![
         op("BT", vec![]),
@@ -212,7 +211,15 @@ fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentenc
         op("ET", vec![]),
     ];
     // "the licence" is characters 5 to 16 of the last line: x from 102 to 168, baseline 640.
-    let pdf = pdf_drawn(operations, &[("https://licence.example/", [101, 637, 169, 649])]);
+    pdf_drawn(operations, &[("https://licence.example/", [101, 637, 169, 649])])
+}
+
+/// Issue #21: a URL ends where its line ends, words set apart by `TJ` gaps or `Td` moves are
+/// separate words, a URL broken after a `/` is joined, and an annotation's note is the sentence
+/// of its anchor text.
+#[test]
+fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentence() {
+    let pdf = laid_out_pdf();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("doc.pdf"), &pdf).unwrap();
     let (code, stdout, stderr) = extract_in(dir.path(), &["doc.pdf"], None);

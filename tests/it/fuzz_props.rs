@@ -18,7 +18,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner
 
 use linkkeep::fuzzing;
 
-use crate::extract_pdf::pdf_with;
+use crate::extract_pdf::{laid_out_pdf, pdf_with};
 
 /// Cases per target: together, a few seconds in a debug build. `LINKKEEP_FUZZ_CASES` sets
 /// another count, for a longer hunt by hand.
@@ -481,8 +481,26 @@ fn html_extract() {
 
 #[test]
 fn pdf_extract() {
-    let seeds = vec![fixture("extract/links.pdf"), pdf_with_title()];
+    let seeds = vec![fixture("extract/links.pdf"), pdf_with_title(), laid_out_pdf()];
     let tokens: &[&[u8]] = &[
+        // The positioning and fonts the text layout follows (issue #21).
+        b" Tm\n",
+        b" cm\n",
+        b"q\n",
+        b"Q\n",
+        b"T*\n",
+        b" TL\n",
+        b" Tz\n",
+        b" Ts\n",
+        b" Tf\n",
+        b" '\n",
+        b"-1e38 ",
+        b"4294967295 ",
+        b"/Widths [",
+        b"/FirstChar 4294967295",
+        b"/Subtype /Type0",
+        b"/DescendantFonts [",
+        b"/W [0 65535 ",
         b" obj\n",
         b"endobj\n",
         b"stream\n",

@@ -39,6 +39,7 @@ mod export_files;
 mod export_pages;
 mod extract_html;
 mod extract_pdf;
+mod extract_real;
 mod extract_text;
 mod extract_write;
 mod fuzz_props;

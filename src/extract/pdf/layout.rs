@@ -23,6 +23,9 @@ const MAX_PAGE_CONTENT: usize = 64 * 1024 * 1024;
 const MAX_FONT_MAP: usize = 16 * 1024 * 1024;
 /// The most width entries read from one CID font's `/W` array.
 const MAX_WIDTH_ENTRIES: usize = 65_536;
+/// The most glyph positions kept for one page (to find an annotation's anchor text); the text
+/// of a page beyond them is still read.
+const MAX_GLYPHS: usize = 1 << 20;
 
 /// A gap along the line wider than this fraction of the font size is a space between words.
 /// Word spaces are a quarter to a third of an em; kerning moves glyphs by a tenth at most.
@@ -331,6 +334,8 @@ fn cid_widths(document: &Document, font: &Dictionary) -> Widths {
             break;
         }
     }
+    runs.sort_by_key(|(start, _)| *start);
+    ranges.sort_by_key(|(lo, _, _)| *lo);
     Widths::Cid { runs, ranges, default }
 }
 
@@ -383,6 +388,8 @@ struct Layout<'f> {
     pen: Option<Pen>,
     page: Page,
     line: Line,
+    /// Glyph positions kept so far, up to [`MAX_GLYPHS`].
+    glyphs: usize,
 }
 
 /// The deepest `q` nesting kept; deeper saves are ignored rather than grown without bound.
@@ -408,6 +415,7 @@ impl<'f> Layout<'f> {
             pen: None,
             page: Page::default(),
             line: Line::default(),
+            glyphs: 0,
         }
     }
 
@@ -560,11 +568,14 @@ impl<'f> Layout<'f> {
             (origin.0 + end.0) / 2.0 + up.0 / 3.0,
             (origin.1 + end.1) / 2.0 + up.1 / 3.0,
         );
-        self.line.glyphs.push(Glyph {
-            start,
-            end: self.line.text.len(),
-            centre: middle,
-        });
+        if self.glyphs < MAX_GLYPHS {
+            self.glyphs += 1;
+            self.line.glyphs.push(Glyph {
+                start,
+                end: self.line.text.len(),
+                centre: middle,
+            });
+        }
         self.pen = Some(Pen {
             end,
             direction,
@@ -652,6 +663,24 @@ mod tests {
         // Scale first, then move: (1, 1) → (2, 2) → (12, 7).
         assert_eq!(scale.then(moved).point(1.0, 1.0), (12.0, 7.0));
         assert_eq!(moved.then(scale).point(1.0, 1.0), (22.0, 12.0));
+    }
+
+    #[test]
+    fn cid_widths_come_from_runs_then_ranges_then_the_default() {
+        let font = Font {
+            encoding: None,
+            code_len: 2,
+            widths: Widths::Cid {
+                runs: vec![(3, vec![250.0, 300.0]), (100, vec![700.0])],
+                ranges: vec![(10, 20, 500.0)],
+                default: 1000.0,
+            },
+        };
+        let widths: Vec<f32> = [3, 4, 5, 10, 20, 21, 100, 101, 2]
+            .iter()
+            .map(|&c| font.width(c))
+            .collect();
+        assert_eq!(widths, [0.25, 0.3, 1.0, 0.5, 0.5, 1.0, 0.7, 1.0, 1.0]);
     }
 
     #[test]
