@@ -4,45 +4,74 @@
 //! annotation's note is the sentence drawn under it.
 
 use lopdf::content::{Content, Operation};
-use lopdf::{Document, Object, Stream, dictionary};
+use lopdf::{Dictionary, Document, Object, Stream, dictionary};
 
 use super::extract_text::{extract_in, urls_of};
 
-/// A one-page PDF whose text is `lines` (one `Td` move each) and whose link annotations point
-/// at `annotations`.
+/// A one-page PDF whose text is `lines` (one `Td` move each) in Helvetica (a standard font
+/// written without widths) and whose link annotations point at `annotations`.
 pub fn pdf_with(lines: &[&str], annotations: &[&str]) -> Vec<u8> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
+    let font = dictionary! {
         "Type" => "Font",
         "Subtype" => "Type1",
         "BaseFont" => "Helvetica",
         "Encoding" => "WinAnsiEncoding",
-    });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    };
     let mut operations = vec![
-        Operation::new("BT", vec![]),
-        Operation::new("Tf", vec!["F1".into(), 10.into()]),
-        Operation::new("Td", vec![50.into(), 750.into()]),
+        op("BT", vec![]),
+        op("Tf", vec!["F1".into(), 10.into()]),
+        op("Td", vec![50.into(), 750.into()]),
     ];
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
-            operations.push(Operation::new("Td", vec![0.into(), (-14).into()]));
+            operations.push(op("Td", vec![0.into(), (-14).into()]));
         }
-        operations.push(Operation::new("Tj", vec![Object::string_literal(*line)]));
+        operations.push(op("Tj", vec![s(line)]));
     }
-    operations.push(Operation::new("ET", vec![]));
-    let content = Content { operations };
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-    let annots: Vec<Object> = annotations
+    operations.push(op("ET", vec![]));
+    let annotations: Vec<(&str, [i64; 4])> = annotations
         .iter()
         .enumerate()
         .map(|(i, uri)| {
             let y = 700 - 20 * i as i64;
+            (*uri, [50, y, 300, y + 12])
+        })
+        .collect();
+    one_page_pdf(font, operations, &annotations)
+}
+
+/// A one-page PDF drawn by `operations` in `/F1`, a monospaced font 600 units wide whose
+/// `/Widths` say so (at size 10, a glyph is 6 points wide), with link annotations
+/// `(uri, [x0, y0, x1, y1])`.
+fn pdf_drawn(operations: Vec<Operation>, annotations: &[(&str, [i64; 4])]) -> Vec<u8> {
+    let font = dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type1",
+        "BaseFont" => "Courier",
+        "Encoding" => "WinAnsiEncoding",
+        "FirstChar" => 32,
+        "LastChar" => 126,
+        "Widths" => vec![Object::Integer(600); 95],
+    };
+    one_page_pdf(font, operations, annotations)
+}
+
+/// A one-page PDF drawn by `operations` with `font` as `/F1`, with link annotations
+/// `(uri, [x0, y0, x1, y1])`.
+fn one_page_pdf(font: Dictionary, operations: Vec<Operation>, annotations: &[(&str, [i64; 4])]) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(font);
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let content = Content { operations };
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
+    let annots: Vec<Object> = annotations
+        .iter()
+        .map(|(uri, rect)| {
             doc.add_object(dictionary! {
                 "Type" => "Annot",
                 "Subtype" => "Link",
-                "Rect" => vec![50.into(), y.into(), 300.into(), (y + 12).into()],
+                "Rect" => rect.iter().map(|&v| Object::Integer(v)).collect::<Vec<_>>(),
                 "Border" => vec![0.into(), 0.into(), 0.into()],
                 "A" => dictionary! { "S" => "URI", "URI" => Object::string_literal(*uri) },
             })
@@ -66,6 +95,14 @@ pub fn pdf_with(lines: &[&str], annotations: &[&str]) -> Vec<u8> {
     let mut bytes = Vec::new();
     doc.save_to(&mut bytes).unwrap();
     bytes
+}
+
+fn op(operator: &str, operands: Vec<Object>) -> Operation {
+    Operation::new(operator, operands)
+}
+
+fn s(text: &str) -> Object {
+    Object::string_literal(text)
 }
 
 #[test]
@@ -108,63 +145,6 @@ fn annotations_text_urls_and_a_broken_url() {
     assert_eq!(code, 0, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(urls_of(&doc).len(), 3);
-}
-
-/// A one-page PDF drawn by `operations` in `/F1`, a monospaced font 600 units wide whose
-/// `/Widths` say so (at size 10, a glyph is 6 points wide), with link annotations
-/// `(uri, [x0, y0, x1, y1])`.
-fn pdf_drawn(operations: Vec<Operation>, annotations: &[(&str, [i64; 4])]) -> Vec<u8> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font",
-        "Subtype" => "Type1",
-        "BaseFont" => "Courier",
-        "Encoding" => "WinAnsiEncoding",
-        "FirstChar" => 32,
-        "LastChar" => 126,
-        "Widths" => vec![Object::Integer(600); 95],
-    });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
-    let content = Content { operations };
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-    let annots: Vec<Object> = annotations
-        .iter()
-        .map(|(uri, rect)| {
-            doc.add_object(dictionary! {
-                "Type" => "Annot",
-                "Subtype" => "Link",
-                "Rect" => rect.iter().map(|&v| Object::Integer(v)).collect::<Vec<_>>(),
-                "A" => dictionary! { "S" => "URI", "URI" => Object::string_literal(*uri) },
-            })
-            .into()
-        })
-        .collect();
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page",
-        "Parent" => pages_id,
-        "Contents" => content_id,
-        "Resources" => resources_id,
-        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
-        "Annots" => annots,
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
-    bytes
-}
-
-fn op(operator: &str, operands: Vec<Object>) -> Operation {
-    Operation::new(operator, operands)
-}
-
-fn s(text: &str) -> Object {
-    Object::string_literal(text)
 }
 
 /// A page laid out the way typesetters do it (issue #21): words apart by `TJ` gaps and `Td`
