@@ -288,10 +288,25 @@ pub fn context_before(text: &str, start: usize) -> &str {
 /// may lie a few lines up, as when a line ends "see:" and the URL stands on the next one) to the
 /// end of the sentence or line. Whitespace is collapsed and the result clipped around the URL.
 pub fn note_for(text: &str, start: usize, end: usize) -> String {
+    note(text, start, end, false)
+}
+
+/// [`note_for`] for text laid out in lines that wrap a paragraph, blocks apart by blank lines
+/// (a PDF page): the sentence is followed past the end of the URL's line onto the next ones,
+/// and never across a blank line.
+pub fn note_for_wrapped(text: &str, start: usize, end: usize) -> String {
+    note(text, start, end, true)
+}
+
+fn note(text: &str, start: usize, end: usize, wrapped: bool) -> String {
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    let from = sentence_start(text, line_start, start).unwrap_or_else(|| earlier_lines(text, line_start));
-    let to = sentence_end(&text[end..line_end]).map_or(line_end, |n| end + n);
+    let from = sentence_start(text, line_start, start).unwrap_or_else(|| earlier_lines(text, line_start, wrapped));
+    let to = match sentence_end(&text[end..line_end]) {
+        Some(n) => end + n,
+        None if wrapped => later_lines(text, line_end),
+        None => line_end,
+    };
     let before_raw = strip_markers(&text[from..start]);
     let after_raw = &text[end..to];
     let spaced = (
@@ -308,8 +323,9 @@ pub fn note_for(text: &str, start: usize, end: usize) -> String {
 
 /// Where the sentence around the URL starts when it began on an earlier line: walks up over
 /// blank lines while the line above neither ends a sentence, nor is a separator, nor cites a URL
-/// of its own, nor opens a list item that the URL's line does not continue.
-fn earlier_lines(text: &str, line_start: usize) -> usize {
+/// of its own, nor opens a list item that the URL's line does not continue. In `wrapped` text a
+/// blank line ends a block, and the walk.
+fn earlier_lines(text: &str, line_start: usize, wrapped: bool) -> usize {
     let mut from = line_start;
     let mut current = line_of(text, line_start);
     for _ in 0..4 {
@@ -321,11 +337,14 @@ fn earlier_lines(text: &str, line_start: usize) -> usize {
         let (prev_start, prev) = loop {
             let s = text[..prev_end].rfind('\n').map_or(0, |i| i + 1);
             let line = &text[s..prev_end];
-            if !line.trim().is_empty() || s == 0 {
+            if !line.trim().is_empty() || s == 0 || wrapped {
                 break (s, line);
             }
             prev_end = s - 1;
         };
+        if prev.trim().is_empty() {
+            break;
+        }
         let trimmed = prev.trim_end();
         let ends_sentence = trimmed.ends_with(['.', '!', '?']);
         let separator = !trimmed.chars().any(char::is_alphanumeric);
@@ -340,6 +359,32 @@ fn earlier_lines(text: &str, line_start: usize) -> usize {
         current = prev;
     }
     from
+}
+
+/// Where a sentence that runs past the end of its line (at `line_end`) ends in wrapped text: at
+/// its full stop on one of the next few lines, or where a blank line, a new block or another
+/// URL comes first.
+fn later_lines(text: &str, line_end: usize) -> usize {
+    let mut to = line_end;
+    for _ in 0..3 {
+        let next_start = to + 1;
+        if next_start >= text.len() {
+            break;
+        }
+        let next = line_of(text, next_start);
+        if next.trim().is_empty()
+            || starts_block(next)
+            || next.contains("://")
+            || next_start - line_end > MAX_NOTE_CHARS
+        {
+            break;
+        }
+        match sentence_end(next) {
+            Some(n) => return next_start + n,
+            None => to = next_start + next.len(),
+        }
+    }
+    to
 }
 
 fn line_of(text: &str, start: usize) -> &str {

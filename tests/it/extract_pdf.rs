@@ -159,10 +159,10 @@ pub fn laid_out_pdf() -> Vec<u8> {
         // A gap of a third of the size inside `TJ` is a space.
         op(
             "TJ",
-            vec![vec![s("The spec is at"), (-333).into(), s("http://a.example/spec.html")].into()],
+            vec![vec![s("The spec is at"), (-333).into(), s("http://a.example/spec.html.")].into()],
         ),
         next_line(),
-        // The next line starts with URL-like words: not a continuation of a URL ending in "l".
+        // The next line starts with URL-like words: a new sentence, not the URL's continuation.
         // "RFC-2119" is 48 points wide; the `Td` to 60 leaves 12 points, a space.
         op("Tj", vec![s("RFC-2119")]),
         op("Td", vec![60.into(), 0.into()]),
@@ -223,7 +223,7 @@ fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentenc
     assert_eq!(
         notes,
         [
-            "The spec is at http://a.example/spec.html",
+            "The spec is at http://a.example/spec.html.",
             "See http://b.example/copyleft/.",
             "Kerned Word and a long link http://c.example/docs/guide.html continues here.",
             "Read the licence for terms.",

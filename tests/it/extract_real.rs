@@ -123,6 +123,11 @@ fn a_manual_pdf_lists_urls_with_their_sentences_not_glued_to_words() {
 }
 
 #[test]
+fn a_browser_printed_pdf_lists_its_links_where_their_anchor_text_stands() {
+    check("rust-book-ch01-01-installation.pdf");
+}
+
+#[test]
 fn a_specification_chapter_in_html_names_its_namespaces_but_cites_nothing() {
     check("shared-mime-info-spec-x34.html");
 }
@@ -152,6 +157,7 @@ fn every_real_document_is_checked() {
     let tested = [
         "libtasn1.pdf",
         "rust-book-ch01-01-installation.html",
+        "rust-book-ch01-01-installation.pdf",
         "rust-book-ch14-02-publishing-to-crates-io.html",
         "shared-mime-info-spec-x34.html",
         "shared-mime-info-spec.pdf",

@@ -36,6 +36,8 @@ const LINE_MOVE: f32 = 0.5;
 /// A move across the line of more than this many font sizes starts a new block (a blank line):
 /// consecutive lines of a paragraph are 1.2 sizes apart.
 const BLOCK_MOVE: f32 = 1.9;
+/// Lines whose font sizes differ by more than this fraction are in different blocks.
+const SIZE_CHANGE: f32 = 0.15;
 /// Where a font has no widths (one of the standard 14 fonts written without `/Widths`), glyphs
 /// are taken to be this wide, and only a gap wider than [`ESTIMATED_WORD_GAP`] is a space.
 const ESTIMATED_WIDTH: f32 = 0.5;
@@ -591,11 +593,14 @@ impl<'f> Layout<'f> {
         let delta = (origin.0 - pen.end.0, origin.1 - pen.end.1);
         let along = delta.0 * pen.direction.0 + delta.1 * pen.direction.1;
         let across = (pen.direction.0 * delta.1 - pen.direction.1 * delta.0).abs();
+        let new_size = size;
         let size = size.max(pen.size);
         if size.is_nan() || size <= 0.0 {
             return;
         }
-        if across > BLOCK_MOVE * size {
+        // A new line in another size (a heading and its paragraph) is a new block too.
+        let resized = (size - new_size.min(pen.size)) > SIZE_CHANGE * size;
+        if across > BLOCK_MOVE * size || (across > LINE_MOVE * size && resized) {
             self.end_line();
             self.page.lines.push(Line::default());
         } else if across > LINE_MOVE * size || along < -2.0 * size {

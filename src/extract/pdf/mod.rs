@@ -13,8 +13,8 @@ use lopdf::{Dictionary, Document, Object};
 use super::{Collector, ExtractError, Options, text};
 use layout::{Page, Rect};
 
-/// Finds the URLs of a PDF document: per page, those of its text, then those of its link
-/// annotations (an annotation usually repeats a URL of the text, listed once).
+/// Finds the URLs of a PDF document, page by page in reading order: those of its text and of
+/// its link annotations (an annotation usually repeats a URL of the text, listed once).
 pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Result<(), ExtractError> {
     let document = Document::load_mem(bytes).map_err(|e| ExtractError::Pdf(e.to_string()))?;
     let base = options.base_url.as_ref();
@@ -27,15 +27,39 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Re
             }
         };
         let joined = Joined::new(&page);
-        for candidate in text::extract_prose(&joined.text) {
-            let before = text::context_before(&joined.text, candidate.start);
-            collector.offer_text(&candidate.url, candidate.note, base, before);
-        }
+        // The page's URLs in reading order: those of its text, and its link annotations where
+        // their anchor text stands (an annotation drawn over no text comes last). At one place,
+        // the text's URL comes first: its sentence is the better note.
+        let mut found: Vec<(usize, Found)> = text::extract_prose(&joined.text)
+            .into_iter()
+            .map(|candidate| {
+                let found = Found::Text {
+                    before: text::context_before(&joined.text, candidate.start).to_owned(),
+                    note: text::note_for_wrapped(&joined.text, candidate.start, candidate.end),
+                    url: candidate.url,
+                };
+                (candidate.start, found)
+            })
+            .collect();
         for annotation in document.get_page_annotations(page_id).unwrap_or_default() {
-            if let Some(uri) = link_uri(&document, annotation) {
-                let note = annotation_note(&document, annotation, &page, &joined)
-                    .unwrap_or_else(|| format!("link on page {number}"));
-                collector.offer(&uri, note, base);
+            if let Some(url) = link_uri(&document, annotation) {
+                let (at, note) = match anchor(&document, annotation, &page, &joined) {
+                    Some((start, end)) => (start, text::note_for_wrapped(&joined.text, start, end)),
+                    None => (usize::MAX, String::new()),
+                };
+                let note = if note.is_empty() {
+                    format!("link on page {number}")
+                } else {
+                    note
+                };
+                found.push((at, Found::Link { url, note }));
+            }
+        }
+        found.sort_by_key(|(at, found)| (*at, matches!(found, Found::Link { .. })));
+        for (_, found) in found {
+            match found {
+                Found::Text { url, note, before } => collector.offer_text(&url, note, base, &before),
+                Found::Link { url, note } => collector.offer(&url, note, base),
             }
         }
     }
@@ -73,8 +97,15 @@ fn link_uri(document: &Document, annotation: &Dictionary) -> Option<String> {
     Some(String::from_utf8_lossy(uri.as_str().ok()?).into_owned())
 }
 
-/// The sentence around the text drawn under an annotation's `/Rect` (the link's anchor text).
-fn annotation_note(document: &Document, annotation: &Dictionary, page: &Page, joined: &Joined) -> Option<String> {
+/// A URL of a page: written in its text (judged by the text before it), or a link annotation's.
+enum Found {
+    Text { url: String, note: String, before: String },
+    Link { url: String, note: String },
+}
+
+/// Where in the joined text of the page the text drawn under an annotation's `/Rect` (the
+/// link's anchor text) starts and ends.
+fn anchor(document: &Document, annotation: &Dictionary, page: &Page, joined: &Joined) -> Option<(usize, usize)> {
     let rect = annotation.get(b"Rect").ok()?;
     let rect = document.dereference(rect).ok()?.1.as_array().ok()?;
     let rect = Rect::from_array(rect)?;
@@ -82,8 +113,7 @@ fn annotation_note(document: &Document, annotation: &Dictionary, page: &Page, jo
     let (first, last) = (spans.first()?, spans.last()?);
     let start = joined.offset(first.0, first.1);
     let end = joined.offset(last.0, last.2).max(start);
-    let note = text::note_for(&joined.text, start, end);
-    (!note.is_empty()).then_some(note)
+    Some((start, end))
 }
 
 /// A page's text with its broken URLs joined ([`join_broken_urls`]), and where each of the
@@ -184,6 +214,10 @@ fn continues_url(line: &str, next: &str) -> bool {
     if !(last_token.ends_with(BREAK_AFTER) || escaped_end) {
         return false;
     }
+    // "…/spec.html." then "RFC-2119 …": a full stop and a capital start a new sentence.
+    if last_token.ends_with('.') && token.starts_with(char::is_uppercase) {
+        return false;
+    }
     let inner_separator = token
         .char_indices()
         .any(|(i, c)| "/._-=&?%#".contains(c) && token[i + c.len_utf8()..].starts_with(|n: char| n.is_alphanumeric()));
@@ -239,6 +273,7 @@ mod tests {
             // Issue #21: a URL ending in a letter ends with its line.
             "http://a.example/long_na\nme_of.pdf",
             "http://a.example/spec.html\nRFC-2119 Key words for use in RFCs",
+            "see http://a.example/spec.html.\nRFC-2119 Key words",
         ] {
             assert_eq!(join_broken_urls(input), input, "{input:?}");
         }
