@@ -230,3 +230,33 @@ fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentenc
         ]
     );
 }
+
+/// Issue #21: a link annotation whose anchor text is its own URL is judged as a URL of the
+/// text: one the sentence names a namespace is left out, unless `--all`.
+#[test]
+fn a_link_showing_a_namespace_name_is_left_out_unless_all() {
+    let operations = vec![
+        op("BT", vec![]),
+        op("Tf", vec!["F1".into(), 10.into()]),
+        op("Td", vec![72.into(), 700.into()]),
+        op("Tj", vec![s("The namespace URI is http://ns.example/vocab.")]),
+        op("ET", vec![]),
+    ];
+    // "http://ns.example/vocab" is characters 21 to 44: x from 198 to 336.
+    let pdf = pdf_drawn(operations, &[("http://ns.example/vocab", [197, 697, 337, 709])]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.pdf"), &pdf).unwrap();
+    let (code, stdout, stderr) = extract_in(dir.path(), &["doc.pdf"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(urls_of(&doc).is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("http://ns.example/vocab (an XML namespace name)"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = extract_in(dir.path(), &["--all", "doc.pdf"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(urls_of(&doc), ["http://ns.example/vocab"]);
+}

@@ -43,7 +43,20 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Re
             .collect();
         for annotation in document.get_page_annotations(page_id).unwrap_or_default() {
             if let Some(url) = link_uri(&document, annotation) {
-                let (at, note) = match anchor(&document, annotation, &page, &joined) {
+                let anchored = anchor(&document, annotation, &page, &joined);
+                // A link whose anchor text is its own URL is judged as a URL of the text.
+                if let Some((start, end)) = anchored
+                    && joined.text[start..end].trim() == url
+                {
+                    let item = Found::Text {
+                        before: text::context_before(&joined.text, start).to_owned(),
+                        note: text::note_for_wrapped(&joined.text, start, end),
+                        url,
+                    };
+                    found.push((start, item));
+                    continue;
+                }
+                let (at, note) = match anchored {
                     Some((start, end)) => (start, text::note_for_wrapped(&joined.text, start, end)),
                     None => (usize::MAX, String::new()),
                 };
