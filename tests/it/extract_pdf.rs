@@ -97,6 +97,17 @@ fn one_page_pdf(font: Dictionary, operations: Vec<Operation>, annotations: &[(&s
     bytes
 }
 
+/// Runs `extract` with `args` on `pdf` written as `doc.pdf`: links.json and stderr, after
+/// asserting exit 0.
+fn extracted(pdf: &[u8], args: &[&str]) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.pdf"), pdf).unwrap();
+    let args: Vec<&str> = args.iter().copied().chain(["doc.pdf"]).collect();
+    let (code, stdout, stderr) = extract_in(dir.path(), &args, None);
+    assert_eq!(code, 0, "{stderr}");
+    (serde_json::from_str(&stdout).unwrap(), stderr)
+}
+
 fn op(operator: &str, operands: Vec<Object>) -> Operation {
     Operation::new(operator, operands)
 }
@@ -200,11 +211,7 @@ pub fn laid_out_pdf() -> Vec<u8> {
 #[test]
 fn lines_and_word_gaps_come_from_the_positions_and_annotations_get_their_sentence() {
     let pdf = laid_out_pdf();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.pdf"), &pdf).unwrap();
-    let (code, stdout, stderr) = extract_in(dir.path(), &["doc.pdf"], None);
-    assert_eq!(code, 0, "{stderr}");
-    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (doc, _) = extracted(&pdf, &[]);
     assert_eq!(
         urls_of(&doc),
         [
@@ -244,19 +251,13 @@ fn a_link_showing_a_namespace_name_is_left_out_unless_all() {
     ];
     // "http://ns.example/vocab" is characters 21 to 44: x from 198 to 336.
     let pdf = pdf_drawn(operations, &[("http://ns.example/vocab", [197, 697, 337, 709])]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.pdf"), &pdf).unwrap();
-    let (code, stdout, stderr) = extract_in(dir.path(), &["doc.pdf"], None);
-    assert_eq!(code, 0, "{stderr}");
-    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert!(urls_of(&doc).is_empty(), "{stdout}");
+    let (doc, stderr) = extracted(&pdf, &[]);
+    assert!(urls_of(&doc).is_empty(), "{doc}");
     assert!(
         stderr.contains("http://ns.example/vocab (an XML namespace name)"),
         "{stderr}"
     );
 
-    let (code, stdout, stderr) = extract_in(dir.path(), &["--all", "doc.pdf"], None);
-    assert_eq!(code, 0, "{stderr}");
-    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (doc, _) = extracted(&pdf, &["--all"]);
     assert_eq!(urls_of(&doc), ["http://ns.example/vocab"]);
 }

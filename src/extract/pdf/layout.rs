@@ -29,7 +29,7 @@ const MAX_GLYPHS: usize = 1 << 20;
 
 /// A gap along the line wider than this fraction of the font size is a space between words.
 /// Word spaces are a quarter to a third of an em; kerning moves glyphs by a tenth at most.
-pub const WORD_GAP: f32 = 0.15;
+const WORD_GAP: f32 = 0.15;
 /// A move across the line of more than this fraction of the font size starts a new line; a
 /// superscript or a footnote mark is raised by less.
 const LINE_MOVE: f32 = 0.5;

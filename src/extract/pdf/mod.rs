@@ -30,10 +30,10 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Re
         // The page's URLs in reading order: those of its text, and its link annotations where
         // their anchor text stands (an annotation drawn over no text comes last). At one place,
         // the text's URL comes first: its sentence is the better note.
-        let mut found: Vec<(usize, Found)> = text::extract_prose(&joined.text)
+        let mut found: Vec<(usize, PageUrl)> = text::extract_prose(&joined.text)
             .into_iter()
             .map(|candidate| {
-                let found = Found::Text {
+                let found = PageUrl::Text {
                     before: text::context_before(&joined.text, candidate.start).to_owned(),
                     note: text::note_for_wrapped(&joined.text, candidate.start, candidate.end),
                     url: candidate.url,
@@ -48,7 +48,7 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Re
                 if let Some((start, end)) = anchored
                     && joined.text[start..end].trim() == url
                 {
-                    let item = Found::Text {
+                    let item = PageUrl::Text {
                         before: text::context_before(&joined.text, start).to_owned(),
                         note: text::note_for_wrapped(&joined.text, start, end),
                         url,
@@ -65,14 +65,14 @@ pub fn extract(bytes: &[u8], options: &Options, collector: &mut Collector) -> Re
                 } else {
                     note
                 };
-                found.push((at, Found::Link { url, note }));
+                found.push((at, PageUrl::Link { url, note }));
             }
         }
-        found.sort_by_key(|(at, found)| (*at, matches!(found, Found::Link { .. })));
+        found.sort_by_key(|(at, found)| (*at, matches!(found, PageUrl::Link { .. })));
         for (_, found) in found {
             match found {
-                Found::Text { url, note, before } => collector.offer_text(&url, note, base, &before),
-                Found::Link { url, note } => collector.offer(&url, note, base),
+                PageUrl::Text { url, note, before } => collector.offer_text(&url, note, base, &before),
+                PageUrl::Link { url, note } => collector.offer(&url, note, base),
             }
         }
     }
@@ -111,7 +111,7 @@ fn link_uri(document: &Document, annotation: &Dictionary) -> Option<String> {
 }
 
 /// A URL of a page: written in its text (judged by the text before it), or a link annotation's.
-enum Found {
+enum PageUrl {
     Text { url: String, note: String, before: String },
     Link { url: String, note: String },
 }
@@ -129,7 +129,7 @@ fn anchor(document: &Document, annotation: &Dictionary, page: &Page, joined: &Jo
     Some((start, end))
 }
 
-/// A page's text with its broken URLs joined ([`join_broken_urls`]), and where each of the
+/// A page's text with its broken URLs joined ([`join_lines`]), and where each of the
 /// page's lines went in it.
 struct Joined {
     text: String,
@@ -164,14 +164,9 @@ const BREAK_AFTER: [char; 8] = ['/', '-', '_', '.', '=', '&', '?', '#'];
 /// When that token is the whole next line, it continues the URL unless it ends a sentence
 /// ("here."); when prose follows the token on its line, the token must look like a URL part
 /// itself (a `/ . _ - = & ? % #` inside it): "x.\nNext sentence" is a sentence end, not a URL.
-pub fn join_broken_urls(text: &str) -> String {
-    let lines: Vec<&str> = text.split('\n').collect();
-    join_lines(&lines).0
-}
-
-/// [`join_broken_urls`] over lines; also gives, per input line, the offset in the result of
-/// where its first byte would be (a joined line's leading spaces are trimmed, so its offset may
-/// lie before its first kept byte).
+///
+/// Also gives, per input line, the offset in the result of where its first byte would be (a
+/// joined line's leading spaces are trimmed, so its offset may lie before its first kept byte).
 fn join_lines(lines: &[&str]) -> (String, Vec<isize>) {
     let mut out = String::new();
     let mut starts = Vec::with_capacity(lines.len());
@@ -245,6 +240,11 @@ fn is_url_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn join_broken_urls(text: &str) -> String {
+        let lines: Vec<&str> = text.split('\n').collect();
+        join_lines(&lines).0
+    }
 
     #[test]
     fn broken_urls_are_joined_when_unambiguous() {
