@@ -284,6 +284,42 @@ def manifest(n, snapshots, archive_dir, links_path=None):
             json.dump({"version": 1, "links": listed}, f, indent=0)
 
 
+def run_reports(n, runs, archive_dir):
+    """RUNS daily run reports of the N links `manifest` writes, as `archive` writes them
+    (runs/<run-id>.json): most links unchanged, one in fifty changed, one in a hundred failing.
+    Shaped like an archive run from cron for a long time, for serve's link pages."""
+    rng = random.Random(7)
+    runs_dir = os.path.join(archive_dir, "runs")
+    os.makedirs(runs_dir, exist_ok=True)
+    for r in range(runs):
+        day = 1 + r
+        started = f"2026-01-01T00:00:00Z" if r == 0 else f"2027-{1 + (day // 28) % 12:02d}-{1 + day % 28:02d}T00:00:00Z"
+        run_id = f"{started[:4]}{started[5:7]}{started[8:10]}T000000Z-r{r:03d}"
+        results = []
+        for i in range(n):
+            url = f"https://example.org/papers/{i:06d}/report.pdf"
+            roll = rng.random()
+            failed = roll < 0.01
+            change = None if failed else ("changed" if roll < 0.03 else "unchanged")
+            results.append({
+                "id": f"example-org-{i:06d}", "url": url,
+                "outcome": "http_error" if failed else "ok",
+                "http_status": 404 if failed else (200 if change == "changed" else 304),
+                "final_url": url, "redirects": [], "attempts": 1, "elapsed_ms": 40,
+                "content_type": None if failed else "application/pdf", "size": None if failed else 123456,
+                "sha256": None if failed else f"{i:08x}{r:08x}".ljust(64, "b"),
+                "change": change, "similarity": 0.8 if change == "changed" else None,
+                "error": "HTTP 404 Not Found" if failed else None,
+            })
+        report = {
+            "tool": "linkkeep", "version": "0.1.0", "command": "archive", "run": run_id,
+            "started_at": started, "finished_at": started, "elapsed_ms": 60000,
+            "summary": {"total": n}, "results": results,
+        }
+        with open(os.path.join(runs_dir, run_id + ".json"), "w") as f:
+            json.dump(report, f, separators=(",", ":"))
+
+
 # ---------------------------------------------------------------------------------------------
 # The wide web (issue #19): hundreds of hosts, a few with many cited pages and most with a
 # handful, every response slow. Host i is the loopback address benches/wide_server.rs gives it.
@@ -371,6 +407,8 @@ def main(argv):
         html_urls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4])
     elif cmd == "manifest":
         manifest(int(args[0]), int(args[1]), args[2], args[3] if len(args) > 3 else None)
+    elif cmd == "run-reports":
+        run_reports(int(args[0]), int(args[1]), args[2])
     elif cmd == "wide-urls":
         wide_urls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4])
     elif cmd == "ideal":

@@ -40,6 +40,7 @@
 //! a change at once, the files are read once (`catalog`).
 
 mod catalog;
+mod history;
 mod listen;
 mod memento;
 mod pages;
@@ -149,14 +150,19 @@ struct Shared {
     verified: Arc<Verified>,
     /// `index.cdxj`, for captures no manifest link names (page requisites).
     requisites: Arc<requisite::Indexes>,
+    /// Every link's history from the run reports, for the link pages.
+    histories: Arc<history::Histories>,
 }
 
 /// The server's routes, for [`run`] or for driving in-process (tests).
 pub fn router(archive: Archive) -> Router {
+    let histories = Arc::new(history::Histories::new(&archive.root));
+    histories.start();
     let shared = Shared {
         catalogs: Arc::new(Catalogs::new(archive)),
         verified: Arc::default(),
         requisites: Arc::default(),
+        histories,
     };
     // The archive is read, and the index's view of it made, as the server starts rather than
     // when the first reader asks: a manifest of 100,000 links takes about a second (issue #20).

@@ -2,6 +2,7 @@
 //! inline CSS and no JavaScript; every value from the manifest or the request is escaped.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -9,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Shared;
 use super::catalog::Catalog;
+use super::history::History;
 use super::story::{self, PAGE_SIZE, State as LinkState};
 use super::target::capture_timestamp;
 use crate::manifest::{LinkEntry, Snapshot};
@@ -289,10 +291,10 @@ fn no_such_link(id: &str) -> Response {
     )
 }
 
-/// A link's history, read from the run reports on the blocking pool.
-async fn history_of(shared: &Shared, id: &str, entry: &LinkEntry) -> Vec<story::Event> {
-    let (archive, id, entry) = (shared.catalogs.root().to_owned(), id.to_owned(), entry.clone());
-    tokio::task::spawn_blocking(move || story::history(&archive, &id, &entry))
+/// A link's history, on the blocking pool (a report written since the last look is read).
+async fn history_of(shared: &Shared, id: &str, entry: &LinkEntry) -> History {
+    let (histories, id, entry) = (Arc::clone(&shared.histories), id.to_owned(), entry.clone());
+    tokio::task::spawn_blocking(move || histories.of(&id, &entry))
         .await
         .unwrap_or_default()
 }
@@ -306,7 +308,7 @@ pub async fn timeline(State(shared): State<Shared>, Path(id): Path<String>) -> R
     let Some(entry) = catalog.manifest.links.get(&id) else {
         return no_such_link(&id);
     };
-    let svg = story::timeline_svg(&history_of(&shared, &id, entry).await);
+    let svg = story::timeline_svg(&history_of(&shared, &id, entry).await.events);
     ([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response()
 }
 
@@ -320,7 +322,7 @@ pub async fn link(State(shared): State<Shared>, Path(id): Path<String>) -> Respo
     let Some(entry) = catalog.manifest.links.get(&id) else {
         return no_such_link(&id);
     };
-    let events = history_of(&shared, &id, entry).await;
+    let history = history_of(&shared, &id, entry).await;
     let meta = catalog.meta(&id);
     let title = meta
         .title
@@ -362,8 +364,15 @@ pub async fn link(State(shared): State<Shared>, Path(id): Path<String>) -> Respo
     let _ = writeln!(
         body,
         "<h2>Captures and checks</h2>\n<figure>{}<figcaption><a href=\"/link/{path}/timeline.svg\">timeline.svg</a></figcaption></figure>",
-        story::timeline_svg(&events)
+        story::timeline_svg(&history.events)
     );
+    if let Some((done, total)) = history.pending {
+        let _ = writeln!(
+            body,
+            "<p class=\"pending\">The server is still reading the run reports ({done} of {total}): \
+             until it is done, this shows the captures the manifest holds, not every check.</p>"
+        );
+    }
     if let Some(first) = entry.snapshots.first() {
         let _ = writeln!(
             body,

@@ -1,12 +1,6 @@
 //! Each citation's story (issue #20): the state of every link for the index (broken, soft-404,
-//! changed since cited, ok), filtered and searched without a database, and a link's history
-//! for its own page: one event per capture or failed check, from the run reports and, where
-//! those are gone, from the manifest.
-
-use std::collections::HashSet;
-use std::path::Path;
-
-use serde::Deserialize;
+//! changed since cited, ok), filtered and searched without a database, and the timeline of a
+//! link's history (`super::history`) for its own page: one mark per capture or failed check.
 
 use super::catalog::Catalog;
 use super::target::capture_timestamp;
@@ -15,9 +9,6 @@ use crate::outcome::Outcome;
 
 /// Rows on one page of the index.
 pub const PAGE_SIZE: usize = 50;
-/// Run reports read for a link's history, the latest ones: a link page of an archive run daily
-/// for years still answers quickly. Captures of older runs come from the manifest.
-const MAX_REPORTS: usize = 1000;
 
 /// What the index says of a link at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -261,112 +252,9 @@ pub struct Event {
     pub detail: String,
 }
 
-/// A run report, as much of it as a timeline needs.
-#[derive(Deserialize)]
-struct RunReport {
-    run: String,
-    finished_at: String,
-    #[serde(default)]
-    results: Vec<RunResult>,
-}
-
-#[derive(Deserialize)]
-struct RunResult {
-    id: String,
-    outcome: Outcome,
-    #[serde(default)]
-    change: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    similarity: Option<f64>,
-}
-
-/// Link `id`'s history, oldest first: an event per run that captured it or failed to (from
-/// `runs/*.json`, the latest [`MAX_REPORTS`]), plus the captures and the last failed check of
-/// runs whose reports are gone (from the manifest). Blocking.
-pub fn history(archive: &Path, id: &str, entry: &LinkEntry) -> Vec<Event> {
-    let mut events = Vec::new();
-    let mut covered = HashSet::new();
-    let runs = archive.join(crate::commands::archive::RUNS_DIR);
-    let mut files: Vec<_> = std::fs::read_dir(&runs)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    // Run ids start with their UTC start time: names sort as the runs ran.
-    files.sort();
-    let skip = files.len().saturating_sub(MAX_REPORTS);
-    for file in &files[skip..] {
-        let Some(report) = std::fs::read(file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<RunReport>(&bytes).ok())
-        else {
-            continue;
-        };
-        covered.insert(report.run.clone());
-        let Some(result) = report.results.iter().find(|r| r.id == id) else {
-            continue;
-        };
-        let (kind, detail) = if result.outcome.is_failure() {
-            let error = result.error.as_deref().unwrap_or_default();
-            (Kind::Failure, format!("{}: {error}", result.outcome.as_str()))
-        } else {
-            match result.change.as_deref() {
-                Some("new") => (Kind::New, String::new()),
-                Some("unchanged") => (Kind::Unchanged, String::new()),
-                Some("cosmetic") => (Kind::Cosmetic, "dates and numbers only".to_owned()),
-                Some("changed") => (
-                    Kind::Changed,
-                    result
-                        .similarity
-                        .map(|s| format!("{} of the text the same", crate::report::percent(s)))
-                        .unwrap_or_default(),
-                ),
-                _ => continue,
-            }
-        };
-        events.push(Event {
-            at: report.finished_at,
-            kind,
-            detail,
-        });
-    }
-    // Runs whose reports are gone still left their captures, and the last check, behind.
-    for (n, snapshot) in entry.snapshots.iter().enumerate() {
-        if covered.contains(&snapshot.run) {
-            continue;
-        }
-        let kind = match (n, snapshot.text.as_ref().is_some_and(|t| t.cosmetic)) {
-            (0, _) => Kind::New,
-            (_, true) => Kind::Cosmetic,
-            (_, false) => Kind::Changed,
-        };
-        events.push(Event {
-            at: snapshot.first_seen.clone(),
-            kind,
-            detail: "from the manifest (no run report)".to_owned(),
-        });
-    }
-    if let Some(check) = entry.last_check.as_ref()
-        && !covered.contains(&check.run)
-        && check.outcome.is_failure()
-    {
-        let error = check.error.as_deref().unwrap_or_default();
-        events.push(Event {
-            at: check.at.clone(),
-            kind: Kind::Failure,
-            detail: format!("{}: {error}", check.outcome.as_str()),
-        });
-    }
-    events.sort_by(|a, b| a.at.cmp(&b.at));
-    events
-}
-
-/// The timeline as an SVG picture: a mark per event in time order, coloured by kind, each with
-/// a `<title>` (its date, kind and detail), the first and last dates, and a legend.
+/// The timeline as an SVG picture: a mark per event, placed left to right in time order and
+/// coloured by kind, each with a `<title>` (its date, kind and detail), the first and last
+/// dates, and a legend.
 pub fn timeline_svg(events: &[Event]) -> String {
     use crate::markup::escape;
     use std::fmt::Write;
@@ -380,12 +268,20 @@ pub fn timeline_svg(events: &[Event]) -> String {
         WIDTH - LEFT
     );
     // Evenly spaced in time order: runs an hour apart and runs a year apart are both legible.
-    for (n, event) in events.iter().enumerate() {
+    // An archive run daily for years has hundreds of marks: they shrink to fit, and the routine
+    // ones (unchanged) are drawn first, so that a change or a failure among them stays in sight.
+    let radius = (span as f64 / events.len().max(1) as f64 / 2.0).clamp(2.0, 7.0);
+    let routine = |event: &&Event| event.kind == Kind::Unchanged;
+    let placed = events.iter().enumerate().map(|(n, event)| {
         let x = if events.len() == 1 {
             WIDTH / 2
         } else {
             LEFT + n * span / (events.len() - 1)
         };
+        (x, event)
+    });
+    let (first, then): (Vec<_>, Vec<_>) = placed.partition(|(_, event)| routine(event));
+    for (x, event) in first.into_iter().chain(then) {
         let detail = if event.detail.is_empty() {
             String::new()
         } else {
@@ -393,7 +289,7 @@ pub fn timeline_svg(events: &[Event]) -> String {
         };
         let _ = writeln!(
             svg,
-            "<circle class=\"mark {kind}\" cx=\"{x}\" cy=\"30\" r=\"7\" fill=\"{colour}\">\
+            "<circle class=\"mark {kind}\" cx=\"{x}\" cy=\"30\" r=\"{radius:.1}\" fill=\"{colour}\">\
              <title>{at} {kind}{detail}</title></circle>",
             kind = event.kind.key(),
             colour = event.kind.colour(),
@@ -461,6 +357,64 @@ mod tests {
         assert!(!drifted(&[first, bytes]));
     }
 
+    /// The marks of an SVG timeline, left to right: (x, kind, radius).
+    fn marks(svg: &str) -> Vec<(usize, String, f64)> {
+        fn attribute<'a>(mark: &'a str, name: &str) -> &'a str {
+            mark.split(&format!(" {name}=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        }
+        let mut marks: Vec<_> = svg
+            .match_indices("<circle class=\"mark ")
+            .map(|(at, open)| {
+                let mark = svg[at..].split('>').next().unwrap();
+                let kind = mark[open.len()..].split('"').next().unwrap().to_owned();
+                (
+                    attribute(mark, "cx").parse().unwrap(),
+                    kind,
+                    attribute(mark, "r").parse().unwrap(),
+                )
+            })
+            .collect();
+        marks.sort_by_key(|(x, _, _)| *x);
+        marks
+    }
+
+    #[test]
+    fn a_change_among_a_thousand_checks_is_drawn_last_and_every_check_has_its_mark() {
+        let events: Vec<Event> = (0..1000)
+            .map(|n| Event {
+                at: format!("2026-01-01T00:00:{:02}Z", n % 60),
+                kind: match n {
+                    0 => Kind::New,
+                    500 => Kind::Changed,
+                    900 => Kind::Failure,
+                    _ => Kind::Unchanged,
+                },
+                detail: String::new(),
+            })
+            .collect();
+        let svg = timeline_svg(&events);
+        let marks = marks(&svg);
+        assert_eq!(marks.len(), 1000);
+        assert_eq!(marks[500].1, "changed");
+        assert_eq!(marks[900].1, "failure");
+        assert!(marks.iter().all(|(_, _, r)| *r == 2.0), "shrunk to fit");
+        // In document order (the order drawn), the unchanged marks come first.
+        let drawn: Vec<&str> = svg
+            .match_indices("<circle class=\"mark ")
+            .map(|(at, _)| svg[at + 20..].split('"').next().unwrap())
+            .collect();
+        assert_eq!(&drawn[997..], ["new", "changed", "failure"]);
+        assert!(drawn[..997].iter().all(|kind| *kind == "unchanged"));
+        // A few marks keep their full size.
+        let few = timeline_svg(&events[..5]);
+        assert!(few.contains(" r=\"7.0\""), "{few}");
+    }
+
     #[test]
     fn the_timeline_has_a_mark_per_event_of_its_kind_and_escapes_details() {
         let events: Vec<Event> = Kind::ALL
@@ -473,10 +427,7 @@ mod tests {
             })
             .collect();
         let svg = timeline_svg(&events);
-        let marks: Vec<&str> = svg
-            .match_indices("class=\"mark ")
-            .map(|(at, _)| svg[at + 12..].split('"').next().unwrap())
-            .collect();
+        let marks: Vec<String> = marks(&svg).into_iter().map(|(_, kind, _)| kind).collect();
         assert_eq!(marks, ["new", "unchanged", "cosmetic", "changed", "failure"]);
         assert!(svg.contains("&lt;b&gt;&amp;"), "{svg}");
         assert!(!svg.contains("<b>"), "{svg}");

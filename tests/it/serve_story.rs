@@ -228,11 +228,20 @@ fn run_report(scratch: &Scratch, run: &str, finished: &str, results: &[(&str, &s
     std::fs::write(runs.join(format!("{run}.json")), report.to_string()).unwrap();
 }
 
-/// The kinds of the marks of an SVG timeline, in order.
+/// The kinds of the marks of an SVG timeline, left to right (the routine ones are drawn first,
+/// so the document's order is not the timeline's).
 fn marks(svg: &str) -> Vec<String> {
-    svg.match_indices("class=\"mark ")
-        .map(|(at, _)| svg[at + 12..].split('"').next().unwrap().to_owned())
-        .collect()
+    let mut marks: Vec<(usize, String)> = svg
+        .match_indices("class=\"mark ")
+        .map(|(at, open)| {
+            let mark = svg[at..].split('>').next().unwrap();
+            let kind = mark[open.len()..].split('"').next().unwrap().to_owned();
+            let x = mark.split(" cx=\"").nth(1).unwrap().split('"').next().unwrap();
+            (x.parse().unwrap(), kind)
+        })
+        .collect();
+    marks.sort_by_key(|(x, _)| *x);
+    marks.into_iter().map(|(_, kind)| kind).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -290,6 +299,21 @@ async fn a_links_timeline_has_a_mark_per_capture_and_failed_check_of_the_right_k
     // The link's page shows the same picture.
     let page = get(&server, "/link/five", &[]).await.text();
     assert_eq!(marks(&page), marks(&svg));
+
+    // A run that finishes while the server runs is on the next look (the server keeps what the
+    // reports say and reads only the new ones).
+    run_report(
+        &scratch,
+        "20260601T000000Z-aaaa",
+        "2026-06-01T00:00:00Z",
+        &[("five", "http_error", None)],
+    );
+    let svg = get(&server, "/link/five/timeline.svg", &[]).await.text();
+    assert_eq!(
+        marks(&svg),
+        ["new", "unchanged", "cosmetic", "changed", "failure", "failure"],
+        "{svg}"
+    );
 
     // Without the run reports, the manifest still tells the captures and the last failure.
     std::fs::remove_dir_all(scratch.archive.join("runs")).unwrap();
