@@ -1,7 +1,12 @@
 //! The read-only, Wayback-style replay server behind `linkkeep serve`.
 //!
 //! # Routes
-//! - `/`: the index page, every archived link with its title, publisher, last check and captures.
+//! - `/`: the index page: the citing document (links.json's `source`), then every link with its
+//!   title, publisher, state, last check and captures, fifty to a page (`?page=`), filtered by
+//!   state (`?state=broken|soft-404|changed|ok|unchecked`) and searched (`?q=`) (`story`).
+//! - `/link/<id>`: a link's own page: its timeline, cited capture, drift, every capture with
+//!   diffs, and its citation; `/link/<id>/timeline.svg` the timeline alone (`history`, `story`);
+//!   `/link/<id>/diff?from=<ts>&to=<ts>` the difference between two captures.
 //! - `/web/<timestamp>/<original URL>`: the capture nearest the timestamp (a Memento, RFC 7089),
 //!   redirected to its canonical timestamp when the requested one is not exact. A URL no link of
 //!   the manifest names (a cited page's stylesheet, font, image or script) is looked up in
@@ -37,7 +42,8 @@
 //!
 //! The manifest (and links.json, for publishers) is re-read whenever it changes on disk, so a
 //! server left running sees the captures of later `archive` runs; however many requests notice
-//! a change at once, the files are read once (`catalog`).
+//! a change at once, the files are read once (`catalog`). The run reports are read once as the
+//! server starts, and then only the new ones (`history`).
 
 mod catalog;
 mod history;
