@@ -185,7 +185,7 @@ impl<T: Send + 'static> Window<T> {
     /// Starts links only into request slots free at the time, as `free_slots` counts them
     /// (the fetcher's global slots not in use): more would wait in the slots' first-come queue,
     /// behind which the host with the most links left could not keep its cap busy (see
-    /// [`TASKS_PER_SLOT`]). A window with no task running still starts one, so that slots held
+    /// `TASKS_PER_SLOT`). A window with no task running still starts one, so that slots held
     /// by something else (a public-archive lookup) cannot stall it.
     pub fn gated(mut self, free_slots: impl Fn() -> usize + Send + Sync + 'static) -> Self {
         self.free_slots = Some(Box::new(free_slots));

@@ -12,8 +12,8 @@
 //! 2. it stands in a `<!DOCTYPE …>` declaration (a DTD's system identifier);
 //! 3. the words just before it name it a namespace: "the namespace http://…", "namespace URI is
 //!    http://…", "namespace name: http://…";
-//! 4. it is one of the well-known namespace names of W3C and other vocabularies ([`KNOWN`],
-//!    [`KNOWN_PREFIXES`]), or its path ends in `.dtd` or `.xsd`.
+//! 4. it is one of the well-known namespace names of W3C and other vocabularies (`KNOWN`,
+//!    `KNOWN_PREFIXES`), or its path ends in `.dtd` or `.xsd`.
 
 /// Namespace names that are never references in themselves.
 const KNOWN: &[&str] = &[

@@ -274,7 +274,7 @@ pub fn trim_trailing(url: &str) -> &str {
 /// its opening quote, or for "whose namespace URI is".
 const CONTEXT_CHARS: usize = 120;
 
-/// The text just before byte `start`: at most [`CONTEXT_CHARS`] characters, from the start of
+/// The text just before byte `start`: at most `CONTEXT_CHARS` characters, from the start of
 /// its line or of the line before it (a sentence may run over a line break).
 pub fn context_before(text: &str, start: usize) -> &str {
     let before = &text[..start];

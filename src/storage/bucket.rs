@@ -274,7 +274,7 @@ impl Bucket {
     }
 
     /// Uploads the local file `path` as `name`, streamed: one PUT when small, else a multipart
-    /// upload of [`PART_SIZE`] parts with at most [`PARTS_IN_FLIGHT`] in flight, so memory stays
+    /// upload of `PART_SIZE` parts with at most `PARTS_IN_FLIGHT` in flight, so memory stays
     /// flat whatever the size. A failed upload is aborted: no object appears, and the parts
     /// already sent are freed.
     pub async fn upload_file(&self, name: &str, path: &Path) -> Result<u64, BucketError> {

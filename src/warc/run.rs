@@ -758,7 +758,7 @@ const NOT_REVALIDATED: &[&str] = &[
 
 /// The HTTP head of a `server-not-modified` revisit: the original response's head (its status
 /// line and fields), each field the 304 also sent replaced by the 304's, and the 304's other
-/// fields added; the fields in [`NOT_REVALIDATED`] stay the original's.
+/// fields added; the fields in `NOT_REVALIDATED` stay the original's.
 ///
 /// Why not the 304 as received: replay tools serve a revisit's payload (the original's bytes)
 /// under the revisit's own HTTP head whenever it has one.

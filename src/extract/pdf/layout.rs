@@ -8,8 +8,8 @@
 //! are followed (the text and line matrices, `Td`/`TD`/`Tm`/`T*`/`'`/`"`, `TJ` adjustments, the
 //! current transformation matrix of `cm` and `q`/`Q`) and every glyph advances by its width from
 //! the font's `/Widths` (or a CID font's `/W`). Between two glyphs, a move across the line of
-//! more than half the font size is a new line (of more than [`BLOCK_MOVE`] sizes, a new block:
-//! a blank line), and a gap along it wider than [`WORD_GAP`] of the font size is a space.
+//! more than half the font size is a new line (of more than `BLOCK_MOVE` sizes, a new block:
+//! a blank line), and a gap along it wider than `WORD_GAP` of the font size is a space.
 
 use std::collections::HashMap;
 
