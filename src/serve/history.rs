@@ -147,8 +147,8 @@ struct Reports {
     /// outside [`MAX_REPORTS`] when the reading began).
     files: HashSet<String>,
     floor: Option<String>,
-    /// Every run read, in the order read: a [`Span`] names runs by their place here.
-    runs: Vec<Run>,
+    /// When each run read finished, in the order read: a [`Span`] names runs by their place here.
+    finished: Vec<String>,
     /// The run ids of `runs`: the manifest's captures by these runs are in a report.
     covered: HashSet<String>,
     /// The details events repeat (an error, "dates and numbers only"), each kept once.
@@ -156,11 +156,6 @@ struct Reports {
     detail_ids: HashMap<String, u32>,
     /// Every link's spans, in the order read.
     spans: HashMap<String, Vec<Span>>,
-}
-
-#[derive(Debug)]
-struct Run {
-    finished_at: String,
 }
 
 /// A link's events in `count` runs read one after another, from the `first`th, all of the same
@@ -249,10 +244,8 @@ impl Reports {
         let Ok(report) = serde_json::from_slice::<RunReport>(&bytes) else {
             return;
         };
-        let index = self.runs.len() as u32;
-        self.runs.push(Run {
-            finished_at: report.finished_at.into_owned(),
-        });
+        let index = self.finished.len() as u32;
+        self.finished.push(report.finished_at.into_owned());
         self.covered.insert(report.run.into_owned());
         for result in report.results {
             let Some((kind, detail)) = event_of(&result) else {
@@ -296,7 +289,7 @@ impl Reports {
             .iter()
             .flat_map(|span| {
                 (span.first..span.first + span.count).map(move |run| Event {
-                    at: self.runs[run as usize].finished_at.clone(),
+                    at: self.finished[run as usize].clone(),
                     kind: span.kind,
                     detail: self.details[span.detail as usize].clone(),
                 })
