@@ -38,17 +38,19 @@ pub fn under_ci() -> bool {
 }
 
 /// The one way a test skips: it cannot run here because `why` (a tool it drives is missing,
-/// say). Outside CI it says so on stderr (`SKIPPED <test>: <why>`) and the caller returns;
-/// under CI it fails, since `.ci/run` installs everything the tests need, and a skip there
-/// would let CI pass with the test never run.
+/// say). Outside CI it says so on the terminal (`SKIPPED <test>: <why>`) and the caller
+/// returns; under CI it fails, since `.ci/run` installs everything the tests need, and a skip
+/// there would let CI pass with the test never run.
 #[track_caller]
 pub fn skip_or_fail(why: &str) {
-    skip_or_fail_under(under_ci(), why);
+    // Straight to the process's stderr, not through `eprintln!`: libtest captures what the print
+    // macros write and shows it only for a failing test, so a skip would pass unseen.
+    skip_or_fail_under(under_ci(), why, &mut std::io::stderr());
 }
 
-/// [`skip_or_fail`], as if `CI` were set when `ci`.
+/// [`skip_or_fail`], as if `CI` were set when `ci`, saying so to `out`.
 #[track_caller]
-pub fn skip_or_fail_under(ci: bool, why: &str) {
+pub fn skip_or_fail_under(ci: bool, why: &str, out: &mut dyn std::io::Write) {
     // libtest runs each test on a thread named after it.
     let current = std::thread::current();
     let test = current.name().unwrap_or("this test");
@@ -56,18 +58,51 @@ pub fn skip_or_fail_under(ci: bool, why: &str) {
         !ci,
         "{test} cannot run: {why}; CI is set, where no test may skip (.ci/run installs what the tests need)"
     );
-    eprintln!("SKIPPED {test}: {why}");
+    let _ = writeln!(out, "SKIPPED {test}: {why}");
 }
 
 #[test]
 #[should_panic(expected = "CI is set, where no test may skip")]
 fn skipping_under_ci_fails_the_test() {
-    skip_or_fail_under(true, "chromium not found");
+    skip_or_fail_under(true, "chromium not found", &mut Vec::new());
 }
 
 #[test]
-fn skipping_outside_ci_only_says_so() {
-    skip_or_fail_under(false, "chromium not found");
+fn skipping_outside_ci_says_so_naming_the_test_and_the_reason() {
+    let mut said = Vec::new();
+    skip_or_fail_under(false, "chromium not found", &mut said);
+    assert_eq!(
+        String::from_utf8(said).unwrap(),
+        "SKIPPED support::skipping_outside_ci_says_so_naming_the_test_and_the_reason: chromium not found\n"
+    );
+}
+
+/// A skip outside CI reaches the terminal of whoever runs `cargo test`: run in a test binary
+/// whose output libtest captures, the line is still on the process's stderr.
+#[test]
+fn a_skip_outside_ci_is_seen_though_libtest_captures_the_tests_output() {
+    if std::env::var_os("LINKKEEP_TEST_SKIP_PROBE").is_some() {
+        skip_or_fail("the probe skips");
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "support::a_skip_outside_ci_is_seen_though_libtest_captures_the_tests_output",
+        ])
+        .env("LINKKEEP_TEST_SKIP_PROBE", "1")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "SKIPPED support::a_skip_outside_ci_is_seen_though_libtest_captures_the_tests_output: the probe skips"
+        ),
+        "stdout: {}\nstderr: {stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 /// Writes a version-1 `links.json` with the given `(id, url)` entries and returns its path.
