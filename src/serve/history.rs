@@ -195,6 +195,8 @@ struct RunResult<'a> {
 impl Reports {
     /// The latest [`MAX_REPORTS`] reports in `runs_dir`, counting them in `done` of `total`.
     fn read_all(runs_dir: &Path, done: &AtomicUsize, total: &AtomicUsize) -> Self {
+        // An archive in object storage: its reports are fetched into the working copy first.
+        crate::storage::fetch_run_reports(MAX_REPORTS);
         let mut names = report_names(runs_dir);
         names.sort();
         let skip = names.len().saturating_sub(MAX_REPORTS);

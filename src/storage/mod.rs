@@ -48,6 +48,16 @@ pub fn fetch_warc(name: &str) {
     }
 }
 
+/// Makes the latest `latest` run reports local when the archive is in a bucket; a failure is
+/// logged, and the reader then goes without the reports it could not have.
+pub fn fetch_run_reports(latest: usize) {
+    if let Some(remote) = remote()
+        && let Err(e) = remote.fetch_run_reports(latest)
+    {
+        tracing::error!("cannot fetch the run reports of {}: {e:#}", remote.bucket().url());
+    }
+}
+
 /// Makes every WARC file local when the archive is in a bucket.
 pub fn fetch_all_warcs() -> std::io::Result<()> {
     match remote() {

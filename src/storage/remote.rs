@@ -34,7 +34,7 @@ use bytes::Bytes;
 
 use super::bucket::{Bucket, Version, Written};
 use super::lease::{self, Lease, Scope};
-use crate::commands::archive::INDEX_FILE;
+use crate::commands::archive::{INDEX_FILE, RUNS_DIR};
 use crate::journal::{JOURNAL_DIR, Recorded, Recovery};
 use crate::manifest::ManifestUpdate;
 use crate::warc::run::WARC_DIR;
@@ -450,6 +450,36 @@ impl Remote {
             let mut state = self.state();
             state.remote_warcs.insert(name.to_owned());
             state.synced.insert(name.to_owned(), synced);
+        }
+        Ok(())
+    }
+
+    /// Fetches the latest `latest` run reports (`runs/*.json`) the working copy lacks: `serve`
+    /// tells each link's history from them. Reports never change once written, so one already
+    /// here is not fetched again. Blocking.
+    pub fn fetch_run_reports(&self, latest: usize) -> anyhow::Result<()> {
+        let bucket = self.bucket.clone();
+        let listed = self.bucket.block(async move { bucket.list(RUNS_DIR).await })?;
+        let names: Vec<String> = listed
+            .into_iter()
+            .map(|listed| listed.name)
+            .filter(|name| name.ends_with(".json"))
+            .collect();
+        // Listed in name order, which is the order the runs started.
+        for name in &names[names.len().saturating_sub(latest)..] {
+            let path = self.dir.join(name);
+            if path.exists() {
+                continue;
+            }
+            let bucket = self.bucket.clone();
+            let (key, local) = (name.clone(), path.clone());
+            let found = self
+                .bucket
+                .block(async move { bucket.download_file(&key, &local).await })?;
+            if found.is_some() {
+                let synced = synced_now(&path, None)?;
+                self.state().synced.insert(name.clone(), synced);
+            }
         }
         Ok(())
     }

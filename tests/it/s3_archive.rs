@@ -305,6 +305,30 @@ async fn round_trip(backend: Backend) {
     }
     subject.assert_manifest_and_index_agree();
 
+    // A link's page tells both runs from their reports, which a bucket's are fetched for.
+    let serve = ServeProcess::start(scratch);
+    let svg = client
+        .get(serve.url("/link/report/timeline.svg"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut marks: Vec<(usize, &str)> = svg
+        .match_indices("<circle class=\"mark ")
+        .map(|(at, open)| {
+            let mark = svg[at..].split('>').next().unwrap();
+            let x = mark.split(" cx=\"").nth(1).unwrap().split('"').next().unwrap();
+            (x.parse().unwrap(), mark[open.len()..].split('"').next().unwrap())
+        })
+        .collect();
+    marks.sort();
+    let kinds: Vec<&str> = marks.into_iter().map(|(_, kind)| kind).collect();
+    assert_eq!(kinds, ["new", "unchanged"], "{svg}\n{}", serve.stderr());
+    assert!(!svg.contains("no run report"), "{svg}");
+    drop(serve);
+
     // One flipped byte in the PDF's record, in the middle of its payload, is caught.
     let snapshot = manifest["links"]["report"]["snapshots"][0].clone();
     let warc = snapshot["warc"].as_str().unwrap();
