@@ -143,8 +143,8 @@ impl Histories {
 /// What the run reports read so far say of every link.
 #[derive(Debug, Default)]
 struct Reports {
-    /// The reports' file names, and the oldest one read (older ones are never read: they fell
-    /// outside [`MAX_REPORTS`] when the reading began).
+    /// The reports' file names, and, when there were more than [`MAX_REPORTS`], the oldest one
+    /// read: older ones are never read, even if they appear later.
     files: HashSet<String>,
     floor: Option<String>,
     /// When each run read finished, in the order read: a [`Span`] names runs by their place here.
@@ -203,7 +203,7 @@ impl Reports {
         done.store(0, Ordering::SeqCst);
         total.store(names.len() - skip, Ordering::SeqCst);
         let mut reports = Reports {
-            floor: names.get(skip).cloned(),
+            floor: (skip > 0).then(|| names[skip].clone()),
             ..Reports::default()
         };
         for name in &names[skip..] {
@@ -237,9 +237,6 @@ impl Reports {
     /// `repair` leaves it out of the manifest.
     fn add(&mut self, runs_dir: &Path, name: &str) {
         self.files.insert(name.to_owned());
-        if self.floor.is_none() {
-            self.floor = Some(name.to_owned());
-        }
         let Ok(bytes) = std::fs::read(runs_dir.join(name)) else {
             return;
         };
@@ -499,6 +496,13 @@ mod tests {
             &day(5),
             &[("a", "timeout", None, Some("timed out"))],
         );
+        // Even one that sorts before every report read: there were fewer than MAX_REPORTS.
+        report(
+            dir.path(),
+            &run(1),
+            &day(6),
+            &[("a", "timeout", None, Some("timed out"))],
+        );
         let a = histories.of("a", &entry(&[], None));
         let kinds: Vec<_> = marks(&a).into_iter().map(|(at, kind, _)| (at, kind)).collect();
         assert_eq!(
@@ -506,13 +510,14 @@ mod tests {
             [
                 ("2026-01-02".to_owned(), "new"),
                 ("2026-01-04".to_owned(), "unchanged"),
-                ("2026-01-05".to_owned(), "failure")
+                ("2026-01-05".to_owned(), "failure"),
+                ("2026-01-06".to_owned(), "failure")
             ]
         );
         std::fs::remove_file(dir.path().join("runs").join(format!("{}.json", run(4)))).unwrap();
         let a = histories.of("a", &entry(&[], None));
         assert_eq!(a.pending, None, "read again within the wait");
-        assert_eq!(a.events.len(), 2, "{:?}", marks(&a));
+        assert_eq!(a.events.len(), 3, "{:?}", marks(&a));
     }
 
     #[test]
