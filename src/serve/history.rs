@@ -521,6 +521,27 @@ mod tests {
     }
 
     #[test]
+    fn a_report_that_is_not_json_is_left_out_and_the_others_still_tell_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        report(dir.path(), &run(1), &day(1), &[("a", "ok", Some("new"), None)]);
+        std::fs::write(
+            dir.path().join("runs").join(format!("{}.json", run(2))),
+            b"{\"run\": tru",
+        )
+        .unwrap();
+        report(dir.path(), &run(3), &day(3), &[("a", "ok", Some("unchanged"), None)]);
+        let histories = ready(dir.path());
+        let a = histories.of("a", &entry(&[], None));
+        assert_eq!(a.pending, None);
+        let kinds: Vec<_> = marks(&a).into_iter().map(|(_, kind, _)| kind).collect();
+        assert_eq!(kinds, ["new", "unchanged"]);
+        // Counted as read: the next look does not read it again, nor read everything again.
+        let read = histories.read.lock().unwrap();
+        assert_eq!(read.as_ref().unwrap().files.len(), 3);
+        assert_eq!(read.as_ref().unwrap().finished.len(), 2);
+    }
+
+    #[test]
     fn captures_of_runs_without_a_report_come_from_the_manifest() {
         let dir = tempfile::tempdir().unwrap();
         report(dir.path(), &run(3), &day(3), &[("a", "ok", Some("unchanged"), None)]);

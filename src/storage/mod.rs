@@ -42,7 +42,7 @@ pub fn set_remote(remote: Remote) -> &'static Remote {
 /// bucket; a failure is logged, and the reader then finds the file missing.
 pub fn fetch_warc(name: &str) {
     if let Some(remote) = remote()
-        && let Err(e) = remote.fetch_warc(name)
+        && let Err(e) = remote.fetch_missing(name)
     {
         tracing::error!("cannot fetch {}: {e:#}", remote.bucket().url_of(name));
     }

@@ -8,7 +8,7 @@
 //!   progress (laid over the manifest as a local archive's journals are: readers see the last
 //!   checkpoint). Writers first take the lease ([`super::lease`]), compact the journals of
 //!   killed runs into the bucket, then get the manifest and the index. WARC files are fetched
-//!   when first read ([`Remote::fetch_warc`]): `status` never downloads one.
+//!   when first read ([`Remote::fetch_missing`]): `status` never downloads one.
 //! - **Checkpoints** (`archive`). The run's shared WARC file is sealed, every finished WARC
 //!   file is uploaded (streamed, multipart when large) and dropped from the working copy, and
 //!   only then the journal lines since the last checkpoint go up as one immutable segment,
@@ -429,9 +429,9 @@ impl Remote {
         )
     }
 
-    /// Makes a WARC file of the working copy local: fetched from the bucket when it is there
-    /// and not here yet. Blocking; call from the synchronous readers.
-    pub fn fetch_warc(&self, name: &str) -> anyhow::Result<()> {
+    /// Makes a file of the working copy (a WARC file, a run report) local: fetched from the
+    /// bucket when it is there and not here yet. Blocking; call from the synchronous readers.
+    pub fn fetch_missing(&self, name: &str) -> anyhow::Result<()> {
         let path = self.dir.join(name);
         if path.exists() {
             return Ok(());
@@ -448,7 +448,9 @@ impl Remote {
         if found.is_some() {
             let synced = synced_now(&path, None)?;
             let mut state = self.state();
-            state.remote_warcs.insert(name.to_owned());
+            if name.starts_with(&format!("{WARC_DIR}/")) {
+                state.remote_warcs.insert(name.to_owned());
+            }
             state.synced.insert(name.to_owned(), synced);
         }
         Ok(())
@@ -467,19 +469,7 @@ impl Remote {
             .collect();
         // Listed in name order, which is the order the runs started.
         for name in &names[names.len().saturating_sub(latest)..] {
-            let path = self.dir.join(name);
-            if path.exists() {
-                continue;
-            }
-            let bucket = self.bucket.clone();
-            let (key, local) = (name.clone(), path.clone());
-            let found = self
-                .bucket
-                .block(async move { bucket.download_file(&key, &local).await })?;
-            if found.is_some() {
-                let synced = synced_now(&path, None)?;
-                self.state().synced.insert(name.clone(), synced);
-            }
+            self.fetch_missing(name)?;
         }
         Ok(())
     }
@@ -494,7 +484,7 @@ impl Remote {
         let listed = self.bucket.block(async move { bucket.list(WARC_DIR).await })?;
         for warc in listed {
             if warc.name.ends_with(".warc.gz") || warc.name.ends_with(".warc") {
-                self.fetch_warc(&warc.name)?;
+                self.fetch_missing(&warc.name)?;
             }
         }
         self.state().listed = true;
